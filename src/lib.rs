@@ -1,0 +1,1 @@
+//! prose-compile: compiles a Prose Pod `prose.toml` into the pod's server configuration tree.
