@@ -1,0 +1,541 @@
+//! String formats of `prose.toml` values (hostnames, durations, URLs, sizes, …).
+//!
+//! One checker per JSON Schema `format` name. The same checkers serve the run-time schema
+//! validator (registered with jsonschema as custom formats) and the diagnostics, which call
+//! [`check`] again to say *why* a value is wrong. Keeping both in one place means the schema
+//! an editor sees and the rules the compiler enforces cannot drift apart.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+/// Why a value does not match its format: a message and a help line with the fix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub message: String,
+    pub help: String,
+}
+
+fn problem(message: impl Into<String>, help: impl Into<String>) -> Problem {
+    Problem {
+        message: message.into(),
+        help: help.into(),
+    }
+}
+
+/// The formats this module checks, by JSON Schema `format` name.
+pub const FORMATS: &[&str] = &[
+    "idn-hostname",
+    "prosody-host",
+    "email",
+    "uri",
+    "dashboard-url",
+    "duration",
+    "retention",
+    "jid-node",
+    "ipv4",
+    "ipv6",
+    "ip",
+    "absolute-path",
+    "prosody-size",
+    "prosody-rate",
+    "prosody-duration",
+    "lua-identifier",
+];
+
+/// Checks `value` against the format named `format`. Unknown formats accept everything.
+pub fn check(format: &str, value: &str) -> Result<(), Problem> {
+    match format {
+        "idn-hostname" => hostname(value).map(drop),
+        "prosody-host" if value == "global" => Ok(()),
+        "prosody-host" => hostname(value).map(drop).map_err(|p| Problem {
+            help: format!("{} (or `global` for Prosody's global section)", p.help),
+            ..p
+        }),
+        "email" => email(value),
+        "uri" => url(value).map(drop),
+        "dashboard-url" => dashboard_url(value).map(drop),
+        "duration" => IsoDuration::parse(value).map(drop),
+        "retention" => Retention::parse(value).map(drop),
+        "jid-node" => jid_node(value),
+        "ipv4" => value.parse::<Ipv4Addr>().map(drop).map_err(|_| {
+            problem(
+                format!("`{value}` is not an IPv4 address"),
+                "write four decimal numbers separated by dots, e.g. `203.0.113.10`",
+            )
+        }),
+        "ipv6" => value.parse::<Ipv6Addr>().map(drop).map_err(|_| {
+            problem(
+                format!("`{value}` is not an IPv6 address"),
+                "write an address such as `2001:db8::10` (no brackets, no port)",
+            )
+        }),
+        "ip" => value.parse::<IpAddr>().map(drop).map_err(|_| {
+            problem(
+                format!("`{value}` is not an IP address"),
+                "write an IPv4 (`0.0.0.0`) or IPv6 (`::`) address",
+            )
+        }),
+        "absolute-path" => absolute_path(value),
+        "prosody-size" => Size::parse(value).map(drop),
+        "prosody-rate" => Rate::parse(value).map(drop),
+        "prosody-duration" => ProsodyDuration::parse(value).map(drop),
+        "lua-identifier" => lua_identifier(value),
+        _ => Ok(()),
+    }
+}
+
+/// A valid hostname: LDH labels, or an IDN that converts to them. Returns the ASCII form.
+pub fn hostname(value: &str) -> Result<String, Problem> {
+    let help = "write a domain name such as `example.org`: letters, digits and hyphens, \
+                labels separated by dots, in lower case";
+    if value.is_empty() {
+        return Err(problem("a hostname cannot be empty", help));
+    }
+    if value.ends_with('.') {
+        return Err(problem(
+            format!("`{}` ends with a dot", shown(value)),
+            format!("remove the trailing dot: `{}`", value.trim_end_matches('.')),
+        ));
+    }
+    if value.chars().any(|c| c.is_ascii_uppercase()) {
+        return Err(problem(
+            format!("`{value}` contains upper-case letters"),
+            format!("write it in lower case: `{}`", value.to_ascii_lowercase()),
+        ));
+    }
+    let ascii = if value.is_ascii() {
+        value.to_owned()
+    } else {
+        idna::domain_to_ascii_strict(value)
+            .map_err(|_| problem(format!("`{}` is not a valid hostname", shown(value)), help))?
+    };
+    if ascii.len() > 253 {
+        return Err(problem(
+            format!("hostname is {} characters long", ascii.len()),
+            "a hostname has at most 253 characters",
+        ));
+    }
+    for label in ascii.split('.') {
+        let ldh = label
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        if label.is_empty() || label.len() > 63 || !ldh {
+            return Err(problem(
+                format!("`{}` is not a valid hostname", shown(value)),
+                help,
+            ));
+        }
+        if label.starts_with('-') || label.ends_with('-') {
+            return Err(problem(
+                format!("label `{label}` of `{value}` starts or ends with a hyphen"),
+                help,
+            ));
+        }
+    }
+    Ok(ascii)
+}
+
+fn email(value: &str) -> Result<(), Problem> {
+    let bad = || {
+        problem(
+            format!("`{}` is not an e-mail address", shown(value)),
+            "write an address such as `prose@example.org`",
+        )
+    };
+    let parsed: email_address::EmailAddress = value.parse().map_err(|_| bad())?;
+    // Quoted local parts are legal but never needed here, and make escaping harder downstream.
+    if parsed.local_part().starts_with('"') || value.chars().any(char::is_control) {
+        return Err(bad());
+    }
+    hostname(parsed.domain()).map(drop).map_err(|_| bad())
+}
+
+/// A URL with a scheme, parsed and checked for characters that have no business in a config.
+pub fn url(value: &str) -> Result<url::Url, Problem> {
+    if value.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        return Err(problem(
+            format!("`{}` contains spaces or control characters", shown(value)),
+            "percent-encode them or remove them",
+        ));
+    }
+    url::Url::parse(value).map_err(|e| {
+        problem(
+            format!("`{}` is not a URL: {e}", shown(value)),
+            "write an absolute URL such as `https://example.org/` or `mailto:admin@example.org`",
+        )
+    })
+}
+
+/// The dashboard URL: http(s), a host, no credentials, query or fragment (the API refuses those).
+pub fn dashboard_url(value: &str) -> Result<url::Url, Problem> {
+    let parsed = url(value)?;
+    if !matches!(parsed.scheme(), "https" | "http") {
+        return Err(problem(
+            format!("the dashboard URL must use https, not `{}`", parsed.scheme()),
+            "write it as `https://admin.example.org`",
+        ));
+    }
+    let Some(host) = parsed.host_str() else {
+        return Err(problem(
+            "the dashboard URL has no host",
+            "write it as `https://admin.example.org`",
+        ));
+    };
+    if parsed.query().is_some() || parsed.fragment().is_some() {
+        return Err(problem(
+            "the dashboard URL contains a query or a fragment",
+            "remove everything from `?` or `#` on",
+        ));
+    }
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err(problem(
+            "the dashboard URL contains credentials",
+            "remove the `user:password@` part",
+        ));
+    }
+    if !matches!(parsed.host(), Some(url::Host::Domain(_))) {
+        return Ok(parsed);
+    }
+    hostname(host).map_err(|p| problem(format!("dashboard URL host: {}", p.message), p.help))?;
+    Ok(parsed)
+}
+
+fn jid_node(value: &str) -> Result<(), Problem> {
+    const FORBIDDEN: &[char] = &['"', '&', '\'', '/', ':', '<', '>', '@'];
+    if value.is_empty() || value.len() > 1023 {
+        return Err(problem(
+            "a JID node has 1 to 1023 bytes",
+            "write a short name such as `prose-workspace`",
+        ));
+    }
+    if let Some(c) = value
+        .chars()
+        .find(|c| FORBIDDEN.contains(c) || c.is_whitespace() || c.is_control())
+    {
+        return Err(problem(
+            format!("`{}` contains `{}`, not allowed in a JID node", shown(value), c.escape_default()),
+            "use letters, digits, `-`, `_` and `.` only",
+        ));
+    }
+    Ok(())
+}
+
+fn absolute_path(value: &str) -> Result<(), Problem> {
+    let ok = value.starts_with('/')
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._/-".contains(&b))
+        && !value.split('/').any(|s| s == "..");
+    if ok {
+        Ok(())
+    } else {
+        Err(problem(
+            format!("`{}` is not a simple absolute path", shown(value)),
+            "write an absolute path made of letters, digits, `.`, `_`, `-` and `/`, without `..`",
+        ))
+    }
+}
+
+/// Lua's reserved words: an option named like one could not be assigned in prosody.cfg.lua.
+const LUA_KEYWORDS: &[&str] = &[
+    "and", "break", "do", "else", "elseif", "end", "false", "for", "function", "goto", "if", "in",
+    "local", "nil", "not", "or", "repeat", "return", "then", "true", "until", "while",
+];
+
+/// A Lua identifier that is not a keyword: the only option names that reach prosody.cfg.lua.
+pub fn lua_identifier(value: &str) -> Result<(), Problem> {
+    let mut chars = value.chars();
+    let ident = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if !ident {
+        return Err(problem(
+            format!("`{}` is not a valid Prosody option name", shown(value)),
+            "option names are Lua identifiers: letters, digits and `_`, not starting with a digit",
+        ));
+    }
+    if LUA_KEYWORDS.contains(&value) {
+        return Err(problem(
+            format!("`{value}` is a Lua keyword, not an option name"),
+            "check the option's spelling in Prosody's documentation",
+        ));
+    }
+    Ok(())
+}
+
+/// Shows a value in a message with control characters escaped, so a hostile value cannot
+/// rewrite the terminal or forge diagnostic lines.
+pub fn shown(value: &str) -> String {
+    let mut out = String::new();
+    for c in value.chars().take(80) {
+        if c.is_control() || c == '\u{2028}' || c == '\u{2029}' {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    if value.chars().count() > 80 {
+        out.push('…');
+    }
+    out
+}
+
+/// An ISO 8601 duration (`PT10S`, `P2Y`, `P1W`, `P1DT12H`), components kept as written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct IsoDuration {
+    pub years: u64,
+    pub months: u64,
+    pub weeks: u64,
+    pub days: u64,
+    pub hours: u64,
+    pub minutes: u64,
+    pub seconds: u64,
+}
+
+impl IsoDuration {
+    pub fn parse(value: &str) -> Result<Self, Problem> {
+        let bad = |why: &str| {
+            problem(
+                format!("`{}` is not an ISO 8601 duration: {why}", shown(value)),
+                "write e.g. `PT30S` (30 seconds), `PT5M` (5 minutes), `PT3H`, `P1D`, `P1W`, \
+                 `P6M` (6 months) or `P2Y`",
+            )
+        };
+        let rest = value
+            .strip_prefix('P')
+            .ok_or_else(|| bad("it must start with `P`"))?;
+        if rest.is_empty() || rest == "T" {
+            return Err(bad("it has no components"));
+        }
+        let mut d = IsoDuration::default();
+        let mut in_time = false;
+        let mut number = String::new();
+        let mut order = 0; // components must appear in order, each at most once
+        for c in rest.chars() {
+            match c {
+                '0'..='9' => number.push(c),
+                'T' if !in_time && number.is_empty() => in_time = true,
+                _ => {
+                    if number.is_empty() {
+                        return Err(bad(&format!("`{c}` has no number before it")));
+                    }
+                    let n: u64 = number.parse().map_err(|_| bad("a number is too large"))?;
+                    number.clear();
+                    let (rank, slot) = match (in_time, c) {
+                        (false, 'Y') => (1, &mut d.years),
+                        (false, 'M') => (2, &mut d.months),
+                        (false, 'W') => (3, &mut d.weeks),
+                        (false, 'D') => (4, &mut d.days),
+                        (true, 'H') => (5, &mut d.hours),
+                        (true, 'M') => (6, &mut d.minutes),
+                        (true, 'S') => (7, &mut d.seconds),
+                        (_, '.' | ',') => return Err(bad("fractions are not supported")),
+                        (false, 'H' | 'S') => return Err(bad(&format!("`{c}` needs a `T` before the time part"))),
+                        _ => return Err(bad(&format!("unexpected `{}`", c.escape_default()))),
+                    };
+                    if rank <= order {
+                        return Err(bad("components are repeated or out of order"));
+                    }
+                    order = rank;
+                    *slot = n;
+                }
+            }
+        }
+        if !number.is_empty() {
+            return Err(bad("the last number has no unit"));
+        }
+        if in_time && order < 5 {
+            return Err(bad("`T` is not followed by hours, minutes or seconds"));
+        }
+        Ok(d)
+    }
+
+    /// Exact length in seconds, or `None` when months or years (of variable length) are used.
+    pub fn as_seconds(&self) -> Option<u64> {
+        if self.years != 0 || self.months != 0 {
+            return None;
+        }
+        let days = self.weeks.checked_mul(7)?.checked_add(self.days)?;
+        days.checked_mul(86_400)?
+            .checked_add(self.hours.checked_mul(3600)?)?
+            .checked_add(self.minutes.checked_mul(60)?)?
+            .checked_add(self.seconds)
+    }
+}
+
+/// A retention period: `"infinite"` or an ISO 8601 duration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Retention {
+    Infinite,
+    For(IsoDuration),
+}
+
+impl Retention {
+    pub fn parse(value: &str) -> Result<Self, Problem> {
+        if value == "infinite" {
+            return Ok(Retention::Infinite);
+        }
+        IsoDuration::parse(value)
+            .map(Retention::For)
+            .map_err(|p| Problem {
+                help: format!("write `infinite` to keep data forever, or a duration: {}", p.help),
+                ..p
+            })
+    }
+}
+
+/// A byte size for Prosody: `200MiB`, `20MB`, `512kB`, `1024B`, `1GiB`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Size {
+    pub number: u64,
+    /// Multiplier factors, printed as a Lua product (`20 * 1024 * 1024`).
+    pub factors: &'static [u64],
+}
+
+impl Size {
+    const UNITS: &[(&'static str, &'static [u64])] = &[
+        ("B", &[]),
+        ("kB", &[1000]),
+        ("KiB", &[1024]),
+        ("MB", &[1000, 1000]),
+        ("MiB", &[1024, 1024]),
+        ("GB", &[1000, 1000, 1000]),
+        ("GiB", &[1024, 1024, 1024]),
+    ];
+
+    pub fn parse(value: &str) -> Result<Self, Problem> {
+        let (number, unit) = split_number(value);
+        let bad = || {
+            problem(
+                format!("`{}` is not a size", shown(value)),
+                "write a whole number followed by B, kB, KiB, MB, MiB, GB or GiB, e.g. `200MiB`",
+            )
+        };
+        let number: u64 = number.parse().map_err(|_| bad())?;
+        let factors = Self::UNITS
+            .iter()
+            .find(|(u, _)| *u == unit)
+            .ok_or_else(bad)?
+            .1;
+        let size = Size { number, factors };
+        size.bytes().ok_or_else(|| {
+            problem(
+                format!("`{}` is too large", shown(value)),
+                "sizes must stay below 2^53 bytes to be exact in Lua",
+            )
+        })?;
+        Ok(size)
+    }
+
+    pub fn bytes(&self) -> Option<u64> {
+        let total = self
+            .factors
+            .iter()
+            .try_fold(self.number, |acc, f| acc.checked_mul(*f))?;
+        (total < (1 << 53)).then_some(total)
+    }
+}
+
+/// A data rate for Prosody's `limits`: `100kB/s`, `1MB/s`, `500B/s` (`Bps` accepted).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rate {
+    pub number: u64,
+    /// Prosody's unit: `b/s`, `kb/s` or `mb/s` (Prosody's `kb` means kilobytes).
+    pub unit: &'static str,
+}
+
+impl Rate {
+    pub fn parse(value: &str) -> Result<Self, Problem> {
+        let (number, unit) = split_number(value);
+        let bad = || {
+            problem(
+                format!("`{}` is not a data rate", shown(value)),
+                "write a whole number followed by B/s, kB/s or MB/s, e.g. `100kB/s`",
+            )
+        };
+        let number = number.parse().map_err(|_| bad())?;
+        let unit = match unit {
+            "B/s" | "Bps" => "b/s",
+            "kB/s" | "kBps" => "kb/s",
+            "MB/s" | "MBps" => "mb/s",
+            _ => return Err(bad()),
+        };
+        Ok(Rate { number, unit })
+    }
+}
+
+/// A Prosody time or period option: an ISO 8601 duration, `infinite` or `never`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProsodyDuration {
+    Never,
+    For(IsoDuration),
+}
+
+impl ProsodyDuration {
+    pub fn parse(value: &str) -> Result<Self, Problem> {
+        match value {
+            "infinite" | "never" => Ok(ProsodyDuration::Never),
+            _ => IsoDuration::parse(value).map(ProsodyDuration::For),
+        }
+    }
+}
+
+fn split_number(value: &str) -> (&str, &str) {
+    let end = value
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(value.len());
+    value.split_at(end)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse_components_in_order() {
+        let d = IsoDuration::parse("P1Y2M3W4DT5H6M7S").unwrap();
+        assert_eq!((d.years, d.months, d.weeks, d.days), (1, 2, 3, 4));
+        assert_eq!((d.hours, d.minutes, d.seconds), (5, 6, 7));
+        assert_eq!(IsoDuration::parse("PT3H").unwrap().as_seconds(), Some(10_800));
+        assert_eq!(IsoDuration::parse("P2Y").unwrap().as_seconds(), None);
+        for bad in ["", "P", "PT", "5M", "P5", "PT1.5S", "P1S", "PT1D", "P1D1Y", "P1DT", "P1M1M"] {
+            assert!(IsoDuration::parse(bad).is_err(), "{bad} should be rejected");
+        }
+    }
+
+    #[test]
+    fn hostnames_are_ldh_or_idn() {
+        assert_eq!(hostname("crisp.chat").unwrap(), "crisp.chat");
+        assert_eq!(hostname("bücher.example").unwrap(), "xn--bcher-kva.example");
+        for bad in ["", "Crisp.chat", "crisp.chat.", "-a.b", "a..b", "a b", "a\"b", "a_b.c", "a;b"] {
+            assert!(hostname(bad).is_err(), "{bad:?} should be rejected");
+        }
+        assert!(hostname(&"a".repeat(64)).is_err());
+    }
+
+    #[test]
+    fn sizes_and_rates() {
+        assert_eq!(Size::parse("200MiB").unwrap().bytes(), Some(200 * 1024 * 1024));
+        assert_eq!(Size::parse("10B").unwrap().bytes(), Some(10));
+        assert!(Size::parse("10 MiB").is_err());
+        assert!(Size::parse("99999999999GiB").is_err());
+        assert_eq!(Rate::parse("100kB/s").unwrap().unit, "kb/s");
+        assert!(Rate::parse("100kb").is_err());
+    }
+
+    #[test]
+    fn dashboard_url_rejects_query_fragment_and_credentials() {
+        assert!(dashboard_url("https://admin.example.org").is_ok());
+        for bad in ["https://a.org/?x=1", "https://a.org/#f", "https://u:p@a.org", "ftp://a.org", "admin.example.org"] {
+            assert!(dashboard_url(bad).is_err(), "{bad} should be rejected");
+        }
+    }
+
+    #[test]
+    fn lua_identifiers_exclude_keywords() {
+        assert!(lua_identifier("c2s_require_encryption").is_ok());
+        for bad in ["end", "1abc", "a-b", "a b", "", "x\"y"] {
+            assert!(lua_identifier(bad).is_err(), "{bad:?} should be rejected");
+        }
+    }
+}

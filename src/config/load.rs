@@ -1,0 +1,233 @@
+//! Loading one pod: read `prose.toml`, layer presets, environment and `--set` over it,
+//! validate, fill computed defaults, and produce the typed [`Config`] with provenance.
+//!
+//! Precedence, lowest first: built-in defaults < preset chain < file < `prose.env` beside
+//! the file < each `--env-file` < process environment < `--set`; then computed defaults.
+
+use std::path::{Path, PathBuf};
+
+use super::env::{self, SetArg};
+use super::parse::{mask_secrets, parse_toml};
+use super::presets::{self, BUILTIN_PRESETS_TOML};
+use super::source::{SourceKind, Sources, Span};
+use super::tree::{Node, Origin, Value};
+use super::Config;
+use crate::diagnostics::{self, Diagnostic};
+use crate::validate;
+
+/// How to gather the layers above the file.
+#[derive(Debug, Clone, Default)]
+pub struct LoadOptions {
+    /// The process environment (pass an empty list for `--no-env`).
+    pub environment: Vec<(String, String)>,
+    /// Read `prose.env` beside the configuration file (off with `--no-env`).
+    pub sibling_env_file: bool,
+    /// `--env-file` arguments, in order (later ones win).
+    pub env_files: Vec<PathBuf>,
+    /// `--set` arguments, in order (later ones win).
+    pub sets: Vec<SetArg>,
+}
+
+/// The result of loading one pod: the typed configuration if it is valid, and diagnostics.
+#[derive(Debug)]
+pub struct Loaded {
+    pub path: PathBuf,
+    pub sources: Sources,
+    /// The effective configuration as written (all layers and computed defaults), with
+    /// provenance; keys left to built-in defaults are absent.
+    pub tree: Node,
+    pub config: Option<Config>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Loaded {
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(Diagnostic::is_error)
+    }
+}
+
+/// An input that could not be read at all (exit code 2).
+#[derive(Debug, thiserror::Error)]
+#[error("cannot read {path}: {source}")]
+pub struct LoadError {
+    pub path: PathBuf,
+    #[source]
+    pub source: std::io::Error,
+}
+
+/// The sibling env file read by default (`/etc/prose/prose.env` on a pod).
+pub const SIBLING_ENV_FILE: &str = "prose.env";
+
+pub fn load(path: &Path, options: &LoadOptions) -> Result<Loaded, LoadError> {
+    let schema = crate::schema::schema_cached();
+    let mut sources = Sources::default();
+    let mut diagnostics = Vec::new();
+    let file = read_config(path, &mut sources, &mut diagnostics)?;
+
+    // Layers above the file, in precedence order.
+    let mut upper_layers = Vec::new();
+    let sibling = path.parent().unwrap_or(Path::new(".")).join(SIBLING_ENV_FILE);
+    let mut env_files: Vec<PathBuf> = Vec::new();
+    if options.sibling_env_file && sibling.is_file() {
+        env_files.push(sibling);
+    }
+    env_files.extend(options.env_files.iter().cloned());
+    for env_file in &env_files {
+        let text = read_text(env_file)?;
+        let id = sources.add(env_file.display().to_string(), SourceKind::EnvFile, String::new());
+        let assignments = env::parse_env_file(&text, id, &mut diagnostics);
+        sources.set_text(id, env::mask_assignments(&text, &assignments));
+        upper_layers.push(env::env_layer(&assignments, schema, &sources, &mut diagnostics));
+    }
+    let assignments = env::environment_source(&options.environment, &mut sources);
+    upper_layers.push(env::env_layer(&assignments, schema, &sources, &mut diagnostics));
+    upper_layers.push(env::set_layer(&options.sets, schema, &mut sources, &mut diagnostics));
+
+    let Some(file) = file else {
+        diagnostics::normalize(&mut diagnostics);
+        return Ok(Loaded {
+            path: path.to_owned(),
+            sources,
+            tree: Node::table(Origin::Default),
+            config: None,
+            diagnostics,
+        });
+    };
+    let mut user = file;
+    for layer in upper_layers {
+        user.merge(layer);
+    }
+    let mut tree = with_presets(user, &mut diagnostics);
+    validate::schema_errors(&tree, schema, &sources, &mut diagnostics);
+    validate::explicit_checks(&tree, &mut diagnostics);
+    computed_defaults(&mut tree);
+    validate::semantic(&tree, &mut diagnostics);
+    diagnostics::normalize(&mut diagnostics);
+
+    let config = if diagnostics.iter().any(Diagnostic::is_error) {
+        None
+    } else {
+        match serde_json::from_value::<Config>(tree.to_json()) {
+            Ok(config) => Some(config),
+            Err(error) => {
+                // The schema accepted what serde refuses: a defect of ours, reported as such.
+                diagnostics.push(Diagnostic::error(
+                    "internal",
+                    format!("internal error: the validated configuration does not load: {error}"),
+                ));
+                None
+            }
+        }
+    };
+    Ok(Loaded {
+        path: path.to_owned(),
+        sources,
+        tree,
+        config,
+        diagnostics,
+    })
+}
+
+fn read_text(path: &Path) -> Result<String, LoadError> {
+    std::fs::read(path)
+        .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+        .map_err(|source| LoadError {
+            path: path.to_owned(),
+            source,
+        })
+}
+
+/// Reads and parses `prose.toml`. `Ok(None)` when it is unreadable as TOML (diagnosed).
+fn read_config(path: &Path, sources: &mut Sources, diagnostics: &mut Vec<Diagnostic>) -> Result<Option<Node>, LoadError> {
+    let bytes = std::fs::read(path).map_err(|source| LoadError {
+        path: path.to_owned(),
+        source,
+    })?;
+    let name = path.display().to_string();
+    let text = match String::from_utf8(bytes) {
+        Ok(text) => text,
+        Err(error) => {
+            let at = error.utf8_error().valid_up_to();
+            let lossy = String::from_utf8_lossy(error.as_bytes()).into_owned();
+            let id = sources.add(name, SourceKind::File, lossy);
+            diagnostics.push(
+                Diagnostic::error("encoding", "the file is not valid UTF-8")
+                    .at(Some(Span::new(id, at..at + 1)), "invalid byte")
+                    .help("save the file as UTF-8"),
+            );
+            return Ok(None);
+        }
+    };
+    // A byte-order mark is harmless: drop it (lines and columns do not change).
+    let text = text.strip_prefix('\u{feff}').map(str::to_owned).unwrap_or(text);
+    let id = sources.add(name, SourceKind::File, String::new());
+    let root = parse_toml(&text, id, diagnostics);
+    let shown = match &root {
+        Some(root) => mask_secrets(&text, root),
+        None => text,
+    };
+    sources.set_text(id, shown);
+    Ok(root)
+}
+
+/// Puts the resolved preset chain under the user's values.
+fn with_presets(user: Node, diagnostics: &mut Vec<Diagnostic>) -> Node {
+    let mut ignored = Vec::new();
+    let mut builtin = parse_toml(BUILTIN_PRESETS_TOML, super::source::SourceId(usize::MAX), &mut ignored)
+        .unwrap_or_else(|| Node::table(Origin::Default));
+    forget_origin(&mut builtin);
+    let analytics = user.get_path(&["vendor_analytics"]);
+    if let Some(user_presets) = analytics.and_then(|a| a.get_path(&["presets"])) {
+        if user_presets.as_table().is_some() {
+            builtin.merge(user_presets.clone());
+        }
+    }
+    let selected = analytics.and_then(|a| a.get_path(&["preset"]));
+    let preset_layer = presets::resolve(&builtin, selected, diagnostics);
+    let mut tree = Node::table(Origin::Default);
+    tree.insert_path(&["vendor_analytics"], preset_layer);
+    tree.insert_path(&["vendor_analytics", "presets"], builtin);
+    tree.merge(user);
+    tree
+}
+
+/// Marks a built-in tree as default (its spans point into no user-visible source).
+fn forget_origin(node: &mut Node) {
+    node.origin = Origin::Default;
+    node.key_span = None;
+    match &mut node.value {
+        Value::Table(t) => t.values_mut().for_each(forget_origin),
+        Value::Array(items) => items.iter_mut().for_each(forget_origin),
+        _ => {}
+    }
+}
+
+/// Defaults that depend on other keys, filled only where nothing set them.
+fn computed_defaults(tree: &mut Node) {
+    let text = |tree: &Node, path: &[&str]| tree.get_path(path).and_then(Node::as_str).map(str::to_owned);
+    let Some(domain) = text(tree, &["server", "domain"]) else {
+        return;
+    };
+    let computed = |value: String, from: &str| {
+        Node::new(
+            Value::String(value),
+            Origin::Computed {
+                from: vec![from.to_owned()],
+            },
+            None,
+        )
+    };
+    let has = |tree: &Node, path: &[&str]| tree.get_path(path).is_some();
+    let static_address = has(tree, &["pod", "address", "ipv4"]) || has(tree, &["pod", "address", "ipv6"]);
+    if !has(tree, &["pod", "address", "domain"]) && !static_address {
+        tree.insert_path(&["pod", "address", "domain"], computed(format!("prose.{domain}"), "server.domain"));
+    }
+    if let Some(pod_domain) = text(tree, &["pod", "address", "domain"]) {
+        if !has(tree, &["dashboard", "url"]) {
+            tree.insert_path(&["dashboard", "url"], computed(format!("https://admin.{pod_domain}"), "pod.address.domain"));
+        }
+    }
+    if has(tree, &["notifiers", "email"]) && !has(tree, &["notifiers", "email", "pod_address"]) {
+        tree.insert_path(&["notifiers", "email", "pod_address"], computed(format!("prose@{domain}"), "server.domain"));
+    }
+}

@@ -1,0 +1,16 @@
+//! The configuration: typed model, formats, layers with provenance, presets.
+
+pub mod env;
+pub mod formats;
+pub mod load;
+pub mod model;
+pub mod parse;
+pub mod presets;
+pub mod prosody;
+pub mod schema_nav;
+pub mod source;
+pub mod tree;
+pub mod types;
+
+pub use load::{LoadError, LoadOptions, Loaded, load};
+pub use model::Config;

@@ -1,0 +1,913 @@
+//! The typed model of `prose.toml`: every key of the Pod configuration reference, with its
+//! type, bounds and default. The JSON Schema (`schema/prose.schema.json`) is generated from
+//! these types, so a key is defined, documented and constrained in exactly one place.
+//!
+//! Defaults are the reference's "in release" values. Keys upstream accepts but the reference
+//! omits are included and marked "(upstream)" in their description.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use indexmap::IndexMap;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::prosody::ProsodyHost;
+use super::types::{
+    AbsolutePath, DashboardUrl, Duration, EmailAddress, Hostname, JidNode, ModuleName,
+    RetentionPeriod, Url,
+};
+
+/// Defines a function returning a default value, for `#[serde(default = "…")]`.
+macro_rules! defaults {
+    ($($name:ident: $ty:ty = $value:expr;)*) => {
+        $(fn $name() -> $ty { $value })*
+    };
+}
+
+defaults! {
+    yes: bool = true;
+    api_app_name: String = "Prose Pod API".into();
+    smtp_port: u16 = 587;
+    local_hostname: Hostname = Hostname::trusted("prose-pod-server");
+    http_port: u16 = 5280;
+    infinite: RetentionPeriod = RetentionPeriod::trusted("infinite");
+    aes_256: String = "AES-256".into();
+    p1d: Duration = Duration::trusted("P1D");
+    p1w: Duration = Duration::trusted("P1W");
+    p3d: Duration = Duration::trusted("P3D");
+    pt1s: Duration = Duration::trusted("PT1S");
+    pt2m: Duration = Duration::trusted("PT2M");
+    pt3h: Duration = Duration::trusted("PT3H");
+    pt5m: Duration = Duration::trusted("PT5M");
+    pt5s: Duration = Duration::trusted("PT5S");
+    pt10s: Duration = Duration::trusted("PT10S");
+    pt15m: Duration = Duration::trusted("PT15M");
+    api_address: IpAddr = IpAddr::V4(Ipv4Addr::UNSPECIFIED);
+    api_port: u16 = 8080;
+    min_password_length: u8 = 15;
+    min_cohort_size: Option<u8> = Some(20);
+    default_preset: String = "default".into();
+    config_file_path: AbsolutePath = AbsolutePath::trusted("/etc/prosody/prosody.cfg.lua");
+    workspace_node: JidNode = JidNode::trusted("prose-workspace");
+    database_url: String = "sqlite:///var/lib/prose-pod-api/database.sqlite".into();
+    connect_timeout: u64 = 5;
+}
+
+/// Configuration of a Prose Pod (`/etc/prose/prose.toml`).
+///
+/// Every key can also be set with a `PROSE_` environment variable, path segments separated by
+/// `__` (e.g. `PROSE_LOG__LEVEL=debug`).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "Prose Pod configuration (prose.toml)")]
+pub struct Config {
+    /// Static data like your company name.
+    #[serde(default)]
+    pub branding: Branding,
+    /// How notifications are sent (e.g. when sending invitations).
+    #[serde(default)]
+    pub notifiers: Notifiers,
+    /// Logging of the Prose Pod API.
+    #[serde(default)]
+    pub log: Log,
+    /// The Prose Pod itself.
+    #[serde(default)]
+    pub pod: Pod,
+    /// The Prose Pod Server (Prosody).
+    pub server: Server,
+    /// The Prose Pod Dashboard.
+    #[serde(default)]
+    pub dashboard: Dashboard,
+    /// Prose vendor analytics (Pod Server >= v0.4.1).
+    #[serde(default)]
+    pub vendor_analytics: VendorAnalytics,
+    /// Company policies.
+    #[serde(default)]
+    pub policies: Policies,
+    /// The Prose Pod API (advanced).
+    #[serde(default)]
+    pub api: Api,
+    /// Authentication and authorization.
+    #[serde(default)]
+    pub auth: Auth,
+    /// Extensions to the generated Prosody configuration.
+    #[serde(default)]
+    pub prosody_ext: ProsodyExt,
+    /// Defaults and overrides for the generated Prosody configuration, by host: `global` or
+    /// the hostname of a VirtualHost or Component (quote dotted names:
+    /// `[prosody."example.org".overrides]`).
+    #[serde(default)]
+    #[schemars(extend("propertyNames" = { "format": "prosody-host" }))]
+    pub prosody: IndexMap<String, ProsodyHost>,
+    /// XMPP accounts Prose creates for itself.
+    #[serde(default)]
+    pub service_accounts: ServiceAccounts,
+    /// Public contact addresses (XEP-0157), by category (upstream).
+    #[serde(default)]
+    pub public_contacts: PublicContacts,
+    /// Settings to use only temporarily: they may expose user data or weaken security.
+    #[serde(default)]
+    pub debug_use_at_your_own_risk: DebugUseAtYourOwnRisk,
+    /// Bootstrap settings (upstream; currently empty).
+    #[serde(default)]
+    pub bootstrap: Bootstrap,
+    /// How the Prose Pod API reaches the Pod Server's API (upstream).
+    #[serde(default)]
+    pub server_api: ServerApi,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Branding {
+    /// Name of your company. Will be used in places like invitation emails.
+    #[schemars(length(min = 1, max = 48), extend("pattern" = super::types::NO_CONTROL_PATTERN))]
+    pub company_name: Option<String>,
+    /// Name used in some places to refer to your Prose Pod API.
+    #[serde(default = "api_app_name")]
+    #[schemars(length(min = 1, max = 48), extend("pattern" = super::types::NO_CONTROL_PATTERN))]
+    pub api_app_name: String,
+}
+
+impl Default for Branding {
+    fn default() -> Self {
+        Self {
+            company_name: None,
+            api_app_name: api_app_name(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Notifiers {
+    /// Channel used to send workspace invitations (upstream).
+    #[serde(default)]
+    pub workspace_invitation_channel: InvitationChannel,
+    /// Email notifications and SMTP configuration.
+    pub email: Option<EmailNotifier>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum InvitationChannel {
+    #[default]
+    Email,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EmailNotifier {
+    /// Pod email address. Default: `prose@{server.domain}`.
+    pub pod_address: Option<EmailAddress>,
+    /// Public hostname of your SMTP server.
+    #[schemars(length(min = 1, max = 1024))]
+    pub smtp_host: Hostname,
+    /// Public port of your SMTP server.
+    #[serde(default = "smtp_port")]
+    #[schemars(range(min = 1))]
+    pub smtp_port: u16,
+    /// SMTP username.
+    #[schemars(length(min = 1, max = 1024), extend("pattern" = super::types::NO_CONTROL_PATTERN))]
+    pub smtp_username: Option<String>,
+    /// SMTP password. Prefer `PROSE_NOTIFIERS__EMAIL__SMTP_PASSWORD` in `prose.env`.
+    #[schemars(extend("pattern" = super::types::NO_CONTROL_PATTERN))]
+    pub smtp_password: Option<String>,
+    /// Require SMTP encryption. If false, will still use encryption but only if available.
+    #[serde(default = "yes")]
+    pub smtp_encrypt: bool,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum LogLevel {
+    Trace,
+    Debug,
+    #[default]
+    Info,
+    Warn,
+    Error,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Full,
+    Compact,
+    #[default]
+    Json,
+    Pretty,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum LogTimer {
+    None,
+    #[default]
+    Time,
+    Uptime,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Log {
+    /// Maximum (most verbose) log level.
+    #[serde(default)]
+    pub level: LogLevel,
+    /// Log format (see tracing_subscriber::fmt).
+    #[serde(default)]
+    pub format: LogFormat,
+    /// Format of the timer in logs.
+    #[serde(default)]
+    pub timer: LogTimer,
+    /// Enable ANSI color codes in logs.
+    #[serde(default)]
+    pub with_ansi: bool,
+    /// Include file path in logs.
+    #[serde(default)]
+    pub with_file: bool,
+    /// Include log level.
+    #[serde(default = "yes")]
+    pub with_level: bool,
+    /// Include Rust target module in logs.
+    #[serde(default = "yes")]
+    pub with_target: bool,
+    /// Include thread IDs in logs.
+    #[serde(default)]
+    pub with_thread_ids: bool,
+    /// Include line numbers in logs.
+    #[serde(default)]
+    pub with_line_number: bool,
+    /// Include span events in logs.
+    #[serde(default)]
+    pub with_span_events: bool,
+    /// Include thread names in logs.
+    #[serde(default)]
+    pub with_thread_names: bool,
+}
+
+impl Default for Log {
+    fn default() -> Self {
+        Self {
+            level: LogLevel::Info,
+            format: LogFormat::Json,
+            timer: LogTimer::Time,
+            with_ansi: false,
+            with_file: false,
+            with_level: true,
+            with_target: true,
+            with_thread_ids: false,
+            with_line_number: false,
+            with_span_events: false,
+            with_thread_names: false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Pod {
+    /// Public network address of the server that runs the Prose Pod. At least one of
+    /// `domain`, `ipv4` or `ipv6` must be set.
+    #[serde(default)]
+    pub address: PodAddress,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PodAddress {
+    /// Public domain name of the Prose Pod. Default: `prose.{server.domain}` (when no static
+    /// address is set).
+    pub domain: Option<Hostname>,
+    /// Static IPv4 of the Prose Pod.
+    #[schemars(extend("format" = "ipv4"))]
+    pub ipv4: Option<Ipv4Addr>,
+    /// Static IPv6 of the Prose Pod.
+    #[schemars(extend("format" = "ipv6"))]
+    pub ipv6: Option<Ipv6Addr>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Server {
+    /// Domain name of the messaging server: what appears in user IDs (user@domain). Once set,
+    /// it cannot be changed.
+    pub domain: Hostname,
+    /// Hostname of the Prose Pod Server in the pod's private network.
+    #[serde(default = "local_hostname")]
+    pub local_hostname: Hostname,
+    /// HTTP port of the XMPP server.
+    #[serde(default = "http_port")]
+    #[schemars(range(min = 1))]
+    pub http_port: u16,
+    /// Maximum log level of the Prose Pod Server.
+    #[serde(default)]
+    pub log_level: LogLevel,
+    /// Server configuration defaults (used until changed in the Dashboard or API).
+    #[serde(default)]
+    pub defaults: ServerDefaults,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum TlsProfile {
+    #[default]
+    Modern,
+    Intermediate,
+    Old,
+}
+
+impl TlsProfile {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TlsProfile::Modern => "modern",
+            TlsProfile::Intermediate => "intermediate",
+            TlsProfile::Old => "old",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ServerDefaults {
+    /// Activate or deactivate message archiving.
+    #[serde(default = "yes")]
+    pub message_archive_enabled: bool,
+    /// Message archive retention period (`infinite` or an ISO 8601 duration).
+    #[serde(default = "infinite")]
+    pub message_archive_retention: RetentionPeriod,
+    /// Activate or deactivate file upload and sharing.
+    #[serde(default = "yes")]
+    pub file_upload_allowed: bool,
+    /// File storage retention period (`infinite` or an ISO 8601 duration).
+    #[serde(default = "infinite")]
+    pub file_storage_retention: RetentionPeriod,
+    /// TLS profile (see https://wiki.mozilla.org/Security/Server_Side_TLS).
+    #[serde(default)]
+    pub tls_profile: TlsProfile,
+    /// Allow other servers to connect to yours (federation).
+    #[serde(default)]
+    pub federation_enabled: bool,
+    /// Only federate with `federation_friendly_servers`. Caution: if a whitelist is set but
+    /// disabled, your server federates with the entire XMPP network.
+    #[serde(default)]
+    pub federation_whitelist_enabled: bool,
+    /// Servers allowed to federate when the whitelist is enabled.
+    #[serde(default)]
+    #[schemars(extend("uniqueItems" = true))]
+    pub federation_friendly_servers: Vec<Hostname>,
+    /// Send the real message body to the remote push service.
+    #[serde(default = "yes")]
+    pub push_notification_with_body: bool,
+    /// Send the real message sender to the remote push service.
+    #[serde(default = "yes")]
+    pub push_notification_with_sender: bool,
+    /// File storage encryption scheme (upstream; unused).
+    #[serde(default = "aes_256")]
+    #[schemars(length(min = 1, max = 64), extend("pattern" = super::types::NO_CONTROL_PATTERN))]
+    pub file_storage_encryption_scheme: String,
+    /// Require multi-factor authentication (upstream; unused).
+    #[serde(default = "yes")]
+    pub mfa_required: bool,
+    /// Settings backup interval (upstream; unused).
+    #[serde(default = "p1d")]
+    pub settings_backup_interval: Duration,
+    /// User data backup interval (upstream; unused).
+    #[serde(default = "p1w")]
+    pub user_data_backup_interval: Duration,
+}
+
+impl Default for ServerDefaults {
+    fn default() -> Self {
+        Self {
+            message_archive_enabled: true,
+            message_archive_retention: infinite(),
+            file_upload_allowed: true,
+            file_storage_retention: infinite(),
+            tls_profile: TlsProfile::Modern,
+            federation_enabled: false,
+            federation_whitelist_enabled: false,
+            federation_friendly_servers: Vec::new(),
+            push_notification_with_body: true,
+            push_notification_with_sender: true,
+            file_storage_encryption_scheme: aes_256(),
+            mfa_required: true,
+            settings_backup_interval: p1d(),
+            user_data_backup_interval: p1w(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Dashboard {
+    /// Public URL of your Prose Pod Dashboard. Default: `https://admin.{pod.address.domain}`;
+    /// required when the pod has only static IP addresses.
+    pub url: Option<DashboardUrl>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VendorAnalytics {
+    /// Enable vendor analytics.
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// Name of the preset to apply (`all`, `default`, `gdpr`, `lgpd` or one of `presets`).
+    #[serde(default = "default_preset")]
+    #[schemars(length(min = 1, max = 64))]
+    pub preset: String,
+    /// Vendor analytics presets by name; a preset may `inherits` another one.
+    #[serde(default = "super::presets::builtin_presets")]
+    pub presets: IndexMap<String, AnalyticsPreset>,
+    /// Disable all analytics while the workspace has fewer users than this.
+    #[serde(default = "min_cohort_size")]
+    pub min_cohort_size: Option<u8>,
+    /// Product usage analytics.
+    #[serde(default)]
+    pub usage: UsageAnalytics,
+    /// Acquisition analytics.
+    #[serde(default)]
+    pub acquisition: AcquisitionAnalytics,
+}
+
+impl Default for VendorAnalytics {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            preset: default_preset(),
+            presets: super::presets::builtin_presets(),
+            min_cohort_size: min_cohort_size(),
+            usage: UsageAnalytics::default(),
+            acquisition: AcquisitionAnalytics::default(),
+        }
+    }
+}
+
+/// A vendor analytics preset: vendor analytics keys (minus `preset` and `presets`) and the
+/// name of the preset it `inherits` from.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AnalyticsPreset {
+    /// The preset this one builds on; its keys apply where this one sets none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inherits: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min_cohort_size: Option<u8>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub usage: Option<UsageAnalytics>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub acquisition: Option<AcquisitionAnalytics>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Toggle {
+    #[serde(default = "yes")]
+    pub enabled: bool,
+}
+
+impl Default for Toggle {
+    fn default() -> Self {
+        Self { enabled: true }
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UsageAnalytics {
+    /// Enable all product usage analytics.
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// User count (in bins).
+    #[serde(default)]
+    pub meta_user_count: Toggle,
+    /// Pod version.
+    #[serde(default)]
+    pub pod_version: Toggle,
+    /// App versions.
+    #[serde(default)]
+    pub user_app_version: Toggle,
+    /// User locales.
+    #[serde(default)]
+    pub user_lang: UserLangAnalytics,
+    /// User platforms.
+    #[serde(default)]
+    pub user_platform: UserPlatformAnalytics,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UserLangAnalytics {
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// How many locales to keep at most (>= 1).
+    #[schemars(range(min = 1))]
+    pub max_locales: Option<u8>,
+}
+
+impl Default for UserLangAnalytics {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            max_locales: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UserPlatformAnalytics {
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// Only report these platforms.
+    pub allow_list: Option<Vec<String>>,
+    /// Never report these platforms.
+    pub deny_list: Option<Vec<String>>,
+}
+
+impl Default for UserPlatformAnalytics {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            allow_list: None,
+            deny_list: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AcquisitionAnalytics {
+    /// Enable all acquisition analytics.
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// Share the pod's domain (identifying: opt-in).
+    #[serde(default = "pod_domain_toggle")]
+    pub pod_domain: Toggle,
+}
+
+fn pod_domain_toggle() -> Toggle {
+    Toggle { enabled: false }
+}
+
+impl Default for AcquisitionAnalytics {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            pod_domain: pod_domain_toggle(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Policies {
+    /// Let Prose apps auto-update.
+    #[serde(default = "yes")]
+    pub auto_update_enabled: bool,
+}
+
+impl Default for Policies {
+    fn default() -> Self {
+        Self {
+            auto_update_enabled: true,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Api {
+    /// IP address to serve the Prose Pod API on. Things will likely break if you change this.
+    #[serde(default = "api_address")]
+    #[schemars(extend("format" = "ip"))]
+    pub address: IpAddr,
+    /// Port the Prose Pod API listens to. Things will likely break if you change this.
+    #[serde(default = "api_port")]
+    #[schemars(range(min = 1))]
+    pub port: u16,
+    /// Timeout after which all requests are cancelled (beta).
+    #[serde(default = "pt10s")]
+    pub default_response_timeout: Duration,
+    /// Default interval between retries (beta).
+    #[serde(default = "pt5s")]
+    pub default_retry_interval: Duration,
+    /// Database connections (beta).
+    #[serde(default)]
+    pub databases: Databases,
+    /// Network checks (beta).
+    #[serde(default)]
+    pub network_checks: NetworkChecks,
+    /// Member enriching cache (upstream).
+    #[serde(default)]
+    pub member_enriching: MemberEnriching,
+    /// Invitations (upstream).
+    #[serde(default)]
+    pub invitations: Invitations,
+}
+
+impl Default for Api {
+    fn default() -> Self {
+        Self {
+            address: api_address(),
+            port: api_port(),
+            default_response_timeout: pt10s(),
+            default_retry_interval: pt5s(),
+            databases: Databases::default(),
+            network_checks: NetworkChecks::default(),
+            member_enriching: MemberEnriching::default(),
+            invitations: Invitations::default(),
+        }
+    }
+}
+
+/// The API's database connections: `main` is the default for `main_read` and `main_write`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Databases {
+    #[serde(default)]
+    pub main: DatabaseConfig,
+    /// Default: `main` with `?mode=ro` added to its URL.
+    pub main_read: Option<DatabaseConfig>,
+    /// Default: `main` with `max_connections = 1`.
+    pub main_write: Option<DatabaseConfig>,
+}
+
+impl Default for Databases {
+    fn default() -> Self {
+        Self {
+            main: DatabaseConfig::default(),
+            main_read: None,
+            main_write: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseConfig {
+    /// Database URL.
+    #[serde(default = "database_url")]
+    #[schemars(length(min = 1, max = 1024), extend("pattern" = super::types::NO_CONTROL_PATTERN))]
+    pub url: String,
+    /// Minimum number of connections.
+    pub min_connections: Option<u32>,
+    /// Maximum number of connections (default: parallelism capacity * 4).
+    pub max_connections: Option<u32>,
+    /// Connection acquiring timeout, in seconds.
+    #[serde(default = "connect_timeout")]
+    pub connect_timeout: u64,
+    /// Acquire timeout, in seconds (upstream).
+    pub acquire_timeout: Option<u64>,
+    /// Idle connection timeout, in seconds.
+    pub idle_timeout: Option<u64>,
+    /// Enable sqlx logging.
+    #[serde(default)]
+    pub sqlx_logging: bool,
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        Self {
+            url: database_url(),
+            min_connections: None,
+            max_connections: None,
+            connect_timeout: connect_timeout(),
+            acquire_timeout: None,
+            idle_timeout: None,
+            sqlx_logging: false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkChecks {
+    #[serde(default = "pt5m")]
+    pub timeout: Duration,
+    #[serde(default = "pt5s")]
+    pub retry_interval: Duration,
+    #[serde(default = "pt1s")]
+    pub retry_timeout: Duration,
+    /// How long the IP addresses of authoritative name servers are cached.
+    #[serde(default = "pt5m")]
+    pub dns_cache_ttl: Duration,
+}
+
+impl Default for NetworkChecks {
+    fn default() -> Self {
+        Self {
+            timeout: pt5m(),
+            retry_interval: pt5s(),
+            retry_timeout: pt1s(),
+            dns_cache_ttl: pt5m(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MemberEnriching {
+    #[serde(default = "pt2m")]
+    pub cache_ttl: Duration,
+}
+
+impl Default for MemberEnriching {
+    fn default() -> Self {
+        Self { cache_ttl: pt2m() }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Invitations {
+    #[serde(default = "p3d")]
+    pub invitation_ttl: Duration,
+}
+
+impl Default for Invitations {
+    fn default() -> Self {
+        Self {
+            invitation_ttl: p3d(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Auth {
+    /// How long Dashboard sessions are valid for (whole seconds: no months or years).
+    #[serde(default = "pt3h")]
+    pub token_ttl: Duration,
+    /// How long password reset links are valid for.
+    #[serde(default = "pt15m")]
+    pub password_reset_token_ttl: Duration,
+    /// Minimum length for account passwords. (The reference says [8;256] but the type is u8,
+    /// so 255 is the largest value the Pod API can read.)
+    #[serde(default = "min_password_length")]
+    #[schemars(range(min = 8, max = 255))]
+    pub min_password_length: u8,
+    /// How long invitations are valid for.
+    #[serde(default = "p1w")]
+    pub invitation_ttl: Duration,
+    /// OAuth 2.0 registration key (beta; default: a random key chosen at startup).
+    #[schemars(extend("pattern" = super::types::NO_CONTROL_PATTERN))]
+    pub oauth2_registration_key: Option<String>,
+}
+
+impl Default for Auth {
+    fn default() -> Self {
+        Self {
+            token_ttl: pt3h(),
+            password_reset_token_ttl: pt15m(),
+            min_password_length: min_password_length(),
+            invitation_ttl: p1w(),
+            oauth2_registration_key: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProsodyExt {
+    /// Additional Prosody modules to enable globally, after every other setting.
+    #[serde(default)]
+    pub additional_modules_enabled: Vec<ModuleName>,
+    /// Path to the Prosody configuration file. Things will likely break if you change this.
+    #[serde(default = "config_file_path")]
+    pub config_file_path: AbsolutePath,
+}
+
+impl Default for ProsodyExt {
+    fn default() -> Self {
+        Self {
+            additional_modules_enabled: Vec::new(),
+            config_file_path: config_file_path(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceAccounts {
+    #[serde(default)]
+    pub prose_workspace: WorkspaceAccount,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WorkspaceAccount {
+    /// XMPP account of your Prose Workspace. Things will likely break if you change this.
+    #[serde(default = "workspace_node")]
+    pub xmpp_node: JidNode,
+}
+
+impl Default for WorkspaceAccount {
+    fn default() -> Self {
+        Self {
+            xmpp_node: workspace_node(),
+        }
+    }
+}
+
+/// Contact addresses by category (`mailto:`, `xmpp:` or `https:` URLs). A category left empty
+/// uses `default`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PublicContacts {
+    #[serde(default)]
+    #[schemars(extend("uniqueItems" = true))]
+    pub default: Vec<Url>,
+    #[serde(default)]
+    #[schemars(extend("uniqueItems" = true))]
+    pub abuse: Vec<Url>,
+    #[serde(default)]
+    #[schemars(extend("uniqueItems" = true))]
+    pub admin: Vec<Url>,
+    #[serde(default)]
+    #[schemars(extend("uniqueItems" = true))]
+    pub feedback: Vec<Url>,
+    #[serde(default)]
+    #[schemars(extend("uniqueItems" = true))]
+    pub sales: Vec<Url>,
+    #[serde(default)]
+    #[schemars(extend("uniqueItems" = true))]
+    pub security: Vec<Url>,
+    #[serde(default)]
+    #[schemars(extend("uniqueItems" = true))]
+    pub support: Vec<Url>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DebugUseAtYourOwnRisk {
+    /// Log the parsed configuration at startup.
+    #[serde(default)]
+    pub log_config_at_startup: bool,
+    /// Detailed error responses (debug information).
+    #[serde(default)]
+    pub detailed_error_responses: bool,
+    /// Allow unencrypted client-to-server connections (and plaintext authentication).
+    #[serde(default)]
+    pub c2s_unencrypted: bool,
+    /// Startup actions to skip.
+    #[serde(default)]
+    #[schemars(extend("uniqueItems" = true))]
+    pub skip_startup_actions: Vec<StartupAction>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum StartupAction {
+    DbRunMigrations,
+    TestServicesReachability,
+    ValidateAppConfigChanges,
+    WaitForServer,
+    InitServerConfig,
+    RegisterOauth2Client,
+    StartCronTasks,
+    BackfillDatabase,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Bootstrap {}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ServerApi {
+    /// Address the Pod Server's API listens on.
+    #[serde(default = "api_address")]
+    #[schemars(extend("format" = "ip"))]
+    pub address: IpAddr,
+    /// Port of the Pod Server's API.
+    #[serde(default = "api_port")]
+    #[schemars(range(min = 1))]
+    pub port: u16,
+}
+
+impl Default for ServerApi {
+    fn default() -> Self {
+        Self {
+            address: api_address(),
+            port: api_port(),
+        }
+    }
+}
+
+impl Config {
+    /// The pod's public hostname: `pod.address.domain`, else `prose.{server.domain}` (what
+    /// upstream uses when the pod has only static addresses).
+    pub fn pod_domain(&self) -> String {
+        match &self.pod.address.domain {
+            Some(domain) => domain.as_str().to_owned(),
+            None => format!("prose.{}", self.server.domain),
+        }
+    }
+
+    /// The MUC component's hostname.
+    pub fn groups_domain(&self) -> String {
+        format!("groups.{}", self.server.domain)
+    }
+}

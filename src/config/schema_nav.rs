@@ -1,0 +1,200 @@
+//! Looking things up in the generated JSON Schema by key path: which keys exist, what type a
+//! key has (to parse `PROSE_*` and `--set` values), its description and default (`explain`).
+
+use serde_json::Value;
+
+/// The JSON type(s) a key accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Kinds {
+    pub string: bool,
+    pub integer: bool,
+    pub number: bool,
+    pub boolean: bool,
+    pub array: bool,
+    pub object: bool,
+}
+
+impl Kinds {
+    pub fn any() -> Self {
+        Kinds {
+            string: true,
+            integer: true,
+            number: true,
+            boolean: true,
+            array: true,
+            object: true,
+        }
+    }
+}
+
+/// A view of the root schema that follows `$ref`s.
+pub struct SchemaNav<'a> {
+    root: &'a Value,
+}
+
+impl<'a> SchemaNav<'a> {
+    pub fn new(root: &'a Value) -> Self {
+        SchemaNav { root }
+    }
+
+    fn resolve(&self, mut schema: &'a Value) -> &'a Value {
+        // Bounded: the model's schema has no chains of bare `$ref`s longer than a few links.
+        for _ in 0..16 {
+            let Some(reference) = schema.get("$ref").and_then(Value::as_str) else {
+                break;
+            };
+            let Some(pointer) = reference.strip_prefix('#') else {
+                break;
+            };
+            match self.root.pointer(pointer) {
+                Some(target) => schema = target,
+                None => break,
+            }
+        }
+        schema
+    }
+
+    /// The alternatives a schema stands for (itself, or each branch of anyOf/oneOf).
+    fn alternatives(&self, schema: &'a Value) -> Vec<&'a Value> {
+        let schema = self.resolve(schema);
+        let mut out = vec![schema];
+        for key in ["anyOf", "oneOf", "allOf"] {
+            if let Some(Value::Array(alts)) = schema.get(key) {
+                for alt in alts {
+                    out.extend(self.alternatives(alt));
+                }
+            }
+        }
+        out
+    }
+
+    /// The subschema of the value at `path`, or `None` if no such key exists.
+    pub fn at<S: AsRef<str>>(&self, path: &[S]) -> Option<&'a Value> {
+        let mut schema = self.resolve(self.root);
+        for key in path {
+            schema = self.child(schema, key.as_ref())?;
+        }
+        Some(schema)
+    }
+
+    fn child(&self, schema: &'a Value, key: &str) -> Option<&'a Value> {
+        for alt in self.alternatives(schema) {
+            if let Some(found) = alt.get("properties").and_then(|p| p.get(key)) {
+                return Some(self.resolve(found));
+            }
+            if let Some(items) = alt.get("items").filter(|_| key.parse::<usize>().is_ok()) {
+                return Some(self.resolve(items));
+            }
+            match alt.get("additionalProperties") {
+                Some(Value::Object(_)) => {
+                    return alt.get("additionalProperties").map(|s| self.resolve(s));
+                }
+                Some(Value::Bool(true)) => return Some(&Value::Bool(true)),
+                _ => {}
+            }
+        }
+        None
+    }
+
+    /// The types the schema accepts.
+    pub fn kinds(&self, schema: &'a Value) -> Kinds {
+        if schema == &Value::Bool(true) {
+            return Kinds::any();
+        }
+        let mut kinds = Kinds::default();
+        for alt in self.alternatives(schema) {
+            let types: Vec<&str> = match alt.get("type") {
+                Some(Value::String(t)) => vec![t.as_str()],
+                Some(Value::Array(ts)) => ts.iter().filter_map(Value::as_str).collect(),
+                _ if alt.get("enum").is_some() || alt.get("const").is_some() => vec!["string"],
+                _ => vec![],
+            };
+            for t in types {
+                match t {
+                    "string" => kinds.string = true,
+                    "integer" => kinds.integer = true,
+                    "number" => kinds.number = true,
+                    "boolean" => kinds.boolean = true,
+                    "array" => kinds.array = true,
+                    "object" => kinds.object = true,
+                    _ => {}
+                }
+            }
+        }
+        if kinds == Kinds::default() {
+            Kinds::any()
+        } else {
+            kinds
+        }
+    }
+
+    /// The named keys a table accepts (for "did you mean").
+    pub fn property_names(&self, schema: &'a Value) -> Vec<&'a str> {
+        let mut names = Vec::new();
+        for alt in self.alternatives(schema) {
+            if let Some(Value::Object(props)) = alt.get("properties") {
+                names.extend(props.keys().map(String::as_str));
+            }
+        }
+        names
+    }
+
+    /// Every dotted key path the schema names explicitly (not map entries), for "did you mean".
+    pub fn all_paths(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        self.collect_paths(self.resolve(self.root), &mut Vec::new(), &mut out, 0);
+        out
+    }
+
+    fn collect_paths(&self, schema: &'a Value, path: &mut Vec<String>, out: &mut Vec<String>, depth: usize) {
+        if depth > 8 {
+            return;
+        }
+        let mut has_props = false;
+        for alt in self.alternatives(schema) {
+            if let Some(Value::Object(props)) = alt.get("properties") {
+                for (key, sub) in props {
+                    has_props = true;
+                    path.push(key.clone());
+                    self.collect_paths(self.resolve(sub), path, out, depth + 1);
+                    path.pop();
+                }
+            }
+        }
+        if !has_props && !path.is_empty() {
+            out.push(path.join("."));
+        }
+    }
+}
+
+/// The closest candidate to `word`, if it is close enough to be a likely typo.
+pub fn did_you_mean<'c>(word: &str, candidates: impl IntoIterator<Item = &'c str>) -> Option<&'c str> {
+    candidates
+        .into_iter()
+        .map(|c| (strsim::jaro_winkler(word, c), c))
+        .filter(|(score, _)| *score > 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, c)| c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn navigates_refs_maps_and_options() {
+        let schema = crate::schema::schema();
+        let nav = SchemaNav::new(&schema);
+        let port = nav.at(&["server", "http_port"]).unwrap();
+        assert!(nav.kinds(port).integer);
+        let smtp = nav.at(&["notifiers", "email", "smtp_host"]).unwrap();
+        assert!(nav.kinds(smtp).string);
+        let opt = nav.at(&["prosody", "global", "overrides", "c2s_require_encryption"]).unwrap();
+        assert!(nav.kinds(opt).boolean);
+        let passthrough = nav.at(&["prosody", "global", "overrides", "some_option"]).unwrap();
+        assert_eq!(nav.kinds(passthrough), Kinds::any());
+        assert!(nav.at(&["server", "domian"]).is_none());
+        assert!(nav.property_names(nav.at(&["server"]).unwrap()).contains(&"domain"));
+        assert_eq!(did_you_mean("domian", ["domain", "defaults"]), Some("domain"));
+    }
+}

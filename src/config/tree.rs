@@ -1,0 +1,274 @@
+//! The configuration as a tree of values that remember where they came from.
+//!
+//! Every layer (built-in presets, the file, the environment, `--set`) is parsed into a [`Node`]
+//! tree; layers are merged with [`Node::merge`] (tables union, anything else replaced) and the
+//! replaced values are kept in `history`, which is what `explain` shows.
+
+use indexmap::IndexMap;
+
+use super::source::Span;
+
+/// Where a value was set.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Origin {
+    /// A built-in default of the model (or a built-in preset's table).
+    Default,
+    /// A vendor analytics preset: `name` set it, `chain` is how the selected preset reached it
+    /// (e.g. `["lgpd", "gdpr"]`); `at` is where the preset's value was written, if in a file.
+    Preset {
+        name: String,
+        chain: Vec<String>,
+        at: Option<Span>,
+    },
+    /// A `prose.toml`.
+    File(Span),
+    /// An environment variable, from the process environment or an env file.
+    Env { var: String, span: Span },
+    /// A `--set` argument.
+    Set(Span),
+    /// A default computed from other keys, e.g. `pod.address.domain` from `server.domain`.
+    Computed { from: Vec<String> },
+}
+
+impl Origin {
+    /// The span to point a diagnostic at, if the value was written somewhere.
+    pub fn span(&self) -> Option<Span> {
+        match self {
+            Origin::File(span) | Origin::Set(span) | Origin::Env { span, .. } => Some(*span),
+            Origin::Preset { at, .. } => *at,
+            Origin::Default | Origin::Computed { .. } => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Table(IndexMap<String, Node>),
+    Array(Vec<Node>),
+    String(String),
+    Integer(i64),
+    Float(f64),
+    Bool(bool),
+    Datetime(String),
+}
+
+impl Value {
+    /// The kind as a user reads it in a message ("found a string").
+    pub fn kind_name(&self) -> &'static str {
+        match self {
+            Value::Table(_) => "a table",
+            Value::Array(_) => "an array",
+            Value::String(_) => "a string",
+            Value::Integer(_) => "an integer",
+            Value::Float(_) => "a decimal number",
+            Value::Bool(_) => "a boolean",
+            Value::Datetime(_) => "a date-time",
+        }
+    }
+}
+
+/// A value replaced by a higher layer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Overridden {
+    pub value: Value,
+    pub origin: Origin,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Node {
+    pub value: Value,
+    pub origin: Origin,
+    /// The span of the key that introduced this value (for "unknown key" labels).
+    pub key_span: Option<Span>,
+    /// Lower layers' values this one replaced, nearest first.
+    pub history: Vec<Overridden>,
+}
+
+/// Marker object key used in JSON for TOML values JSON cannot hold (dates, non-finite floats),
+/// so the schema rejects them wherever a string or number is expected.
+pub const FOREIGN_MARKER: &str = "$toml";
+
+impl Node {
+    pub fn new(value: Value, origin: Origin, key_span: Option<Span>) -> Self {
+        Node {
+            value,
+            origin,
+            key_span,
+            history: Vec::new(),
+        }
+    }
+
+    pub fn table(origin: Origin) -> Self {
+        Node::new(Value::Table(IndexMap::new()), origin, None)
+    }
+
+    pub fn as_table(&self) -> Option<&IndexMap<String, Node>> {
+        match &self.value {
+            Value::Table(t) => Some(t),
+            _ => None,
+        }
+    }
+
+    pub fn as_table_mut(&mut self) -> Option<&mut IndexMap<String, Node>> {
+        match &mut self.value {
+            Value::Table(t) => Some(t),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(&self) -> Option<&str> {
+        match &self.value {
+            Value::String(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// Merges a higher-precedence layer into this one: tables are unioned key by key,
+    /// anything else is replaced and remembered in `history`.
+    pub fn merge(&mut self, upper: Node) {
+        match (&mut self.value, upper.value) {
+            (Value::Table(lower), Value::Table(upper_table)) => {
+                for (key, node) in upper_table {
+                    match lower.get_mut(&key) {
+                        Some(existing) => existing.merge(node),
+                        None => {
+                            lower.insert(key, node);
+                        }
+                    }
+                }
+                if self.key_span.is_none() {
+                    self.key_span = upper.key_span;
+                }
+            }
+            (_, value) => {
+                let replaced = std::mem::replace(
+                    self,
+                    Node {
+                        value,
+                        origin: upper.origin,
+                        key_span: upper.key_span,
+                        history: upper.history,
+                    },
+                );
+                self.history.push(Overridden {
+                    value: replaced.value,
+                    origin: replaced.origin,
+                });
+                self.history.extend(replaced.history);
+            }
+        }
+    }
+
+    /// The node at a path of keys (array indices as decimal strings).
+    pub fn get_path<S: AsRef<str>>(&self, path: &[S]) -> Option<&Node> {
+        path.iter().try_fold(self, |node, key| match &node.value {
+            Value::Table(t) => t.get(key.as_ref()),
+            Value::Array(items) => key.as_ref().parse::<usize>().ok().and_then(|i| items.get(i)),
+            _ => None,
+        })
+    }
+
+    /// Inserts `node` at `path`, creating tables on the way (used for computed defaults).
+    /// Does nothing if a non-table value is in the way.
+    pub fn insert_path(&mut self, path: &[&str], node: Node) {
+        let Some((last, parents)) = path.split_last() else {
+            return;
+        };
+        let mut here = self;
+        for key in parents {
+            let Some(table) = here.as_table_mut() else {
+                return;
+            };
+            here = table
+                .entry((*key).to_owned())
+                .or_insert_with(|| Node::table(node.origin.clone()));
+        }
+        if let Some(table) = here.as_table_mut() {
+            table.insert((*last).to_owned(), node);
+        }
+    }
+
+    /// The tree as JSON, for the schema validator and serde.
+    pub fn to_json(&self) -> serde_json::Value {
+        use serde_json::Value as J;
+        match &self.value {
+            Value::Table(t) => J::Object(t.iter().map(|(k, v)| (k.clone(), v.to_json())).collect()),
+            Value::Array(items) => J::Array(items.iter().map(Node::to_json).collect()),
+            Value::String(s) => J::String(s.clone()),
+            Value::Integer(i) => J::from(*i),
+            Value::Bool(b) => J::Bool(*b),
+            Value::Float(f) => serde_json::Number::from_f64(*f)
+                .map(J::Number)
+                .unwrap_or_else(|| foreign(&f.to_string())),
+            Value::Datetime(d) => foreign(d),
+        }
+    }
+
+    /// Calls `visit` with the dotted path of every leaf (and of every empty table or array).
+    pub fn for_each_leaf(&self, path: &mut Vec<String>, visit: &mut dyn FnMut(&[String], &Node)) {
+        match &self.value {
+            Value::Table(t) if !t.is_empty() => {
+                for (k, v) in t {
+                    path.push(k.clone());
+                    v.for_each_leaf(path, visit);
+                    path.pop();
+                }
+            }
+            _ => visit(path, self),
+        }
+    }
+}
+
+fn foreign(text: &str) -> serde_json::Value {
+    let mut map = serde_json::Map::new();
+    map.insert(FOREIGN_MARKER.into(), text.into());
+    serde_json::Value::Object(map)
+}
+
+/// A dotted key path as a user writes it, quoting segments that need it
+/// (`prosody."example.org".overrides`).
+pub fn dotted<S: AsRef<str>>(path: &[S]) -> String {
+    path.iter()
+        .map(|s| {
+            let s = s.as_ref();
+            let bare = !s.is_empty()
+                && s.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+            if bare {
+                s.to_owned()
+            } else {
+                format!("{s:?}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn leaf(v: i64, origin: Origin) -> Node {
+        Node::new(Value::Integer(v), origin, None)
+    }
+
+    #[test]
+    fn merge_unions_tables_and_records_replaced_values() {
+        let mut lower = Node::table(Origin::Default);
+        lower.insert_path(&["a", "x"], leaf(1, Origin::Default));
+        lower.insert_path(&["a", "y"], leaf(2, Origin::Default));
+        let mut upper = Node::table(Origin::Computed { from: vec![] });
+        upper.insert_path(&["a", "x"], leaf(3, Origin::Computed { from: vec![] }));
+        lower.merge(upper);
+        let x = lower.get_path(&["a", "x"]).unwrap();
+        assert_eq!(x.value, Value::Integer(3));
+        assert_eq!(x.history.len(), 1);
+        assert_eq!(x.history[0].value, Value::Integer(1));
+        assert_eq!(lower.get_path(&["a", "y"]).unwrap().value, Value::Integer(2));
+    }
+
+    #[test]
+    fn dotted_quotes_segments_that_need_it() {
+        assert_eq!(dotted(&["prosody", "example.org", "overrides"]), "prosody.\"example.org\".overrides");
+    }
+}

@@ -1,0 +1,69 @@
+//! Finding the pods to work on: `prose.toml` files given directly or found below directories.
+
+use std::path::{Path, PathBuf};
+
+use walkdir::WalkDir;
+
+/// The configuration file name a pod directory holds.
+pub const CONFIG_FILE: &str = "prose.toml";
+
+/// Directories never searched: VCS metadata, build output, and hidden directories.
+fn skipped(entry: &walkdir::DirEntry, output_dirs: &[PathBuf]) -> bool {
+    let name = entry.file_name().to_string_lossy();
+    entry.depth() > 0
+        && entry.file_type().is_dir()
+        && (name.starts_with('.') || name == "target" || name == "node_modules" || output_dirs.iter().any(|o| same_dir(o, entry.path())))
+}
+
+fn same_dir(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    }
+}
+
+/// A pod found on disk: its config file, and the directory (relative to the search root)
+/// its output tree goes to when several pods are built at once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pod {
+    pub config: PathBuf,
+    pub relative_dir: PathBuf,
+}
+
+/// Resolves command-line paths to pods, sorted by path. A path that is neither a file nor a
+/// directory is an error (exit 2); a directory with no pod is an error too.
+pub fn discover(paths: &[PathBuf], output_dirs: &[PathBuf]) -> Result<Vec<Pod>, String> {
+    let mut pods = Vec::new();
+    for path in paths {
+        if path.is_file() {
+            pods.push(Pod {
+                config: path.clone(),
+                relative_dir: PathBuf::new(),
+            });
+            continue;
+        }
+        if !path.is_dir() {
+            return Err(format!("{}: no such file or directory", path.display()));
+        }
+        let before = pods.len();
+        let walker = WalkDir::new(path)
+            .follow_links(false)
+            .sort_by_file_name()
+            .into_iter()
+            .filter_entry(|e| !skipped(e, output_dirs));
+        for entry in walker {
+            let entry = entry.map_err(|e| format!("{}: {e}", path.display()))?;
+            if entry.file_type().is_file() && entry.file_name() == CONFIG_FILE {
+                let dir = entry.path().parent().unwrap_or(path);
+                pods.push(Pod {
+                    config: entry.path().to_owned(),
+                    relative_dir: dir.strip_prefix(path).unwrap_or(Path::new("")).to_owned(),
+                });
+            }
+        }
+        if pods.len() == before {
+            return Err(format!("{}: no {CONFIG_FILE} found", path.display()));
+        }
+    }
+    Ok(pods)
+}

@@ -1,0 +1,486 @@
+//! Validation: the generated JSON Schema (run with the jsonschema crate, with our format
+//! checkers) plus the checks a schema cannot express. Every schema error is translated into a
+//! diagnostic on the exact key or value, with a help line.
+
+use std::sync::OnceLock;
+
+use jsonschema::error::{TypeKind, ValidationErrorKind};
+use jsonschema::{ValidationError, Validator};
+use serde_json::Value as Json;
+
+use crate::config::formats::{self, IsoDuration};
+use crate::config::schema_nav::{SchemaNav, did_you_mean};
+use crate::config::source::{Sources, Span};
+use crate::config::tree::{Node, Origin, Value, dotted};
+use crate::config::types::NO_CONTROL_PATTERN;
+use crate::diagnostics::Diagnostic;
+
+/// The compiled validator, built once per process (compiling the schema is the costly part).
+fn validator(schema: &Json) -> Option<&'static Validator> {
+    static VALIDATOR: OnceLock<Option<Validator>> = OnceLock::new();
+    VALIDATOR
+        .get_or_init(|| {
+            let mut options = jsonschema::options().should_validate_formats(true);
+            for name in formats::FORMATS {
+                options = options.with_format(*name, move |v: &str| formats::check(name, v).is_ok());
+            }
+            options.build(schema).ok()
+        })
+        .as_ref()
+}
+
+/// Reports every schema violation of the tree.
+pub fn schema_errors(tree: &Node, schema: &Json, sources: &Sources, diagnostics: &mut Vec<Diagnostic>) {
+    let Some(validator) = validator(schema) else {
+        diagnostics.push(Diagnostic::error("internal", "internal error: the built-in schema does not compile"));
+        return;
+    };
+    let instance = tree.to_json();
+    let nav = SchemaNav::new(schema);
+    for error in validator.iter_errors(&instance) {
+        let path = pointer_segments(&error.instance_path().to_string());
+        diagnostics.extend(translate(&error, &path, tree, &nav, sources));
+    }
+}
+
+fn pointer_segments(pointer: &str) -> Vec<String> {
+    pointer
+        .split('/')
+        .skip(1)
+        .map(|s| s.replace("~1", "/").replace("~0", "~"))
+        .collect()
+}
+
+/// " (from `PROSE_X`)" when a value came from the environment: the key alone would not tell
+/// the user where to look.
+fn from_env(node: &Node) -> String {
+    match &node.origin {
+        Origin::Env { var, .. } => format!(" (set by `{var}`)"),
+        Origin::Set(_) => " (set by `--set`)".into(),
+        _ => String::new(),
+    }
+}
+
+fn translate(error: &ValidationError<'_>, path: &[String], tree: &Node, nav: &SchemaNav<'_>, sources: &Sources) -> Vec<Diagnostic> {
+    let key = dotted(path);
+    let Some(node) = tree.get_path(path) else {
+        return vec![Diagnostic::error("schema", format!("`{key}`: {error}")).key(key)];
+    };
+    let value_span = node.origin.span();
+    let _ = sources;
+    match error.kind() {
+        ValidationErrorKind::AdditionalProperties { unexpected } => unexpected
+            .iter()
+            .map(|name| unknown_key(path, name, node, nav))
+            .collect(),
+        ValidationErrorKind::Required { property } => {
+            let property = property.as_str().unwrap_or_default();
+            let full = dotted(&[path, &[property.to_owned()]].concat());
+            let (span, label) = match node.key_span {
+                Some(span) => (Some(span), format!("this table has no `{property}`")),
+                None => (file_start(node, sources), format!("`{full}` is required")),
+            };
+            let example = if full == "server.domain" {
+                "add:\n[server]\ndomain = \"example.org\"".to_owned()
+            } else {
+                format!("add `{property} = …` to `[{key}]`")
+            };
+            vec![Diagnostic::error("missing-key", format!("missing required key `{full}`"))
+                .key(full)
+                .at(span, label)
+                .help(example)]
+        }
+        ValidationErrorKind::Type { kind } => vec![type_error(path, node, kind, nav)],
+        ValidationErrorKind::Enum { options } => {
+            let allowed: Vec<&str> = options.as_array().into_iter().flatten().filter_map(Json::as_str).collect();
+            let found = node.as_str().map(|s| format!("`{}`", formats::shown(s))).unwrap_or_else(|| node.value.kind_name().into());
+            let mut help = format!("allowed values: {}", allowed.iter().map(|a| format!("`{a}`")).collect::<Vec<_>>().join(", "));
+            if let Some(close) = node.as_str().and_then(|s| did_you_mean(s, allowed.iter().copied())) {
+                help = format!("did you mean `{close}`? {help}");
+            }
+            vec![Diagnostic::error("enum", format!("`{key}` cannot be {found}{}", from_env(node)))
+                .key(key)
+                .at(value_span, "not an allowed value")
+                .help(help)]
+        }
+        ValidationErrorKind::Minimum { limit } | ValidationErrorKind::ExclusiveMinimum { limit } => {
+            vec![range_error(&key, node, nav, path, &format!("below the minimum {limit}"))]
+        }
+        ValidationErrorKind::Maximum { limit } | ValidationErrorKind::ExclusiveMaximum { limit } => {
+            vec![range_error(&key, node, nav, path, &format!("above the maximum {limit}"))]
+        }
+        ValidationErrorKind::MinLength { limit } => {
+            let what = if *limit == 1 { "cannot be empty".to_owned() } else { format!("is shorter than {limit} characters") };
+            vec![Diagnostic::error("length", format!("`{key}` {what}{}", from_env(node)))
+                .key(key)
+                .at(value_span, "too short")
+                .help(length_help(nav, path))]
+        }
+        ValidationErrorKind::MaxLength { limit } => {
+            let len = node.as_str().map_or(0, |s| s.chars().count());
+            vec![Diagnostic::error("length", format!("`{key}` is {len} characters long, more than {limit}{}", from_env(node)))
+                .key(key)
+                .at(value_span, "too long")
+                .help(length_help(nav, path))]
+        }
+        ValidationErrorKind::Pattern { pattern } => vec![pattern_error(&key, node, pattern)],
+        ValidationErrorKind::Format { format } => {
+            let value = node.as_str().unwrap_or_default();
+            let problem = formats::check(format, value).err().unwrap_or(formats::Problem {
+                message: format!("`{}` is not a valid {format}", formats::shown(value)),
+                help: String::new(),
+            });
+            vec![Diagnostic::error("format", format!("`{key}`: {}{}", problem.message, from_env(node)))
+                .key(key)
+                .at(value_span, "invalid value")
+                .help(problem.help)]
+        }
+        ValidationErrorKind::PropertyNames { error } => {
+            let name = error.instance().as_str().unwrap_or_default().to_owned();
+            let child = node.as_table().and_then(|t| t.get(&name));
+            let span = child.and_then(|c| c.key_span.or(c.origin.span()));
+            let format = if path == ["prosody"] { "prosody-host" } else { "lua-identifier" };
+            let problem = formats::check(format, &name).err().unwrap_or(formats::Problem {
+                message: format!("`{}` is not allowed here", formats::shown(&name)),
+                help: String::new(),
+            });
+            vec![Diagnostic::error("key-name", format!("`{key}`: {}", problem.message))
+                .key(dotted(&[path, &[name]].concat()))
+                .at(span, "invalid name")
+                .help(problem.help)]
+        }
+        ValidationErrorKind::UniqueItems => vec![Diagnostic::error("duplicate-item", format!("`{key}` lists the same item more than once{}", from_env(node)))
+            .key(key)
+            .at(value_span, "repeated item")
+            .help("remove the repeated entries")],
+        ValidationErrorKind::AnyOf { .. } | ValidationErrorKind::OneOfNotValid { .. } => vec![alternatives_error(path, node, nav)],
+        _ => vec![Diagnostic::error("schema", format!("`{key}`: {error}{}", from_env(node)))
+            .key(key)
+            .at(value_span, "invalid")],
+    }
+}
+
+fn file_start(node: &Node, sources: &Sources) -> Option<Span> {
+    let _ = sources;
+    node.origin.span().map(|s| Span::new(s.source, 0..0))
+}
+
+fn unknown_key(parent: &[String], name: &str, parent_node: &Node, nav: &SchemaNav<'_>) -> Diagnostic {
+    let child = parent_node.as_table().and_then(|t| t.get(name));
+    let span = child.and_then(|c| c.key_span.or(c.origin.span()));
+    let full = dotted(&[parent, &[name.to_owned()]].concat());
+    let env = child.map(from_env).unwrap_or_default();
+    if parent.len() == 2 && parent[0] == "prosody" {
+        let host = dotted(&parent[1..]);
+        return Diagnostic::error("prosody-table", format!("`{name}` cannot be set directly under `prosody.{host}`{env}"))
+            .key(full)
+            .at(span, "not `defaults` or `overrides`")
+            .help(format!(
+                "Prosody options go in a `defaults` or `overrides` table:\n[prosody.{host}.overrides]\n{name} = …"
+            ));
+    }
+    let candidates = nav.at(parent).map(|s| nav.property_names(s)).unwrap_or_default();
+    let place = if parent.is_empty() { String::new() } else { format!(" in `[{}]`", dotted(parent)) };
+    let mut d = Diagnostic::error("unknown-key", format!("unknown key `{name}`{place}{env}"))
+        .key(full)
+        .at(span, "unknown key");
+    d.help = Some(match did_you_mean(name, candidates.iter().copied()) {
+        Some(close) => format!("did you mean `{close}`?"),
+        None if candidates.is_empty() => "this table takes no keys".into(),
+        None => format!("known keys: {}", candidates.join(", ")),
+    });
+    d
+}
+
+fn expected(nav: &SchemaNav<'_>, path: &[String]) -> String {
+    let Some(schema) = nav.at(path) else {
+        return "another type".into();
+    };
+    let kinds = nav.kinds(schema);
+    let mut names = Vec::new();
+    if kinds.boolean {
+        names.push("a boolean (`true` or `false`)");
+    }
+    if kinds.integer {
+        names.push("a whole number");
+    } else if kinds.number {
+        names.push("a number");
+    }
+    if kinds.string {
+        names.push("a string");
+    }
+    if kinds.array {
+        names.push("an array");
+    }
+    if kinds.object {
+        names.push("a table");
+    }
+    names.join(" or ")
+}
+
+fn example(nav: &SchemaNav<'_>, path: &[String]) -> Option<String> {
+    let default = nav.at(path)?.get("default")?;
+    let last = path.last()?;
+    let rendered = match default {
+        Json::String(s) => format!("{s:?}"),
+        Json::Number(_) | Json::Bool(_) => default.to_string(),
+        Json::Array(a) if a.is_empty() => "[]".into(),
+        _ => return None,
+    };
+    Some(format!("e.g. `{last} = {rendered}`"))
+}
+
+fn type_error(path: &[String], node: &Node, _kind: &TypeKind, nav: &SchemaNav<'_>) -> Diagnostic {
+    let key = dotted(path);
+    if path.len() == 2 && path[0] == "prosody" {
+        let option = &path[1];
+        return Diagnostic::error("prosody-table", format!("`prosody.{option}` must be a host table, not {}", node.value.kind_name()))
+            .key(key)
+            .at(node.origin.span(), "expected a host table")
+            .help(format!(
+                "to set the Prosody option `{option}`, put it in a host's `defaults` or `overrides`:\n[prosody.global.overrides]\n{option} = …"
+            ));
+    }
+    let want = expected(nav, path);
+    let mut d = Diagnostic::error("type", format!("`{key}` must be {want}, found {}{}", node.value.kind_name(), from_env(node)))
+        .key(key)
+        .at(node.origin.span(), format!("expected {want}"));
+    if let Some(example) = example(nav, path) {
+        d = d.help(example);
+    } else if node.value.kind_name() == "a string" && want.contains("number") {
+        d = d.help("write the number without quotes");
+    }
+    d
+}
+
+fn range_error(key: &str, node: &Node, nav: &SchemaNav<'_>, path: &[String], what: &str) -> Diagnostic {
+    let shown = match &node.value {
+        Value::Integer(i) => i.to_string(),
+        Value::Float(f) => f.to_string(),
+        _ => "the value".into(),
+    };
+    let schema = nav.at(path);
+    let bound = |k: &str| schema.and_then(|s| s.get(k)).map(Json::to_string);
+    let help = match (bound("minimum"), bound("maximum")) {
+        (Some(min), Some(max)) => format!("the valid range is {min} to {max}"),
+        (Some(min), None) => format!("the smallest valid value is {min}"),
+        (None, Some(max)) => format!("the largest valid value is {max}"),
+        (None, None) => "choose a value in range".into(),
+    };
+    Diagnostic::error("range", format!("`{key}` is {shown}, {what}{}", from_env(node)))
+        .key(key)
+        .at(node.origin.span(), "out of range")
+        .help(help)
+}
+
+fn length_help(nav: &SchemaNav<'_>, path: &[String]) -> String {
+    let schema = nav.at(path);
+    let bound = |k: &str| schema.and_then(|s| s.get(k)).map(Json::to_string);
+    match (bound("minLength"), bound("maxLength")) {
+        (Some(min), Some(max)) => format!("write {min} to {max} characters"),
+        (Some(min), None) => format!("write at least {min} characters"),
+        (None, Some(max)) => format!("write at most {max} characters"),
+        (None, None) => "check the value's length".into(),
+    }
+}
+
+fn pattern_error(key: &str, node: &Node, pattern: &str) -> Diagnostic {
+    let value = node.as_str().unwrap_or_default();
+    let (message, help) = if pattern == NO_CONTROL_PATTERN {
+        (
+            format!("`{key}` contains a control character"),
+            "remove line breaks, tabs and other control characters from the value".to_owned(),
+        )
+    } else if pattern == "^[a-z0-9_]+$" {
+        (
+            format!("`{}` is not a valid module name", formats::shown(value)),
+            "Prosody module names use only `a-z`, `0-9` and `_`, e.g. `http_file_share`".to_owned(),
+        )
+    } else {
+        (
+            format!("`{key}` does not match the expected form"),
+            format!("it must match `{pattern}`"),
+        )
+    };
+    Diagnostic::error("pattern", format!("{message}{}", from_env(node)))
+        .key(key)
+        .at(node.origin.span(), "invalid value")
+        .help(help)
+}
+
+/// A value that matches none of a union's forms (e.g. a size that is neither bytes nor
+/// `"200MiB"`): explain with the string form's own checker when the value is a string.
+fn alternatives_error(path: &[String], node: &Node, nav: &SchemaNav<'_>) -> Diagnostic {
+    let key = dotted(path);
+    let formats_here: Vec<String> = nav
+        .at(path)
+        .map(|schema| collect_formats(schema, nav))
+        .unwrap_or_default();
+    if let Some(text) = node.as_str() {
+        for format in &formats_here {
+            if let Err(problem) = formats::check(format, text) {
+                return Diagnostic::error("format", format!("`{key}`: {}{}", problem.message, from_env(node)))
+                    .key(key)
+                    .at(node.origin.span(), "invalid value")
+                    .help(problem.help);
+            }
+        }
+    }
+    let want = expected(nav, path);
+    Diagnostic::error("type", format!("`{key}` must be {want}, found {}{}", node.value.kind_name(), from_env(node)))
+        .key(key)
+        .at(node.origin.span(), format!("expected {want}"))
+}
+
+fn collect_formats(schema: &Json, nav: &SchemaNav<'_>) -> Vec<String> {
+    let mut out = Vec::new();
+    let resolved = nav.at::<&str>(&[]).map(|_| schema).unwrap_or(schema);
+    if let Some(f) = resolved.get("format").and_then(Json::as_str) {
+        out.push(f.to_owned());
+    }
+    for key in ["anyOf", "oneOf"] {
+        for alt in resolved.get(key).and_then(Json::as_array).into_iter().flatten() {
+            if let Some(f) = alt.get("format").and_then(Json::as_str) {
+                out.push(f.to_owned());
+            }
+        }
+    }
+    out
+}
+
+/// Checks on what the user wrote, before computed defaults fill anything in.
+pub fn explicit_checks(tree: &Node, diagnostics: &mut Vec<Diagnostic>) {
+    if let Some(address) = tree.get_path(&["pod", "address"]) {
+        let empty = address
+            .as_table()
+            .is_some_and(|t| !["domain", "ipv4", "ipv6"].iter().any(|k| t.contains_key(*k)));
+        if empty && !matches!(address.origin, Origin::Default) {
+            diagnostics.push(
+                Diagnostic::error("pod-address", "the pod address must contain at least an IPv4, an IPv6 or a domain")
+                    .key("pod.address")
+                    .at(address.key_span.or(address.origin.span()), "empty address")
+                    .help("set `pod.address.domain`, `pod.address.ipv4` or `pod.address.ipv6`, or remove `pod.address` to use `prose.{server.domain}`"),
+            );
+        }
+    }
+}
+
+/// Checks across keys, on the effective tree (computed defaults included).
+pub fn semantic(tree: &Node, diagnostics: &mut Vec<Diagnostic>) {
+    let get = |path: &[&str]| tree.get_path(path);
+    // Without a pod domain there is nothing to derive the dashboard URL from.
+    if get(&["dashboard", "url"]).is_none() && get(&["pod", "address", "domain"]).is_none() {
+        let address = get(&["pod", "address", "ipv4"]).or(get(&["pod", "address", "ipv6"]));
+        if let Some(address) = address {
+            diagnostics.push(
+                Diagnostic::error("missing-key", "`dashboard.url` is required when the pod has no domain, only static IP addresses")
+                    .key("dashboard.url")
+                    .at(address.origin.span(), "static address without a domain")
+                    .help("add:\n[dashboard]\nurl = \"https://admin.example.org\""),
+            );
+        }
+    }
+    if let Some(ttl) = get(&["auth", "token_ttl"]) {
+        if let Some(Ok(d)) = ttl.as_str().map(IsoDuration::parse) {
+            if d.as_seconds().is_none() {
+                diagnostics.push(
+                    Diagnostic::error("duration", "`auth.token_ttl` must be a fixed length: months and years vary")
+                        .key("auth.token_ttl")
+                        .at(ttl.origin.span(), "months or years")
+                        .help("write it in weeks, days, hours, minutes or seconds, e.g. `P30D`"),
+                );
+            }
+        }
+    }
+    if let Some(domain) = get(&["server", "domain"]).and_then(Node::as_str) {
+        if let Ok(ascii) = formats::hostname(domain) {
+            if ascii.len() + "groups.".len() > 253 {
+                diagnostics.push(
+                    Diagnostic::error("format", "`server.domain` is too long to prefix with `groups.` (the chat rooms' host)")
+                        .key("server.domain")
+                        .at(get(&["server", "domain"]).and_then(|n| n.origin.span()), "too long")
+                        .help("use a domain of at most 246 characters"),
+                );
+            }
+        }
+    }
+    federation_warnings(tree, diagnostics);
+    prosody_options(tree, diagnostics);
+}
+
+fn federation_warnings(tree: &Node, diagnostics: &mut Vec<Diagnostic>) {
+    let flag = |key: &str| tree.get_path(&["server", "defaults", key]);
+    let is_true = |n: Option<&Node>| n.is_some_and(|n| n.value == Value::Bool(true));
+    let whitelist = flag("federation_whitelist_enabled");
+    if is_true(whitelist) && !is_true(flag("federation_enabled")) {
+        diagnostics.push(
+            Diagnostic::warning("no-effect", "`server.defaults.federation_whitelist_enabled` has no effect while federation is disabled")
+                .key("server.defaults.federation_whitelist_enabled")
+                .at(whitelist.and_then(|n| n.origin.span()), "ignored")
+                .help("set `federation_enabled = true` to federate with the whitelisted servers"),
+        );
+    }
+    let friends = flag("federation_friendly_servers");
+    let listed = friends.is_some_and(|n| matches!(&n.value, Value::Array(a) if !a.is_empty()));
+    if listed && is_true(flag("federation_enabled")) && !is_true(whitelist) {
+        diagnostics.push(
+            Diagnostic::warning("no-effect", "friendly servers are listed but the whitelist is disabled: the server federates with the entire XMPP network")
+                .key("server.defaults.federation_friendly_servers")
+                .at(friends.and_then(|n| n.origin.span()), "not enforced")
+                .help("set `federation_whitelist_enabled = true` to federate only with these servers"),
+        );
+    }
+}
+
+/// Options under `prosody.<host>.defaults|overrides` that Prose does not know pass through
+/// to Prosody: say so (with a "did you mean"), and refuse values Lua cannot hold.
+fn prosody_options(tree: &Node, diagnostics: &mut Vec<Diagnostic>) {
+    let Some(hosts) = tree.get_path(&["prosody"]).and_then(Node::as_table) else {
+        return;
+    };
+    let schema = crate::schema::schema_cached();
+    let nav = SchemaNav::new(schema);
+    let known = nav
+        .at(&["prosody", "global", "overrides"])
+        .map(|s| nav.property_names(s))
+        .unwrap_or_default();
+    for (host, tables) in hosts {
+        for part in ["defaults", "overrides"] {
+            let Some(options) = tables.get_path(&[part]).and_then(Node::as_table) else {
+                continue;
+            };
+            for (name, value) in options {
+                if known.contains(&name.as_str()) || formats::lua_identifier(name).is_err() {
+                    continue;
+                }
+                let key = dotted(&["prosody", host, part, name]);
+                let mut d = Diagnostic::warning("prosody-option", format!("`{name}` is not an option Prose knows: passed to Prosody unchecked"))
+                    .key(key.clone())
+                    .at(value.key_span.or(value.origin.span()), "unchecked option");
+                d.help = Some(match did_you_mean(name, known.iter().copied()) {
+                    Some(close) => format!("did you mean `{close}`?"),
+                    None => "check the name in Prosody's documentation (https://prosody.im/doc/configure)".into(),
+                });
+                diagnostics.push(d);
+                if let Some(bad) = unrepresentable(value) {
+                    diagnostics.push(
+                        Diagnostic::error("prosody-value", format!("`{key}` holds {} which has no Lua form", bad.value.kind_name()))
+                            .key(key)
+                            .at(bad.origin.span(), "not representable")
+                            .help("use a string, number, boolean, array or table"),
+                    );
+                }
+            }
+        }
+    }
+}
+
+fn unrepresentable(node: &Node) -> Option<&Node> {
+    match &node.value {
+        Value::Datetime(_) => Some(node),
+        Value::Float(f) if !f.is_finite() => Some(node),
+        Value::Table(t) => t.values().find_map(unrepresentable),
+        Value::Array(items) => items.iter().find_map(unrepresentable),
+        _ => None,
+    }
+}
