@@ -6,6 +6,7 @@
 use crate::config::Config;
 use crate::config::source::Span;
 use crate::config::tree::Node;
+#[allow(unused_imports)] // used by the targets as they land
 use crate::diagnostics::Diagnostic;
 
 /// What a target needs: the validated configuration, the tree it came from (to point
