@@ -2,7 +2,8 @@
 
 pub mod config;
 pub mod diagnostics;
-pub mod schema;
-pub mod validate;
 pub mod discover;
+pub mod schema;
 pub mod targets;
+pub mod validate;
+pub mod validators;
