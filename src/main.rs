@@ -12,7 +12,11 @@ use prose_compile::diagnostics::{self, RenderOptions};
 use prose_compile::discover::discover;
 
 #[derive(Parser)]
-#[command(name = "prose-compile", version, about = "Compiles a Prose Pod's prose.toml into its server configuration tree")]
+#[command(
+    name = "prose-compile",
+    version,
+    about = "Compiles a Prose Pod's prose.toml into its server configuration tree"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -82,7 +86,13 @@ impl LoadArgs {
         } else {
             // Non-UTF-8 variables cannot name keys; `PROSE_*` ones are reported by name.
             std::env::vars_os()
-                .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().unwrap_or_else(|v| v.to_string_lossy().into_owned()))))
+                .filter_map(|(k, v)| {
+                    Some((
+                        k.into_string().ok()?,
+                        v.into_string()
+                            .unwrap_or_else(|v| v.to_string_lossy().into_owned()),
+                    ))
+                })
                 .collect()
         };
         LoadOptions {
@@ -109,12 +119,22 @@ impl Ui {
             .cloned()
             .collect();
         let width = terminal_width();
-        diagnostics::render_human(&shown, &loaded.sources, RenderOptions { color: self.color, width })
+        diagnostics::render_human(
+            &shown,
+            &loaded.sources,
+            RenderOptions {
+                color: self.color,
+                width,
+            },
+        )
     }
 }
 
 fn terminal_width() -> usize {
-    std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok()).unwrap_or(100)
+    std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(100)
 }
 
 fn main() -> ExitCode {
@@ -124,7 +144,11 @@ fn main() -> ExitCode {
         Color::Never => false,
         Color::Auto => std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
     };
-    let ui = Ui { color, format: cli.format, quiet: cli.quiet };
+    let ui = Ui {
+        color,
+        format: cli.format,
+        quiet: cli.quiet,
+    };
     let _ = cli.verbose;
     match cli.command {
         Command::Check { paths, load } => check(&ui, &paths, &load),
@@ -166,11 +190,19 @@ fn check(ui: &Ui, paths: &[PathBuf], load_args: &LoadArgs) -> ExitCode {
         Format::Json => println!("{}", serde_json::json!({ "pods": results })),
         Format::Human if !ui.quiet => {
             let valid = pods.len() - invalid;
-            eprintln!("checked {} pod{}: {valid} valid, {invalid} invalid", pods.len(), if pods.len() == 1 { "" } else { "s" });
+            eprintln!(
+                "checked {} pod{}: {valid} valid, {invalid} invalid",
+                pods.len(),
+                if pods.len() == 1 { "" } else { "s" }
+            );
         }
         Format::Human => {}
     }
-    if invalid > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS }
+    if invalid > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
 }
 
 fn schema(output: Option<PathBuf>) -> ExitCode {
