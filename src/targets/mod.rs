@@ -3,6 +3,8 @@
 //! A target is a function `fn render(ctx: &RenderContext) -> Result<Vec<GeneratedFile>,
 //! Vec<Diagnostic>>`. Errors point at the configuration key responsible, found in `ctx.tree`.
 
+pub mod prosody;
+
 use crate::config::Config;
 use crate::config::source::Span;
 use crate::config::tree::Node;
