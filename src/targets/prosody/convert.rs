@@ -78,8 +78,8 @@ pub fn period_string(d: &IsoDuration) -> Result<Value, String> {
     }
     Ok(match seconds {
         0 => Value::string("0d"),
-        s if s % WEEK == 0 => Value::String(format!("{}w", s / WEEK)),
-        s if s % DAY == 0 => Value::String(format!("{}d", s / DAY)),
+        s if s.is_multiple_of(WEEK) => Value::String(format!("{}w", s / WEEK)),
+        s if s.is_multiple_of(DAY) => Value::String(format!("{}d", s / DAY)),
         s => integer(s),
     })
 }
@@ -171,7 +171,7 @@ pub fn size_from_bytes(bytes: u64) -> Value {
     for base in [1024u64, 1000] {
         let mut number = bytes;
         let mut factors = Vec::new();
-        while number != 0 && number % base == 0 && factors.len() < 3 {
+        while number != 0 && number.is_multiple_of(base) && factors.len() < 3 {
             number /= base;
             factors.push(base);
         }

@@ -133,8 +133,9 @@ pub struct Ctx<'a> {
     pub tree: Option<&'a crate::config::tree::Node>,
 }
 
-/// The sections Prose generates, global first.
-pub fn plan(ctx: &Ctx<'_>) -> Result<Vec<SectionPlan>, Vec<Diagnostic>> {
+/// The sections Prose generates, global first, and errors about keys Prosody cannot be given
+/// (the sections are complete either way, so later stages can report their errors too).
+pub fn plan(ctx: &Ctx<'_>) -> (Vec<SectionPlan>, Vec<Diagnostic>) {
     let config = ctx.config;
     let defaults = &config.server.defaults;
     let mut errors = Vec::new();
@@ -395,11 +396,7 @@ pub fn plan(ctx: &Ctx<'_>) -> Result<Vec<SectionPlan>, Vec<Diagnostic>> {
         c.set("http_file_share_access", Value::strings([domain.as_str()]));
         sections.push(upload);
     }
-    if errors.is_empty() {
-        Ok(sections)
-    } else {
-        Err(errors)
-    }
+    (sections, errors)
 }
 
 fn rate_limit(rate: &str, burst: &str) -> Value {

@@ -227,17 +227,20 @@ fn apply(settings: &mut Settings, op: &ListOp) {
     }
 }
 
+/// The operator's option tables for one section, each with the key it was written under
+/// (`["prosody", host, "defaults" | "overrides"]`).
+type UserTables<'a> = Vec<(Vec<(String, Value)>, [&'a str; 3])>;
+
 /// The typed Lua file for the context's configuration.
 pub fn build(ctx: &RenderContext) -> Result<lua::File, Vec<Diagnostic>> {
     let config = ctx.config;
-    let plans = generate::plan(&generate::Ctx {
+    let (plans, mut errors) = generate::plan(&generate::Ctx {
         config,
         tree: Some(ctx.tree),
-    })?;
-    let mut errors = Vec::new();
+    });
 
     // The operator's tables, by section, in the order written.
-    let mut defaults: Vec<Vec<(Vec<(String, Value)>, [&str; 3])>> = vec![Vec::new(); plans.len()];
+    let mut defaults: Vec<UserTables> = vec![Vec::new(); plans.len()];
     let mut overrides = defaults.clone();
     for (host, tables) in &config.prosody {
         let Some(index) = find_section(&plans, host) else {
