@@ -625,6 +625,7 @@ impl Default for Api {
 /// The API's database connections: `main` is the default for `main_read` and `main_write`.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[derive(Default)]
 pub struct Databases {
     #[serde(default)]
     pub main: DatabaseConfig,
@@ -632,16 +633,6 @@ pub struct Databases {
     pub main_read: Option<DatabaseConfig>,
     /// Default: `main` with `max_connections = 1`.
     pub main_write: Option<DatabaseConfig>,
-}
-
-impl Default for Databases {
-    fn default() -> Self {
-        Self {
-            main: DatabaseConfig::default(),
-            main_read: None,
-            main_write: None,
-        }
-    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]

@@ -77,10 +77,10 @@ pub fn resolve(presets: &Node, selected: Option<&Node>, diagnostics: &mut Vec<Di
     if let Some(base) = chain_layer("default", table, diagnostics, name == "default") {
         layer.merge(base);
     }
-    if name != "default" {
-        if let Some(chosen) = chain_layer(name, table, diagnostics, true) {
-            layer.merge(chosen);
-        }
+    if name != "default"
+        && let Some(chosen) = chain_layer(name, table, diagnostics, true)
+    {
+        layer.merge(chosen);
     }
     layer
 }
