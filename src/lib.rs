@@ -4,6 +4,7 @@ pub mod build;
 pub mod config;
 pub mod diagnostics;
 pub mod discover;
+pub mod explain;
 pub mod init;
 pub mod output;
 pub mod schema;

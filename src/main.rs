@@ -89,6 +89,20 @@ enum Command {
         #[command(flatten)]
         load: LoadArgs,
     },
+    /// Show where values come from and which keys produce an output line.
+    Explain {
+        /// A prose.toml, or a directory holding exactly one.
+        #[arg(default_value = ".")]
+        path: PathBuf,
+        /// A key such as `server.defaults.tls_profile`; without it, every value that differs
+        /// from its default.
+        key: Option<String>,
+        /// A generated file and line, e.g. `etc/prosody/prosody.cfg.lua:42`.
+        #[arg(long, value_name = "OUTPUT_FILE:LINE", conflicts_with = "key")]
+        from: Option<String>,
+        #[command(flatten)]
+        load: LoadArgs,
+    },
     /// Print (or write) the JSON Schema of prose.toml.
     Schema {
         /// Write the schema to this file instead of standard output.
@@ -237,6 +251,12 @@ fn main() -> ExitCode {
         } => run_build(&ui, &paths, &output, &load, Action::Compare, false),
         Command::Check { paths, load } => check(&ui, &paths, &load),
         Command::Schema { output } => schema(output),
+        Command::Explain {
+            path,
+            key,
+            from,
+            load,
+        } => explain(&ui, &path, key.as_deref(), from.as_deref(), &load),
         Command::Init { dir, domain } => init(&ui, &dir, &domain),
         Command::Verify { dir } => verify(&ui, &dir),
         Command::Completions { shell } => {
@@ -619,4 +639,134 @@ fn verify(ui: &Ui, dir: &Path) -> ExitCode {
     } else {
         ExitCode::SUCCESS
     }
+}
+
+fn explain(
+    ui: &Ui,
+    path: &Path,
+    key: Option<&str>,
+    from: Option<&str>,
+    load_args: &LoadArgs,
+) -> ExitCode {
+    use prose_compile::explain::{explain_all, explain_key, explain_line, show};
+    let pods = match find_pods(&[path.to_owned()], None) {
+        Ok(pods) => pods,
+        Err(code) => return code,
+    };
+    let [pod] = pods.as_slice() else {
+        return usage_error(&format!(
+            "{} holds {} pods: name one prose.toml",
+            path.display(),
+            pods.len()
+        ));
+    };
+    let loaded = match load(&pod.config, &load_args.options()) {
+        Ok(loaded) => loaded,
+        Err(error) => return usage_error(&error.to_string()),
+    };
+    if loaded.has_errors() {
+        ui.diagnostics(&loaded.diagnostics, &loaded.sources);
+        return ExitCode::from(1);
+    }
+    let json = ui.format == Format::Json;
+    if let Some(from) = from {
+        let Some((file, line)) = from
+            .rsplit_once(':')
+            .and_then(|(f, l)| Some((f, l.parse::<usize>().ok()?)))
+        else {
+            return usage_error(&format!("--from {from}: expected OUTPUT_FILE:LINE"));
+        };
+        let report = match explain_line(&loaded, file, line) {
+            Ok(report) => report,
+            Err(message) => return usage_error(&message),
+        };
+        if json {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&report).unwrap_or_default()
+            );
+            return ExitCode::SUCCESS;
+        }
+        println!("{}:{}: {}", report.file, report.line, report.text.trim());
+        if report.causes.is_empty() {
+            println!("  fixed by the template: no configuration value changes this line");
+        }
+        for cause in &report.causes {
+            println!(
+                "  {} = {}    ({})",
+                cause.key,
+                show(&cause.value),
+                cause.origin.description
+            );
+        }
+        return ExitCode::SUCCESS;
+    }
+    let Some(key) = key else {
+        let settings = explain_all(&loaded);
+        if json {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&settings).unwrap_or_default()
+            );
+            return ExitCode::SUCCESS;
+        }
+        let mut section = "";
+        for s in &settings {
+            if s.section != section {
+                section = &s.section;
+                println!("[{section}]");
+            }
+            println!(
+                "  {} = {}    ({})",
+                s.key,
+                show(&s.value),
+                s.origin.description
+            );
+        }
+        return ExitCode::SUCCESS;
+    };
+    let report = match explain_key(&loaded, key) {
+        Ok(report) => report,
+        Err(message) => return usage_error(&message),
+    };
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).unwrap_or_default()
+        );
+        return ExitCode::SUCCESS;
+    }
+    println!("{} = {}", report.key, show(&report.value));
+    println!("  set by: {}", report.origin.description);
+    for replaced in &report.overridden {
+        println!(
+            "  overrides: {} ({})",
+            show(&replaced.value),
+            replaced.origin.description
+        );
+    }
+    if let Some(description) = &report.description {
+        println!("  about: {}", description.replace('\n', " "));
+    }
+    println!("  type: {}", report.kind);
+    if !report.allowed.is_empty() {
+        println!("  allowed: {}", report.allowed.join(", "));
+    }
+    if let Some(default) = &report.default {
+        println!("  default: {}", show(default));
+    }
+    println!("  environment: {}", report.env_var);
+    if report.affects.is_empty() {
+        println!("  affects no generated file");
+    }
+    for lines in &report.affects {
+        let list: Vec<String> = lines.lines.iter().map(usize::to_string).collect();
+        println!(
+            "  affects: {} line{} {}",
+            lines.file,
+            plural(lines.lines.len()),
+            list.join(", ")
+        );
+    }
+    ExitCode::SUCCESS
 }
