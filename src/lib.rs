@@ -1,5 +1,6 @@
 //! prose-compile: compiles a Prose Pod `prose.toml` into the pod's server configuration tree.
 
+pub mod audit;
 pub mod build;
 pub mod config;
 pub mod diagnostics;

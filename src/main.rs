@@ -49,6 +49,8 @@ enum Color {
 enum Format {
     Human,
     Json,
+    /// SARIF 2.1.0 (`audit` only), for code-scanning.
+    Sarif,
 }
 
 #[derive(Subcommand)]
@@ -86,6 +88,17 @@ enum Command {
         /// Output directory to compare with.
         #[arg(short, long, default_value = "out")]
         output: PathBuf,
+        #[command(flatten)]
+        load: LoadArgs,
+    },
+    /// Review each pod's security: findings with a code, a severity and a fix.
+    Audit {
+        /// prose.toml files, or directories searched for them.
+        #[arg(default_value = ".")]
+        paths: Vec<PathBuf>,
+        /// Exit 1 when an unacknowledged finding at or above this severity exists.
+        #[arg(long, value_enum, value_name = "LEVEL")]
+        deny: Option<prose_compile::audit::Severity>,
         #[command(flatten)]
         load: LoadArgs,
     },
@@ -229,7 +242,11 @@ fn main() -> ExitCode {
         quiet: cli.quiet,
         verbose: cli.verbose,
     };
+    if ui.format == Format::Sarif && !matches!(cli.command, Command::Audit { .. }) {
+        return usage_error("--format sarif is only for `audit`");
+    }
     match cli.command {
+        Command::Audit { paths, deny, load } => audit(&ui, &paths, deny, &load),
         Command::Build {
             paths,
             output,
@@ -303,7 +320,7 @@ fn check(ui: &Ui, paths: &[PathBuf], load_args: &LoadArgs) -> ExitCode {
         invalid += usize::from(loaded.has_errors());
         match ui.format {
             Format::Human => ui.diagnostics(&loaded.diagnostics, &loaded.sources),
-            Format::Json => results.push(serde_json::json!({
+            Format::Json | Format::Sarif => results.push(serde_json::json!({
                 "path": pod.config.display().to_string(),
                 "valid": !loaded.has_errors(),
                 "diagnostics": loaded.diagnostics.iter().map(|d| diagnostics::to_json(d, &loaded.sources)).collect::<Vec<_>>(),
@@ -414,6 +431,11 @@ fn run_build(
                 } else {
                     unchanged += 1;
                     status = "unchanged";
+                }
+                if let Some(loaded) = &report.loaded {
+                    let tree = build::compile(loaded, &build::input_label(&report.pod)).ok();
+                    let findings = prose_compile::audit::audit(loaded, tree.as_ref());
+                    ui.note(&format!("{name}: audit: {}", audit_counts(&findings)));
                 }
             }
             Outcome::Compared(changes) => {
@@ -622,7 +644,7 @@ fn verify(ui: &Ui, dir: &Path) -> ExitCode {
                         println!("      {line}");
                     }
                 }
-                Format::Json => json.push(serde_json::json!({
+                Format::Json | Format::Sarif => json.push(serde_json::json!({
                     "tool": report.tool, "file": report.file.display().to_string(), "result": word.to_lowercase(), "output": detail,
                 })),
             }
@@ -769,4 +791,123 @@ fn explain(
         );
     }
     ExitCode::SUCCESS
+}
+
+fn audit_counts(findings: &[prose_compile::audit::Finding]) -> String {
+    use prose_compile::audit::Severity;
+    let count = |s: Severity| {
+        findings
+            .iter()
+            .filter(|f| f.rule.severity == s && f.acknowledged.is_none())
+            .count()
+    };
+    let acknowledged = findings.iter().filter(|f| f.acknowledged.is_some()).count();
+    let mut text = format!(
+        "{} critical, {} warning{}, {} suggestion{}",
+        count(Severity::Critical),
+        count(Severity::Warning),
+        plural(count(Severity::Warning)),
+        count(Severity::Suggestion),
+        plural(count(Severity::Suggestion))
+    );
+    if acknowledged > 0 {
+        text += &format!(" ({acknowledged} acknowledged)");
+    }
+    text
+}
+
+fn audit(
+    ui: &Ui,
+    paths: &[PathBuf],
+    deny: Option<prose_compile::audit::Severity>,
+    load_args: &LoadArgs,
+) -> ExitCode {
+    use prose_compile::audit::{self as a, Location};
+    let pods = match find_pods(paths, None) {
+        Ok(pods) => pods,
+        Err(code) => return code,
+    };
+    let options = load_args.options();
+    let (mut invalid, mut denied) = (false, false);
+    let mut json = Vec::new();
+    let mut sarif_runs = Vec::new();
+    for pod in &pods {
+        let loaded = match load(&pod.config, &options) {
+            Ok(loaded) => loaded,
+            Err(error) => return usage_error(&error.to_string()),
+        };
+        if loaded.has_errors() {
+            ui.diagnostics(&loaded.diagnostics, &loaded.sources);
+            invalid = true;
+            continue;
+        }
+        let tree = build::compile(&loaded, &build::input_label(pod)).ok();
+        let findings = a::audit(&loaded, tree.as_ref());
+        denied |= deny.is_some_and(|level| a::denied(&findings, level));
+        let unknown = loaded
+            .config
+            .as_ref()
+            .map(a::unknown_acknowledgements)
+            .unwrap_or_default();
+        let name = pod.config.display().to_string();
+        match ui.format {
+            Format::Sarif => {
+                let mut run = a::sarif(&findings, &loaded, "out");
+                if let Some(first) = run["runs"].as_array_mut().and_then(|r| r.pop()) {
+                    sarif_runs.push(first);
+                }
+            }
+            Format::Json => json.push(serde_json::json!({
+                "path": name, "findings": findings, "unknown_acknowledgements": unknown,
+            })),
+            Format::Human => {
+                println!("{name}");
+                for f in &findings {
+                    let severity = match &f.acknowledged {
+                        Some(_) => "acknowledged",
+                        None => f.rule.severity.as_str(),
+                    };
+                    println!("  {severity:<12} {:<30} {}", f.rule.code, f.rule.title);
+                    match &f.location {
+                        Location::Key { key, origin, .. } => {
+                            println!("  {:<12} at `{key}` ({})", "", origin.description)
+                        }
+                        Location::Output { file, line } => {
+                            println!("  {:<12} at {file}:{line}", "")
+                        }
+                    }
+                    if let Some(reason) = &f.acknowledged {
+                        println!("  {:<12} reason: {reason}", "");
+                    } else {
+                        println!("  {:<12} why: {}", "", f.rule.explanation);
+                        println!("  {:<12} fix: {}", "", f.rule.fix);
+                    }
+                }
+                for code in &unknown {
+                    println!(
+                        "  warning: `audit.acknowledged.{code}` names no audit rule (see the README's list of codes)"
+                    );
+                }
+                println!("  {}", audit_counts(&findings));
+            }
+        }
+    }
+    match ui.format {
+        Format::Json => println!("{}", serde_json::json!({ "pods": json })),
+        Format::Sarif => println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({
+                "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+                "version": "2.1.0",
+                "runs": sarif_runs,
+            }))
+            .unwrap_or_default()
+        ),
+        Format::Human => {}
+    }
+    if invalid || denied {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
 }
