@@ -89,8 +89,16 @@ fn translate(
             .map(|name| unknown_key(path, name, node, nav))
             .collect(),
         ValidationErrorKind::Required { property } => {
-            let property = property.as_str().unwrap_or_default();
-            let full = dotted(&[path, &[property.to_owned()]].concat());
+            let mut property = property.as_str().unwrap_or_default();
+            // Only `server.domain` is required at the top: name the key the user must write.
+            if path.is_empty() && property == "server" {
+                property = "server.domain";
+            }
+            let full = if path.is_empty() {
+                property.to_owned()
+            } else {
+                dotted(&[path, &[property.to_owned()]].concat())
+            };
             let (span, label) = match node.key_span {
                 Some(span) => (Some(span), format!("this table has no `{property}`")),
                 None => (file_start(node, sources), format!("`{full}` is required")),
@@ -326,7 +334,7 @@ fn expected(nav: &SchemaNav<'_>, path: &[String]) -> String {
 }
 
 fn example(nav: &SchemaNav<'_>, path: &[String]) -> Option<String> {
-    let default = nav.at(path)?.get("default")?;
+    let default = nav.annotation(path, "default")?;
     let last = path.last()?;
     let rendered = match default {
         Json::String(s) => format!("{s:?}"),
@@ -359,11 +367,15 @@ fn type_error(path: &[String], node: &Node, _kind: &TypeKind, nav: &SchemaNav<'_
     )
     .key(key)
     .at(node.origin.span(), format!("expected {want}"));
-    if let Some(example) = example(nav, path) {
-        d = d.help(example);
+    d.help = Some(if let Some(example) = example(nav, path) {
+        example
     } else if node.value.kind_name() == "a string" && want.contains("number") {
-        d = d.help("write the number without quotes");
-    }
+        "write the number without quotes".into()
+    } else if want.starts_with("a boolean") {
+        "write `true` or `false`, without quotes".into()
+    } else {
+        format!("write {want} here")
+    });
     d
 }
 
@@ -513,39 +525,43 @@ pub fn semantic(tree: &Node, diagnostics: &mut Vec<Diagnostic>) {
         let address = get(&["pod", "address", "ipv4"]).or(get(&["pod", "address", "ipv6"]));
         if let Some(address) = address {
             diagnostics.push(
-                Diagnostic::error("missing-key", "`dashboard.url` is required when the pod has no domain, only static IP addresses")
+                Diagnostic::error("dashboard-url-required", "`dashboard.url` is required when the pod has no domain, only static IP addresses")
                     .key("dashboard.url")
                     .at(address.origin.span(), "static address without a domain")
                     .help("add:\n[dashboard]\nurl = \"https://admin.example.org\""),
             );
         }
     }
-    if let Some(ttl) = get(&["auth", "token_ttl"]) {
-        if let Some(Ok(d)) = ttl.as_str().map(IsoDuration::parse) {
-            if d.as_seconds().is_none() {
-                diagnostics.push(
-                    Diagnostic::error(
-                        "duration",
-                        "`auth.token_ttl` must be a fixed length: months and years vary",
-                    )
-                    .key("auth.token_ttl")
-                    .at(ttl.origin.span(), "months or years")
-                    .help("write it in weeks, days, hours, minutes or seconds, e.g. `P30D`"),
-                );
-            }
-        }
+    if let Some(ttl) = get(&["auth", "token_ttl"])
+        && let Some(Ok(d)) = ttl.as_str().map(IsoDuration::parse)
+        && d.as_seconds().is_none()
+    {
+        diagnostics.push(
+            Diagnostic::error(
+                "duration",
+                "`auth.token_ttl` must be a fixed length: months and years vary",
+            )
+            .key("auth.token_ttl")
+            .at(ttl.origin.span(), "months or years")
+            .help("write it in weeks, days, hours, minutes or seconds, e.g. `P30D`"),
+        );
     }
-    if let Some(domain) = get(&["server", "domain"]).and_then(Node::as_str) {
-        if let Ok(ascii) = formats::hostname(domain) {
-            if ascii.len() + "groups.".len() > 253 {
-                diagnostics.push(
-                    Diagnostic::error("format", "`server.domain` is too long to prefix with `groups.` (the chat rooms' host)")
-                        .key("server.domain")
-                        .at(get(&["server", "domain"]).and_then(|n| n.origin.span()), "too long")
-                        .help("use a domain of at most 246 characters"),
-                );
-            }
-        }
+    if let Some(domain) = get(&["server", "domain"]).and_then(Node::as_str)
+        && let Ok(ascii) = formats::hostname(domain)
+        && ascii.len() + "groups.".len() > 253
+    {
+        diagnostics.push(
+            Diagnostic::error(
+                "format",
+                "`server.domain` is too long to prefix with `groups.` (the chat rooms' host)",
+            )
+            .key("server.domain")
+            .at(
+                get(&["server", "domain"]).and_then(|n| n.origin.span()),
+                "too long",
+            )
+            .help("use a domain of at most 246 characters"),
+        );
     }
     federation_warnings(tree, diagnostics);
     prosody_options(tree, diagnostics);

@@ -255,23 +255,23 @@ pub fn typed_value(
     if kinds.boolean && matches!(trimmed, "true" | "false") {
         return leaf(Value::Bool(trimmed == "true"));
     }
-    if kinds.integer {
-        if let Ok(n) = trimmed.parse::<i64>() {
-            return leaf(Value::Integer(n));
-        }
+    if kinds.integer
+        && let Ok(n) = trimmed.parse::<i64>()
+    {
+        return leaf(Value::Integer(n));
     }
-    if kinds.number {
-        if let Ok(f) = trimmed.parse::<f64>() {
-            return leaf(Value::Float(f));
-        }
+    if kinds.number
+        && let Ok(f) = trimmed.parse::<f64>()
+    {
+        return leaf(Value::Float(f));
     }
     let structured =
         (kinds.array && trimmed.starts_with('[')) || (kinds.object && trimmed.starts_with('{'));
     let quoted = trimmed.starts_with('"') || trimmed.starts_with('\'');
-    if structured || (quoted && kinds.string) {
-        if let Some(node) = toml_value(raw, span, sources, origin) {
-            return node;
-        }
+    if (structured || (quoted && kinds.string))
+        && let Some(node) = toml_value(raw, span, sources, origin)
+    {
+        return node;
     }
     if kinds.array && !kinds.string && !trimmed.is_empty() && !structured {
         // `a,b,c` for a list of strings, as shells make it easy to write.
@@ -352,10 +352,7 @@ pub fn parse_set(arg: &str) -> Result<SetArg, String> {
     })?;
     let mut path = Vec::new();
     let mut here = table.get_ref();
-    loop {
-        let Some((k, v)) = here.iter().next() else {
-            break;
-        };
+    while let Some((k, v)) = here.iter().next() {
         path.push(k.get_ref().to_string());
         match v.get_ref() {
             DeValue::Table(inner) => here = inner,

@@ -209,15 +209,22 @@ fn with_presets(user: Node, diagnostics: &mut Vec<Diagnostic>) -> Node {
     )
     .unwrap_or_else(|| Node::table(Origin::Default));
     forget_origin(&mut builtin);
-    let analytics = user.get_path(&["vendor_analytics"]);
-    if let Some(user_presets) = analytics.and_then(|a| a.get_path(&["presets"])) {
-        if user_presets.as_table().is_some() {
-            builtin.merge(user_presets.clone());
+    // Each built-in preset's values are that preset's (what `explain` shows them replaced by).
+    if let Some(table) = builtin.as_table_mut() {
+        for (name, preset) in table.iter_mut() {
+            presets::tag(preset, name, &[]);
         }
+    }
+    let analytics = user.get_path(&["vendor_analytics"]);
+    if let Some(user_presets) = analytics.and_then(|a| a.get_path(&["presets"]))
+        && user_presets.as_table().is_some()
+    {
+        builtin.merge(user_presets.clone());
     }
     let selected = analytics.and_then(|a| a.get_path(&["preset"]));
     let preset_layer = presets::resolve(&builtin, selected, diagnostics);
-    let mut tree = Node::table(Origin::Default);
+    // The root keeps the file's origin, so a missing top-level key points at the file.
+    let mut tree = Node::table(user.origin.clone());
     tree.insert_path(&["vendor_analytics"], preset_layer);
     tree.insert_path(&["vendor_analytics", "presets"], builtin);
     tree.merge(user);
@@ -263,13 +270,13 @@ fn computed_defaults(tree: &mut Node) {
             computed(format!("prose.{domain}"), "server.domain"),
         );
     }
-    if let Some(pod_domain) = text(tree, &["pod", "address", "domain"]) {
-        if !has(tree, &["dashboard", "url"]) {
-            tree.insert_path(
-                &["dashboard", "url"],
-                computed(format!("https://admin.{pod_domain}"), "pod.address.domain"),
-            );
-        }
+    if let Some(pod_domain) = text(tree, &["pod", "address", "domain"])
+        && !has(tree, &["dashboard", "url"])
+    {
+        tree.insert_path(
+            &["dashboard", "url"],
+            computed(format!("https://admin.{pod_domain}"), "pod.address.domain"),
+        );
     }
     if has(tree, &["notifiers", "email"]) && !has(tree, &["notifiers", "email", "pod_address"]) {
         tree.insert_path(

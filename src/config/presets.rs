@@ -77,10 +77,10 @@ pub fn resolve(presets: &Node, selected: Option<&Node>, diagnostics: &mut Vec<Di
     if let Some(base) = chain_layer("default", table, diagnostics, name == "default") {
         layer.merge(base);
     }
-    if name != "default" {
-        if let Some(chosen) = chain_layer(name, table, diagnostics, true) {
-            layer.merge(chosen);
-        }
+    if name != "default"
+        && let Some(chosen) = chain_layer(name, table, diagnostics, true)
+    {
+        layer.merge(chosen);
     }
     layer
 }
@@ -161,7 +161,8 @@ fn chain_layer(
     Some(layer)
 }
 
-fn tag(node: &mut Node, name: &str, via: &[String]) {
+/// Marks every value of a preset's tree as set by that preset (reached via `via`).
+pub fn tag(node: &mut Node, name: &str, via: &[String]) {
     let at = node.origin.span();
     node.origin = Origin::Preset {
         name: name.to_owned(),

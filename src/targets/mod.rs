@@ -8,7 +8,6 @@ pub mod prosody;
 use crate::config::Config;
 use crate::config::source::Span;
 use crate::config::tree::Node;
-#[allow(unused_imports)] // used by the targets as they land
 use crate::diagnostics::Diagnostic;
 
 /// What a target needs: the validated configuration, the tree it came from (to point
@@ -44,4 +43,27 @@ pub struct GeneratedFile {
     pub contents: Vec<u8>,
     /// Unix permission bits (e.g. 0o644; 0o640 for files that may hold secrets).
     pub mode: u32,
+}
+
+/// A target: renders some files of the tree, or explains why it cannot.
+pub type Target = fn(&RenderContext) -> Result<Vec<GeneratedFile>, Vec<Diagnostic>>;
+
+/// Every target, in the order their files are listed.
+const TARGETS: &[Target] = &[];
+
+/// Runs every target; all targets' diagnostics are reported, not just the first one's.
+pub fn render_all(ctx: &RenderContext) -> Result<Vec<GeneratedFile>, Vec<Diagnostic>> {
+    let mut files = Vec::new();
+    let mut errors = Vec::new();
+    for target in TARGETS {
+        match target(ctx) {
+            Ok(mut more) => files.append(&mut more),
+            Err(mut more) => errors.append(&mut more),
+        }
+    }
+    if errors.is_empty() {
+        Ok(files)
+    } else {
+        Err(errors)
+    }
 }
