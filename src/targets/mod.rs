@@ -49,7 +49,7 @@ pub struct GeneratedFile {
 pub type Target = fn(&RenderContext) -> Result<Vec<GeneratedFile>, Vec<Diagnostic>>;
 
 /// Every target, in the order their files are listed.
-const TARGETS: &[Target] = &[];
+const TARGETS: &[Target] = &[prosody::render];
 
 /// Runs every target; all targets' diagnostics are reported, not just the first one's.
 pub fn render_all(ctx: &RenderContext) -> Result<Vec<GeneratedFile>, Vec<Diagnostic>> {
