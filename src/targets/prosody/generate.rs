@@ -427,3 +427,180 @@ pub fn contact_info(config: &Config) -> Option<Value> {
         .collect();
     (!entries.is_empty()).then(|| Value::map(entries))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(json: serde_json::Value) -> Config {
+        serde_json::from_value(json).unwrap()
+    }
+
+    fn plans(json: serde_json::Value) -> Vec<SectionPlan> {
+        let config = config(json);
+        let (plans, errors) = plan(&Ctx {
+            config: &config,
+            tree: None,
+        });
+        assert!(errors.is_empty(), "{errors:#?}");
+        plans
+    }
+
+    /// A section's options after baseline, configured values and feature operations.
+    fn effective(plan: &SectionPlan) -> Settings {
+        let mut s = plan.baseline.clone();
+        s.merge_generated(plan.configured.clone());
+        for op in &plan.ops {
+            match op {
+                ListOp::Add(o, i) => s.list_add(o, i),
+                ListOp::Remove(o, i) => s.list_remove(o, i),
+            }
+        }
+        s
+    }
+
+    fn strings(v: Option<&Value>) -> Vec<String> {
+        match v {
+            Some(Value::List(items)) => items
+                .iter()
+                .map(|i| match i {
+                    Value::String(s) => s.clone(),
+                    other => panic!("{other:?}"),
+                })
+                .collect(),
+            other => panic!("not a list: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn minimal_pod_sections_and_modules() {
+        let p = plans(serde_json::json!({ "server": { "domain": "example.org" } }));
+        let hosts: Vec<&str> = p.iter().map(SectionPlan::label).collect();
+        assert_eq!(
+            hosts,
+            [
+                "global",
+                "example.org",
+                "groups.example.org",
+                "upload.prose.local"
+            ]
+        );
+        let global = effective(&p[0]);
+        let mut expected: Vec<String> = BASE_MODULES.iter().map(|s| s.to_string()).collect();
+        expected.push("mam".into());
+        assert_eq!(strings(global.get("modules_enabled")), expected);
+        assert_eq!(strings(global.get("modules_disabled")), ["s2s"]);
+        assert_eq!(global.get("tls_profile"), Some(&Value::string("modern")));
+        assert_eq!(
+            global.get("archive_expires_after"),
+            Some(&Value::string("never"))
+        );
+        assert_eq!(global.get("s2s_secure_auth"), None);
+        let upload = effective(&p[3]);
+        assert_eq!(
+            upload.get("http_file_share_size_limit"),
+            Some(&Value::Product(vec![20, 1024, 1024]))
+        );
+        assert_eq!(
+            upload.get("http_external_url"),
+            Some(&Value::string("https://prose.example.org/"))
+        );
+        assert_eq!(
+            effective(&p[1]).get("oauth2_access_token_ttl"),
+            Some(&Value::Integer(10_800))
+        );
+    }
+
+    #[test]
+    fn federation_modules_come_in_upstream_order() {
+        let p = plans(serde_json::json!({
+            "server": {
+                "domain": "example.org",
+                "defaults": {
+                    "federation_enabled": true,
+                    "federation_whitelist_enabled": true,
+                    "federation_friendly_servers": ["a.example", "xn--bcher-kva.example"],
+                },
+            },
+        }));
+        let global = effective(&p[0]);
+        let modules = strings(global.get("modules_enabled"));
+        assert_eq!(
+            &modules[BASE_MODULES.len()..],
+            ["s2s", "s2s_bidi", "s2s_whitelist", "mam"]
+        );
+        assert_eq!(global.get("modules_disabled"), None, "emptied, so dropped");
+        assert_eq!(
+            strings(global.get("s2s_whitelist")),
+            ["a.example", "bücher.example"]
+        );
+        assert_eq!(global.get("s2s_secure_auth"), Some(&Value::Bool(true)));
+        assert_eq!(
+            global.get("s2s_require_encryption"),
+            Some(&Value::Bool(true))
+        );
+        assert_eq!(
+            global.get("s2s_ports"),
+            Some(&Value::List(vec![Value::Integer(5269)]))
+        );
+    }
+
+    #[test]
+    fn trace_is_debug_for_prosody() {
+        for (level, prosody) in [
+            ("trace", "debug"),
+            ("debug", "debug"),
+            ("info", "info"),
+            ("warn", "warn"),
+            ("error", "error"),
+        ] {
+            let p = plans(
+                serde_json::json!({ "server": { "domain": "example.org", "log_level": level } }),
+            );
+            assert_eq!(
+                effective(&p[0]).get("log"),
+                Some(&Value::map([(prosody, Value::string("*console"))]))
+            );
+        }
+    }
+
+    #[test]
+    fn features_off_leave_their_settings_out() {
+        let p = plans(serde_json::json!({
+            "server": {
+                "domain": "example.org",
+                "defaults": { "message_archive_enabled": false, "file_upload_allowed": false },
+            },
+        }));
+        assert_eq!(p.len(), 3, "no upload component");
+        let global = effective(&p[0]);
+        for absent in [
+            "archive_expires_after",
+            "default_archive_policy",
+            "max_archive_query_results",
+        ] {
+            assert_eq!(global.get(absent), None, "{absent}");
+        }
+        assert!(!strings(global.get("modules_enabled")).contains(&"mam".to_owned()));
+        assert_eq!(effective(&p[1]).get("disco_items"), None);
+        assert!(!strings(effective(&p[2]).get("modules_enabled")).contains(&"muc_mam".to_owned()));
+    }
+
+    #[test]
+    fn contacts_fall_back_to_default_per_category() {
+        let c = config(serde_json::json!({
+            "server": { "domain": "example.org" },
+            "public_contacts": { "default": ["mailto:a@example.org"], "support": ["https://example.org/help"] },
+        }));
+        let v = contact_info(&c).unwrap();
+        let Value::Map(m) = v else { panic!() };
+        assert_eq!(
+            m.keys().collect::<Vec<_>>(),
+            ["abuse", "admin", "feedback", "sales", "security", "support"]
+        );
+        assert_eq!(m["support"], Value::strings(["https://example.org/help"]));
+        assert_eq!(m["admin"], Value::strings(["mailto:a@example.org"]));
+        let none = config(serde_json::json!({ "server": { "domain": "example.org" } }));
+        assert_eq!(contact_info(&none), None);
+    }
+}
