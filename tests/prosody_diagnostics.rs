@@ -211,3 +211,30 @@ limits.c2s = { burst = "never" }
         ]
     );
 }
+
+#[test]
+fn obsolete_options_are_errors_with_their_replacement() {
+    let (loaded, ds) = errors(
+        r#"
+[server]
+domain = "example.org"
+
+[prosody.global.overrides]
+cross_domain_websocket = true
+use_libevent = true
+bosh_ports = [5280]
+"#,
+    );
+    let mut found: Vec<(&str, &str)> = ds
+        .iter()
+        .map(|d| (d.key.as_deref().unwrap(), d.help.as_deref().unwrap()))
+        .collect();
+    found.sort();
+    assert_eq!(found.len(), 3, "{ds:#?}");
+    assert_eq!(found[0].0, "prosody.global.overrides.bosh_ports");
+    assert_eq!(found[0].1, "use `http_ports`");
+    assert!(found[1].1.contains("cross-domain"), "{found:?}");
+    assert!(found[2].1.contains("network_backend"), "{found:?}");
+    assert!(ds.iter().all(|d| d.code == "prosody-retired-option"));
+    assert_eq!(spanned(&loaded, &ds[0]), "cross_domain_websocket");
+}

@@ -342,6 +342,49 @@ pub fn is_global_only(name: &str) -> bool {
         || (name.ends_with("_ssl") && !matches!(name, "c2s_ssl" | "s2s_ssl"))
 }
 
+/// Options Prosody no longer reads (0.12 `util/prosodyctl/check.lua`: `check config` reports
+/// them as problems), and what to write instead.
+pub fn retired(name: &str) -> Option<String> {
+    let instead = match name {
+        "archive_cleanup_interval"
+        | "dns_timeout"
+        | "muc_log_cleanup_interval"
+        | "s2s_dns_resolvers"
+        | "setgid"
+        | "setuid" => "remove it: Prosody no longer reads it".to_owned(),
+        "cross_domain_bosh" | "cross_domain_websocket" => {
+            "remove it: Prosody allows cross-domain requests by default since 0.12 (see `http_cors_override`)".to_owned()
+        }
+        "anonymous_login" => "write `authentication = \"anonymous\"` instead".to_owned(),
+        "daemonize" | "no_daemonize" => "remove it: use Prosody's --daemonize/--foreground flags".to_owned(),
+        "disallow_s2s" => "remove it: federation follows `server.defaults.federation_enabled`".to_owned(),
+        "require_encryption" => "use `c2s_require_encryption` and `s2s_require_encryption`".to_owned(),
+        "vcard_compatibility" => "use the community module mod_compat_vcard".to_owned(),
+        "use_libevent" => "write `network_backend = \"event\"` instead".to_owned(),
+        "whitelist_registration_only" => "use `allowlist_registration_only`".to_owned(),
+        "registration_whitelist" => "use `registration_allowlist`".to_owned(),
+        "registration_blacklist" => "use `registration_blocklist`".to_owned(),
+        "blacklist_on_registration_throttle_overload" => {
+            "use `blocklist_on_registration_throttle_overload`".to_owned()
+        }
+        _ => {
+            for (old, new) in [("bosh_", "http_"), ("legacy_ssl_", "c2s_direct_tls_")] {
+                if let Some(suffix) = name.strip_prefix(old) {
+                    let suffix = match suffix {
+                        "port" => "ports",
+                        "interface" => "interfaces",
+                        "ports" | "interfaces" | "ssl" => suffix,
+                        _ => continue,
+                    };
+                    return Some(format!("use `{new}{suffix}`"));
+                }
+            }
+            return None;
+        }
+    };
+    Some(instead)
+}
+
 /// Whether the fixed layout has a place for `name`.
 pub fn has_place(name: &str) -> bool {
     GROUPS
@@ -388,6 +431,19 @@ mod tests {
         ] {
             assert!(!is_global_only(name), "{name}");
         }
+    }
+
+    #[test]
+    fn retired_options() {
+        assert!(retired("cross_domain_websocket").is_some());
+        assert!(retired("use_libevent").unwrap().contains("network_backend"));
+        assert_eq!(retired("bosh_port").as_deref(), Some("use `http_ports`"));
+        assert_eq!(
+            retired("legacy_ssl_ssl").as_deref(),
+            Some("use `c2s_direct_tls_ssl`")
+        );
+        assert_eq!(retired("bosh_max_wait"), None);
+        assert_eq!(retired("c2s_require_encryption"), None);
     }
 
     #[test]

@@ -170,6 +170,25 @@ fn misplaced(ctx: &RenderContext, options: &[(String, Value)], key: &[&str; 3]) 
         .collect()
 }
 
+/// Options Prosody no longer reads: `prosodyctl check config` reports them, and they do
+/// nothing, so they are errors with what to write instead.
+fn retired(ctx: &RenderContext, options: &[(String, Value)], key: &[&str; 3]) -> Vec<Diagnostic> {
+    options
+        .iter()
+        .filter_map(|(name, _)| Some((name, layout::retired(name)?)))
+        .map(|(name, instead)| {
+            let path = [key[0], key[1], key[2], name.as_str()];
+            Diagnostic::error(
+                "prosody-retired-option",
+                format!("`{name}` is obsolete: Prosody no longer reads it"),
+            )
+            .key(dotted(&path))
+            .at(key_span(ctx, &path), "obsolete option")
+            .help(instead)
+        })
+        .collect()
+}
+
 /// Why a setting weakens security (the audit report's critical findings), if it does.
 pub fn weakens_security(name: &str, value: &Value) -> Option<&'static str> {
     let truthy = matches!(value, Value::Bool(true) | Value::Integer(1))
@@ -258,6 +277,7 @@ pub fn build(ctx: &RenderContext) -> Result<lua::File, Vec<Diagnostic>> {
                     if plans[index].host.is_some() {
                         errors.extend(misplaced(ctx, &options, &key));
                     }
+                    errors.extend(retired(ctx, &options, &key));
                     into.push((options, key));
                 }
                 Err(e) => errors.extend(e),
