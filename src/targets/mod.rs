@@ -40,3 +40,9 @@ pub struct GeneratedFile {
     /// Unix permission bits (e.g. 0o644; 0o640 for files that may hold secrets).
     pub mode: u32,
 }
+
+pub mod compose;
+pub mod host_meta;
+pub mod nginx;
+pub mod systemd;
+pub mod templating;
