@@ -102,7 +102,11 @@ pub struct RenderOptions {
 }
 
 /// Renders diagnostics for a terminal, each as miette draws it.
-pub fn render_human(diagnostics: &[Diagnostic], sources: &Sources, options: RenderOptions) -> String {
+pub fn render_human(
+    diagnostics: &[Diagnostic],
+    sources: &Sources,
+    options: RenderOptions,
+) -> String {
     let theme = if options.color {
         GraphicalTheme::unicode()
     } else {
@@ -149,10 +153,14 @@ impl miette::Diagnostic for Rendered {
         Some(self.severity)
     }
     fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        self.help.as_ref().map(|h| Box::new(h) as Box<dyn fmt::Display>)
+        self.help
+            .as_ref()
+            .map(|h| Box::new(h) as Box<dyn fmt::Display>)
     }
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
-        self.label.clone().map(|l| Box::new(std::iter::once(l)) as _)
+        self.label
+            .clone()
+            .map(|l| Box::new(std::iter::once(l)) as _)
     }
     fn source_code(&self) -> Option<&dyn miette::SourceCode> {
         self.source.as_ref().map(|s| s as &dyn miette::SourceCode)
@@ -194,7 +202,9 @@ pub struct JsonDiagnostic<'a> {
 }
 
 pub fn to_json<'a>(d: &'a Diagnostic, sources: &'a Sources) -> JsonDiagnostic<'a> {
-    let place = d.span.map(|s| (sources.get(s.source).name.as_str(), sources.line_col(s)));
+    let place = d
+        .span
+        .map(|s| (sources.get(s.source).name.as_str(), sources.line_col(s)));
     JsonDiagnostic {
         severity: d.severity,
         code: d.code,

@@ -12,7 +12,10 @@ fn skipped(entry: &walkdir::DirEntry, output_dirs: &[PathBuf]) -> bool {
     let name = entry.file_name().to_string_lossy();
     entry.depth() > 0
         && entry.file_type().is_dir()
-        && (name.starts_with('.') || name == "target" || name == "node_modules" || output_dirs.iter().any(|o| same_dir(o, entry.path())))
+        && (name.starts_with('.')
+            || name == "target"
+            || name == "node_modules"
+            || output_dirs.iter().any(|o| same_dir(o, entry.path())))
 }
 
 fn same_dir(a: &Path, b: &Path) -> bool {

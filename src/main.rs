@@ -1,18 +1,26 @@
 //! The `prose-compile` command line: parses arguments, calls the library, maps results to
-//! exit codes (0 success, 1 invalid configuration, 2 usage or I/O error).
+//! exit codes (0 success; 1 invalid configuration or drift under `--check`; 2 usage or I/O).
 
 use std::io::{IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
+use prose_compile::build::{self, Action, Outcome, PodReport};
 use prose_compile::config::env::{SetArg, parse_set};
-use prose_compile::config::{LoadOptions, Loaded, load};
-use prose_compile::diagnostics::{self, RenderOptions};
-use prose_compile::discover::discover;
+use prose_compile::config::source::Sources;
+use prose_compile::config::{LoadOptions, load};
+use prose_compile::diagnostics::{self, Diagnostic, RenderOptions};
+use prose_compile::discover::{Pod, discover};
+use prose_compile::output::{Change, WriteError, unified_diff};
+use prose_compile::validators::{self, Outcome as Check};
 
 #[derive(Parser)]
-#[command(name = "prose-compile", version, about = "Compiles a Prose Pod's prose.toml into its server configuration tree")]
+#[command(
+    name = "prose-compile",
+    version,
+    about = "Compiles a Prose Pod's prose.toml into its server configuration tree"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -25,7 +33,7 @@ struct Cli {
     /// Print only errors.
     #[arg(short, long, global = true)]
     quiet: bool,
-    /// Print more detail.
+    /// Print more detail (every file written).
     #[arg(short, long, global = true)]
     verbose: bool,
 }
@@ -45,11 +53,39 @@ enum Format {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Generate the output tree of each pod.
+    Build {
+        /// prose.toml files, or directories searched for them.
+        #[arg(default_value = ".")]
+        paths: Vec<PathBuf>,
+        /// Output directory (one pod: the tree itself; several: one sub-tree per pod).
+        #[arg(short, long, default_value = "out")]
+        output: PathBuf,
+        /// Write nothing; exit 1 with a diff if the tree on disk is not up to date.
+        #[arg(long)]
+        check: bool,
+        /// Overwrite generated files that were edited by hand.
+        #[arg(long)]
+        force: bool,
+        #[command(flatten)]
+        load: LoadArgs,
+    },
     /// Validate configurations without writing anything.
     Check {
         /// prose.toml files, or directories searched for them.
         #[arg(default_value = ".")]
         paths: Vec<PathBuf>,
+        #[command(flatten)]
+        load: LoadArgs,
+    },
+    /// Show how the tree on disk differs from what `build` would write.
+    Diff {
+        /// prose.toml files, or directories searched for them.
+        #[arg(default_value = ".")]
+        paths: Vec<PathBuf>,
+        /// Output directory to compare with.
+        #[arg(short, long, default_value = "out")]
+        output: PathBuf,
         #[command(flatten)]
         load: LoadArgs,
     },
@@ -59,6 +95,25 @@ enum Command {
         #[arg(short, long)]
         output: Option<PathBuf>,
     },
+    /// Write a commented starter prose.toml (never over an existing one).
+    Init {
+        /// Directory to create it in.
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+        /// The XMPP server domain (user@DOMAIN).
+        #[arg(long, default_value = "example.org")]
+        domain: String,
+    },
+    /// Run the installed real validators over a built tree.
+    Verify {
+        /// A built tree (or a directory of pod trees).
+        #[arg(default_value = "out")]
+        dir: PathBuf,
+    },
+    /// Print shell completions.
+    Completions { shell: clap_complete::Shell },
+    /// Print the man page (roff).
+    Man,
 }
 
 /// The options that gather the layers above prose.toml.
@@ -80,9 +135,13 @@ impl LoadArgs {
         let environment = if self.no_env {
             Vec::new()
         } else {
-            // Non-UTF-8 variables cannot name keys; `PROSE_*` ones are reported by name.
             std::env::vars_os()
-                .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().unwrap_or_else(|v| v.to_string_lossy().into_owned()))))
+                .filter_map(|(k, v)| {
+                    let v = v
+                        .into_string()
+                        .unwrap_or_else(|v| v.to_string_lossy().into_owned());
+                    Some((k.into_string().ok()?, v))
+                })
                 .collect()
         };
         LoadOptions {
@@ -98,23 +157,49 @@ struct Ui {
     color: bool,
     format: Format,
     quiet: bool,
+    verbose: bool,
 }
 
 impl Ui {
-    fn render(&self, loaded: &Loaded) -> String {
-        let shown: Vec<_> = loaded
-            .diagnostics
+    fn diagnostics(&self, diagnostics: &[Diagnostic], sources: &Sources) {
+        let shown: Vec<Diagnostic> = diagnostics
             .iter()
             .filter(|d| !self.quiet || d.is_error())
             .cloned()
             .collect();
-        let width = terminal_width();
-        diagnostics::render_human(&shown, &loaded.sources, RenderOptions { color: self.color, width })
+        let width = std::env::var("COLUMNS")
+            .ok()
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(100);
+        let text = diagnostics::render_human(
+            &shown,
+            sources,
+            RenderOptions {
+                color: self.color,
+                width,
+            },
+        );
+        eprint!("{text}");
     }
-}
 
-fn terminal_width() -> usize {
-    std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok()).unwrap_or(100)
+    fn note(&self, text: &str) {
+        if !self.quiet && self.format == Format::Human {
+            eprintln!("{text}");
+        }
+    }
+
+    fn json_diagnostics(&self, report: &PodReport) -> serde_json::Value {
+        let Some(loaded) = &report.loaded else {
+            return serde_json::json!([]);
+        };
+        serde_json::Value::Array(
+            report
+                .diagnostics()
+                .iter()
+                .filter_map(|d| serde_json::to_value(diagnostics::to_json(d, &loaded.sources)).ok())
+                .collect(),
+        )
+    }
 }
 
 fn main() -> ExitCode {
@@ -124,11 +209,51 @@ fn main() -> ExitCode {
         Color::Never => false,
         Color::Auto => std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
     };
-    let ui = Ui { color, format: cli.format, quiet: cli.quiet };
-    let _ = cli.verbose;
+    let ui = Ui {
+        color,
+        format: cli.format,
+        quiet: cli.quiet,
+        verbose: cli.verbose,
+    };
     match cli.command {
+        Command::Build {
+            paths,
+            output,
+            check,
+            force,
+            load,
+        } => {
+            let action = if check {
+                Action::Compare
+            } else {
+                Action::Write { force }
+            };
+            run_build(&ui, &paths, &output, &load, action, check)
+        }
+        Command::Diff {
+            paths,
+            output,
+            load,
+        } => run_build(&ui, &paths, &output, &load, Action::Compare, false),
         Command::Check { paths, load } => check(&ui, &paths, &load),
         Command::Schema { output } => schema(output),
+        Command::Init { dir, domain } => init(&ui, &dir, &domain),
+        Command::Verify { dir } => verify(&ui, &dir),
+        Command::Completions { shell } => {
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "prose-compile",
+                &mut std::io::stdout(),
+            );
+            ExitCode::SUCCESS
+        }
+        Command::Man => {
+            match clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout()) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(_) => ExitCode::from(2),
+            }
+        }
     }
 }
 
@@ -137,10 +262,15 @@ fn usage_error(message: &str) -> ExitCode {
     ExitCode::from(2)
 }
 
+fn find_pods(paths: &[PathBuf], output: Option<&Path>) -> Result<Vec<Pod>, ExitCode> {
+    let outputs: Vec<PathBuf> = output.map(Path::to_owned).into_iter().collect();
+    discover(paths, &outputs).map_err(|m| usage_error(&m))
+}
+
 fn check(ui: &Ui, paths: &[PathBuf], load_args: &LoadArgs) -> ExitCode {
-    let pods = match discover(paths, &[]) {
+    let pods = match find_pods(paths, None) {
         Ok(pods) => pods,
-        Err(message) => return usage_error(&message),
+        Err(code) => return code,
     };
     let options = load_args.options();
     let mut invalid = 0;
@@ -150,11 +280,9 @@ fn check(ui: &Ui, paths: &[PathBuf], load_args: &LoadArgs) -> ExitCode {
             Ok(loaded) => loaded,
             Err(error) => return usage_error(&error.to_string()),
         };
-        if loaded.has_errors() {
-            invalid += 1;
-        }
+        invalid += usize::from(loaded.has_errors());
         match ui.format {
-            Format::Human => eprint!("{}", ui.render(&loaded)),
+            Format::Human => ui.diagnostics(&loaded.diagnostics, &loaded.sources),
             Format::Json => results.push(serde_json::json!({
                 "path": pod.config.display().to_string(),
                 "valid": !loaded.has_errors(),
@@ -162,23 +290,255 @@ fn check(ui: &Ui, paths: &[PathBuf], load_args: &LoadArgs) -> ExitCode {
             })),
         }
     }
-    match ui.format {
-        Format::Json => println!("{}", serde_json::json!({ "pods": results })),
-        Format::Human if !ui.quiet => {
-            let valid = pods.len() - invalid;
-            eprintln!("checked {} pod{}: {valid} valid, {invalid} invalid", pods.len(), if pods.len() == 1 { "" } else { "s" });
-        }
-        Format::Human => {}
+    if ui.format == Format::Json {
+        println!("{}", serde_json::json!({ "pods": results }));
     }
-    if invalid > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS }
+    let n = pods.len();
+    ui.note(&format!(
+        "checked {n} pod{}: {} valid, {invalid} invalid",
+        plural(n),
+        n - invalid
+    ));
+    if invalid > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+/// Diff lines shown before the rest is summarised.
+const DIFF_LINES: usize = 400;
+
+/// `build`, `build --check` and `diff`.
+fn run_build(
+    ui: &Ui,
+    paths: &[PathBuf],
+    output: &Path,
+    load_args: &LoadArgs,
+    action: Action,
+    fail_on_drift: bool,
+) -> ExitCode {
+    let pods = match find_pods(paths, Some(output)) {
+        Ok(pods) => pods,
+        Err(code) => return code,
+    };
+    let options = load_args.options();
+    let show_progress = pods.len() > 1 && !ui.quiet && std::io::stderr().is_terminal();
+    let progress = |done: usize| {
+        if show_progress {
+            eprint!("\r[{done}/{}] pods", pods.len());
+            let _ = std::io::stderr().flush();
+        }
+    };
+    let reports = build::run_all(&pods, output, &options, action, &progress);
+    if show_progress {
+        eprint!("\r\x1b[K");
+    }
+
+    let (mut invalid, mut failed, mut changed, mut unchanged, mut drift) = (0, 0, 0, 0, 0);
+    let mut diff_budget = DIFF_LINES;
+    let mut hidden = 0;
+    let mut json_pods = Vec::new();
+    for report in &reports {
+        let name = report.pod.config.display().to_string();
+        if let Some(loaded) = &report.loaded
+            && ui.format == Format::Human
+        {
+            ui.diagnostics(&report.diagnostics(), &loaded.sources);
+        }
+        let status;
+        match &report.outcome {
+            Outcome::Unreadable(error) => {
+                eprintln!("error: {error}");
+                failed += 1;
+                status = "unreadable";
+            }
+            Outcome::Invalid(_) => {
+                invalid += 1;
+                status = "invalid";
+            }
+            Outcome::WriteFailed(error) => {
+                failed += 1;
+                status = "failed";
+                write_error(&report.output_dir, error);
+            }
+            Outcome::Written(summary) => {
+                if summary.recovered {
+                    ui.note(&format!(
+                        "{name}: completed an interrupted build in {}",
+                        report.output_dir.display()
+                    ));
+                }
+                if summary.changed() {
+                    changed += 1;
+                    status = "changed";
+                    ui.note(&format!(
+                        "{name}: wrote {} file{}, removed {} in {}",
+                        summary.written.len(),
+                        plural(summary.written.len()),
+                        summary.removed.len(),
+                        report.output_dir.display()
+                    ));
+                    if ui.verbose {
+                        for path in &summary.written {
+                            eprintln!("  wrote {path}");
+                        }
+                        for path in &summary.removed {
+                            eprintln!("  removed {path}");
+                        }
+                    }
+                } else {
+                    unchanged += 1;
+                    status = "unchanged";
+                }
+            }
+            Outcome::Compared(changes) => {
+                if changes.is_empty() {
+                    unchanged += 1;
+                    status = "up to date";
+                } else {
+                    drift += 1;
+                    status = "out of date";
+                    if ui.format == Format::Human {
+                        print_changes(ui, report, changes, &mut diff_budget, &mut hidden);
+                    }
+                }
+            }
+        }
+        if ui.format == Format::Json {
+            json_pods.push(serde_json::json!({
+                "path": name,
+                "output": report.output_dir.display().to_string(),
+                "status": status,
+                "diagnostics": ui.json_diagnostics(report),
+            }));
+        }
+    }
+    if hidden > 0 {
+        println!("… {hidden} more diff line{} not shown", plural(hidden));
+    }
+    if ui.format == Format::Json {
+        println!("{}", serde_json::json!({ "pods": json_pods }));
+    }
+    let n = reports.len();
+    let verb = if matches!(action, Action::Compare) {
+        "compared"
+    } else {
+        "built"
+    };
+    let mut summary = format!("{verb} {n} pod{}: ", plural(n));
+    summary += &if matches!(action, Action::Compare) {
+        format!("{unchanged} up to date, {drift} out of date")
+    } else {
+        format!("{changed} changed, {unchanged} unchanged")
+    };
+    summary += &format!(", {invalid} invalid, {failed} failed");
+    ui.note(&summary);
+    if failed > 0 {
+        ExitCode::from(2)
+    } else if invalid > 0 || (fail_on_drift && drift > 0) {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn write_error(dir: &Path, error: &WriteError) {
+    match error {
+        WriteError::HandEdited(edits) => {
+            for edit in edits {
+                let why = if edit.was_generated {
+                    "was edited by hand since it was generated"
+                } else {
+                    "exists but was not generated by prose-compile"
+                };
+                eprintln!(
+                    "error: {} {why}; not overwriting it",
+                    dir.join(&edit.path).display()
+                );
+                eprint!("{}", edit.diff);
+            }
+            eprintln!(
+                "help: move your change into prose.toml, or run `build --force` to discard it"
+            );
+        }
+        WriteError::CorruptManifest { .. } => {
+            eprintln!("error: {error}");
+            eprintln!("help: delete it and run `build --force` to regenerate the whole tree");
+        }
+        other => eprintln!("error: {other}"),
+    }
+}
+
+fn print_changes(
+    ui: &Ui,
+    report: &PodReport,
+    changes: &[Change],
+    budget: &mut usize,
+    hidden: &mut usize,
+) {
+    let tree = report
+        .loaded
+        .as_ref()
+        .and_then(|l| build::compile(l, &build::input_label(&report.pod)).ok());
+    let mut out = String::new();
+    for change in changes {
+        let (path, old, new, note) = match change {
+            Change::Create { path } => (path, Vec::new(), generated(&tree, path), "new file"),
+            Change::Update { path, old } => (path, old.clone(), generated(&tree, path), "changed"),
+            Change::Remove { path, old } => (path, old.clone(), Vec::new(), "would be removed"),
+            Change::Mode { path, old } => {
+                out += &format!(
+                    "mode of {} is {old:o}, expected {:o}\n",
+                    path,
+                    tree.as_ref()
+                        .and_then(|t| t.get(path))
+                        .map_or(0, |f| f.mode)
+                );
+                continue;
+            }
+        };
+        out += &format!("# {} ({note})\n", report.output_dir.join(path).display());
+        let (text, left) = unified_diff(path, &old, &new, *budget);
+        *budget = budget.saturating_sub(text.lines().count());
+        *hidden += left;
+        out += &text;
+    }
+    let colored = if ui.color { colorize(&out) } else { out };
+    print!("{colored}");
+}
+
+fn generated(tree: &Option<prose_compile::output::OutputTree>, path: &str) -> Vec<u8> {
+    tree.as_ref()
+        .and_then(|t| t.get(path))
+        .map(|f| f.contents.clone())
+        .unwrap_or_default()
+}
+
+fn colorize(diff: &str) -> String {
+    diff.lines()
+        .map(|line| {
+            let code = match line.as_bytes().first() {
+                Some(b'+') if !line.starts_with("+++") => "32",
+                Some(b'-') if !line.starts_with("---") => "31",
+                Some(b'@') => "36",
+                Some(b'#') => "1",
+                _ => return format!("{line}\n"),
+            };
+            format!("\x1b[{code}m{line}\x1b[0m\n")
+        })
+        .collect()
 }
 
 fn schema(output: Option<PathBuf>) -> ExitCode {
     let text = prose_compile::schema::schema_text();
     match output {
         None => {
-            let mut stdout = std::io::stdout().lock();
-            if stdout.write_all(text.as_bytes()).is_err() {
+            if std::io::stdout().lock().write_all(text.as_bytes()).is_err() {
                 return ExitCode::from(2);
             }
             ExitCode::SUCCESS
@@ -187,5 +547,76 @@ fn schema(output: Option<PathBuf>) -> ExitCode {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => usage_error(&format!("cannot write {}: {e}", path.display())),
         },
+    }
+}
+
+fn init(ui: &Ui, dir: &Path, domain: &str) -> ExitCode {
+    match prose_compile::init::init(dir, domain) {
+        Ok(written) => {
+            for path in written {
+                ui.note(&format!("wrote {}", path.display()));
+            }
+            ExitCode::SUCCESS
+        }
+        Err(message) => usage_error(&message),
+    }
+}
+
+fn verify(ui: &Ui, dir: &Path) -> ExitCode {
+    if !dir.is_dir() {
+        return usage_error(&format!("{}: not a directory (build first)", dir.display()));
+    }
+    // Every tree has a manifest at its root: several pods, several trees.
+    let mut roots: Vec<PathBuf> = walkdir::WalkDir::new(dir)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name() == prose_compile::output::MANIFEST)
+        .filter_map(|e| e.path().parent().map(Path::to_owned))
+        .collect();
+    if roots.is_empty() {
+        roots.push(dir.to_owned());
+    }
+    let (mut passed, mut failed, mut skipped) = (0, 0, 0);
+    let mut json = Vec::new();
+    for root in roots {
+        for report in validators::verify_tree(&root) {
+            let (word, detail) = match &report.outcome {
+                Check::Passed => {
+                    passed += 1;
+                    ("pass", String::new())
+                }
+                Check::Failed { output } => {
+                    failed += 1;
+                    ("FAIL", output.clone())
+                }
+                Check::Skipped { reason } => {
+                    skipped += 1;
+                    ("skip", reason.clone())
+                }
+            };
+            match ui.format {
+                Format::Human => {
+                    println!("{word:4}  {:<16} {}", report.tool, report.file.display());
+                    for line in detail.lines().filter(|_| word != "pass") {
+                        println!("      {line}");
+                    }
+                }
+                Format::Json => json.push(serde_json::json!({
+                    "tool": report.tool, "file": report.file.display().to_string(), "result": word.to_lowercase(), "output": detail,
+                })),
+            }
+        }
+    }
+    if ui.format == Format::Json {
+        println!("{}", serde_json::json!({ "reports": json }));
+    }
+    ui.note(&format!(
+        "{passed} passed, {failed} failed, {skipped} skipped"
+    ));
+    if failed > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
     }
 }

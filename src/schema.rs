@@ -3,9 +3,9 @@
 //! Committed as `schema/prose.schema.json` for editors (taplo / Even Better TOML via a
 //! `#:schema` directive) and enforced at run time by `validate`.
 
+use schemars::Schema;
 use schemars::generate::SchemaSettings;
 use schemars::transform::{Transform, transform_subschemas};
-use schemars::Schema;
 
 use crate::config::Config;
 

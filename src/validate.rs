@@ -22,7 +22,8 @@ fn validator(schema: &Json) -> Option<&'static Validator> {
         .get_or_init(|| {
             let mut options = jsonschema::options().should_validate_formats(true);
             for name in formats::FORMATS {
-                options = options.with_format(*name, move |v: &str| formats::check(name, v).is_ok());
+                options =
+                    options.with_format(*name, move |v: &str| formats::check(name, v).is_ok());
             }
             options.build(schema).ok()
         })
@@ -30,9 +31,17 @@ fn validator(schema: &Json) -> Option<&'static Validator> {
 }
 
 /// Reports every schema violation of the tree.
-pub fn schema_errors(tree: &Node, schema: &Json, sources: &Sources, diagnostics: &mut Vec<Diagnostic>) {
+pub fn schema_errors(
+    tree: &Node,
+    schema: &Json,
+    sources: &Sources,
+    diagnostics: &mut Vec<Diagnostic>,
+) {
     let Some(validator) = validator(schema) else {
-        diagnostics.push(Diagnostic::error("internal", "internal error: the built-in schema does not compile"));
+        diagnostics.push(Diagnostic::error(
+            "internal",
+            "internal error: the built-in schema does not compile",
+        ));
         return;
     };
     let instance = tree.to_json();
@@ -61,7 +70,13 @@ fn from_env(node: &Node) -> String {
     }
 }
 
-fn translate(error: &ValidationError<'_>, path: &[String], tree: &Node, nav: &SchemaNav<'_>, sources: &Sources) -> Vec<Diagnostic> {
+fn translate(
+    error: &ValidationError<'_>,
+    path: &[String],
+    tree: &Node,
+    nav: &SchemaNav<'_>,
+    sources: &Sources,
+) -> Vec<Diagnostic> {
     let key = dotted(path);
     let Some(node) = tree.get_path(path) else {
         return vec![Diagnostic::error("schema", format!("`{key}`: {error}")).key(key)];
@@ -74,8 +89,16 @@ fn translate(error: &ValidationError<'_>, path: &[String], tree: &Node, nav: &Sc
             .map(|name| unknown_key(path, name, node, nav))
             .collect(),
         ValidationErrorKind::Required { property } => {
-            let property = property.as_str().unwrap_or_default();
-            let full = dotted(&[path, &[property.to_owned()]].concat());
+            let mut property = property.as_str().unwrap_or_default();
+            // Only `server.domain` is required at the top: name the key the user must write.
+            if path.is_empty() && property == "server" {
+                property = "server.domain";
+            }
+            let full = if path.is_empty() {
+                property.to_owned()
+            } else {
+                dotted(&[path, &[property.to_owned()]].concat())
+            };
             let (span, label) = match node.key_span {
                 Some(span) => (Some(span), format!("this table has no `{property}`")),
                 None => (file_start(node, sources), format!("`{full}` is required")),
@@ -85,78 +108,158 @@ fn translate(error: &ValidationError<'_>, path: &[String], tree: &Node, nav: &Sc
             } else {
                 format!("add `{property} = …` to `[{key}]`")
             };
-            vec![Diagnostic::error("missing-key", format!("missing required key `{full}`"))
-                .key(full)
-                .at(span, label)
-                .help(example)]
+            vec![
+                Diagnostic::error("missing-key", format!("missing required key `{full}`"))
+                    .key(full)
+                    .at(span, label)
+                    .help(example),
+            ]
         }
         ValidationErrorKind::Type { kind } => vec![type_error(path, node, kind, nav)],
         ValidationErrorKind::Enum { options } => {
-            let allowed: Vec<&str> = options.as_array().into_iter().flatten().filter_map(Json::as_str).collect();
-            let found = node.as_str().map(|s| format!("`{}`", formats::shown(s))).unwrap_or_else(|| node.value.kind_name().into());
-            let mut help = format!("allowed values: {}", allowed.iter().map(|a| format!("`{a}`")).collect::<Vec<_>>().join(", "));
-            if let Some(close) = node.as_str().and_then(|s| did_you_mean(s, allowed.iter().copied())) {
+            let allowed: Vec<&str> = options
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Json::as_str)
+                .collect();
+            let found = node
+                .as_str()
+                .map(|s| format!("`{}`", formats::shown(s)))
+                .unwrap_or_else(|| node.value.kind_name().into());
+            let mut help = format!(
+                "allowed values: {}",
+                allowed
+                    .iter()
+                    .map(|a| format!("`{a}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            if let Some(close) = node
+                .as_str()
+                .and_then(|s| did_you_mean(s, allowed.iter().copied()))
+            {
                 help = format!("did you mean `{close}`? {help}");
             }
-            vec![Diagnostic::error("enum", format!("`{key}` cannot be {found}{}", from_env(node)))
+            vec![
+                Diagnostic::error(
+                    "enum",
+                    format!("`{key}` cannot be {found}{}", from_env(node)),
+                )
                 .key(key)
                 .at(value_span, "not an allowed value")
-                .help(help)]
+                .help(help),
+            ]
         }
-        ValidationErrorKind::Minimum { limit } | ValidationErrorKind::ExclusiveMinimum { limit } => {
-            vec![range_error(&key, node, nav, path, &format!("below the minimum {limit}"))]
+        ValidationErrorKind::Minimum { limit }
+        | ValidationErrorKind::ExclusiveMinimum { limit } => {
+            vec![range_error(
+                &key,
+                node,
+                nav,
+                path,
+                &format!("below the minimum {limit}"),
+            )]
         }
-        ValidationErrorKind::Maximum { limit } | ValidationErrorKind::ExclusiveMaximum { limit } => {
-            vec![range_error(&key, node, nav, path, &format!("above the maximum {limit}"))]
+        ValidationErrorKind::Maximum { limit }
+        | ValidationErrorKind::ExclusiveMaximum { limit } => {
+            vec![range_error(
+                &key,
+                node,
+                nav,
+                path,
+                &format!("above the maximum {limit}"),
+            )]
         }
         ValidationErrorKind::MinLength { limit } => {
-            let what = if *limit == 1 { "cannot be empty".to_owned() } else { format!("is shorter than {limit} characters") };
-            vec![Diagnostic::error("length", format!("`{key}` {what}{}", from_env(node)))
-                .key(key)
-                .at(value_span, "too short")
-                .help(length_help(nav, path))]
+            let what = if *limit == 1 {
+                "cannot be empty".to_owned()
+            } else {
+                format!("is shorter than {limit} characters")
+            };
+            vec![
+                Diagnostic::error("length", format!("`{key}` {what}{}", from_env(node)))
+                    .key(key)
+                    .at(value_span, "too short")
+                    .help(length_help(nav, path)),
+            ]
         }
         ValidationErrorKind::MaxLength { limit } => {
             let len = node.as_str().map_or(0, |s| s.chars().count());
-            vec![Diagnostic::error("length", format!("`{key}` is {len} characters long, more than {limit}{}", from_env(node)))
+            vec![
+                Diagnostic::error(
+                    "length",
+                    format!(
+                        "`{key}` is {len} characters long, more than {limit}{}",
+                        from_env(node)
+                    ),
+                )
                 .key(key)
                 .at(value_span, "too long")
-                .help(length_help(nav, path))]
+                .help(length_help(nav, path)),
+            ]
         }
         ValidationErrorKind::Pattern { pattern } => vec![pattern_error(&key, node, pattern)],
         ValidationErrorKind::Format { format } => {
             let value = node.as_str().unwrap_or_default();
-            let problem = formats::check(format, value).err().unwrap_or(formats::Problem {
-                message: format!("`{}` is not a valid {format}", formats::shown(value)),
-                help: String::new(),
-            });
-            vec![Diagnostic::error("format", format!("`{key}`: {}{}", problem.message, from_env(node)))
+            let problem = formats::check(format, value)
+                .err()
+                .unwrap_or(formats::Problem {
+                    message: format!("`{}` is not a valid {format}", formats::shown(value)),
+                    help: String::new(),
+                });
+            vec![
+                Diagnostic::error(
+                    "format",
+                    format!("`{key}`: {}{}", problem.message, from_env(node)),
+                )
                 .key(key)
                 .at(value_span, "invalid value")
-                .help(problem.help)]
+                .help(problem.help),
+            ]
         }
         ValidationErrorKind::PropertyNames { error } => {
             let name = error.instance().as_str().unwrap_or_default().to_owned();
             let child = node.as_table().and_then(|t| t.get(&name));
             let span = child.and_then(|c| c.key_span.or(c.origin.span()));
-            let format = if path == ["prosody"] { "prosody-host" } else { "lua-identifier" };
-            let problem = formats::check(format, &name).err().unwrap_or(formats::Problem {
-                message: format!("`{}` is not allowed here", formats::shown(&name)),
-                help: String::new(),
-            });
-            vec![Diagnostic::error("key-name", format!("`{key}`: {}", problem.message))
-                .key(dotted(&[path, &[name]].concat()))
-                .at(span, "invalid name")
-                .help(problem.help)]
+            let format = if path == ["prosody"] {
+                "prosody-host"
+            } else {
+                "lua-identifier"
+            };
+            let problem = formats::check(format, &name)
+                .err()
+                .unwrap_or(formats::Problem {
+                    message: format!("`{}` is not allowed here", formats::shown(&name)),
+                    help: String::new(),
+                });
+            vec![
+                Diagnostic::error("key-name", format!("`{key}`: {}", problem.message))
+                    .key(dotted(&[path, &[name]].concat()))
+                    .at(span, "invalid name")
+                    .help(problem.help),
+            ]
         }
-        ValidationErrorKind::UniqueItems => vec![Diagnostic::error("duplicate-item", format!("`{key}` lists the same item more than once{}", from_env(node)))
+        ValidationErrorKind::UniqueItems => vec![
+            Diagnostic::error(
+                "duplicate-item",
+                format!(
+                    "`{key}` lists the same item more than once{}",
+                    from_env(node)
+                ),
+            )
             .key(key)
             .at(value_span, "repeated item")
-            .help("remove the repeated entries")],
-        ValidationErrorKind::AnyOf { .. } | ValidationErrorKind::OneOfNotValid { .. } => vec![alternatives_error(path, node, nav)],
-        _ => vec![Diagnostic::error("schema", format!("`{key}`: {error}{}", from_env(node)))
-            .key(key)
-            .at(value_span, "invalid")],
+            .help("remove the repeated entries"),
+        ],
+        ValidationErrorKind::AnyOf { .. } | ValidationErrorKind::OneOfNotValid { .. } => {
+            vec![alternatives_error(path, node, nav)]
+        }
+        _ => vec![
+            Diagnostic::error("schema", format!("`{key}`: {error}{}", from_env(node)))
+                .key(key)
+                .at(value_span, "invalid"),
+        ],
     }
 }
 
@@ -165,7 +268,12 @@ fn file_start(node: &Node, sources: &Sources) -> Option<Span> {
     node.origin.span().map(|s| Span::new(s.source, 0..0))
 }
 
-fn unknown_key(parent: &[String], name: &str, parent_node: &Node, nav: &SchemaNav<'_>) -> Diagnostic {
+fn unknown_key(
+    parent: &[String],
+    name: &str,
+    parent_node: &Node,
+    nav: &SchemaNav<'_>,
+) -> Diagnostic {
     let child = parent_node.as_table().and_then(|t| t.get(name));
     let span = child.and_then(|c| c.key_span.or(c.origin.span()));
     let full = dotted(&[parent, &[name.to_owned()]].concat());
@@ -179,8 +287,15 @@ fn unknown_key(parent: &[String], name: &str, parent_node: &Node, nav: &SchemaNa
                 "Prosody options go in a `defaults` or `overrides` table:\n[prosody.{host}.overrides]\n{name} = …"
             ));
     }
-    let candidates = nav.at(parent).map(|s| nav.property_names(s)).unwrap_or_default();
-    let place = if parent.is_empty() { String::new() } else { format!(" in `[{}]`", dotted(parent)) };
+    let candidates = nav
+        .at(parent)
+        .map(|s| nav.property_names(s))
+        .unwrap_or_default();
+    let place = if parent.is_empty() {
+        String::new()
+    } else {
+        format!(" in `[{}]`", dotted(parent))
+    };
     let mut d = Diagnostic::error("unknown-key", format!("unknown key `{name}`{place}{env}"))
         .key(full)
         .at(span, "unknown key");
@@ -242,18 +357,35 @@ fn type_error(path: &[String], node: &Node, _kind: &TypeKind, nav: &SchemaNav<'_
             ));
     }
     let want = expected(nav, path);
-    let mut d = Diagnostic::error("type", format!("`{key}` must be {want}, found {}{}", node.value.kind_name(), from_env(node)))
-        .key(key)
-        .at(node.origin.span(), format!("expected {want}"));
-    if let Some(example) = example(nav, path) {
-        d = d.help(example);
+    let mut d = Diagnostic::error(
+        "type",
+        format!(
+            "`{key}` must be {want}, found {}{}",
+            node.value.kind_name(),
+            from_env(node)
+        ),
+    )
+    .key(key)
+    .at(node.origin.span(), format!("expected {want}"));
+    d.help = Some(if let Some(example) = example(nav, path) {
+        example
     } else if node.value.kind_name() == "a string" && want.contains("number") {
-        d = d.help("write the number without quotes");
-    }
+        "write the number without quotes".into()
+    } else if want.starts_with("a boolean") {
+        "write `true` or `false`, without quotes".into()
+    } else {
+        format!("write {want} here")
+    });
     d
 }
 
-fn range_error(key: &str, node: &Node, nav: &SchemaNav<'_>, path: &[String], what: &str) -> Diagnostic {
+fn range_error(
+    key: &str,
+    node: &Node,
+    nav: &SchemaNav<'_>,
+    path: &[String],
+    what: &str,
+) -> Diagnostic {
     let shown = match &node.value {
         Value::Integer(i) => i.to_string(),
         Value::Float(f) => f.to_string(),
@@ -267,10 +399,13 @@ fn range_error(key: &str, node: &Node, nav: &SchemaNav<'_>, path: &[String], wha
         (None, Some(max)) => format!("the largest valid value is {max}"),
         (None, None) => "choose a value in range".into(),
     };
-    Diagnostic::error("range", format!("`{key}` is {shown}, {what}{}", from_env(node)))
-        .key(key)
-        .at(node.origin.span(), "out of range")
-        .help(help)
+    Diagnostic::error(
+        "range",
+        format!("`{key}` is {shown}, {what}{}", from_env(node)),
+    )
+    .key(key)
+    .at(node.origin.span(), "out of range")
+    .help(help)
 }
 
 fn length_help(nav: &SchemaNav<'_>, path: &[String]) -> String {
@@ -319,17 +454,27 @@ fn alternatives_error(path: &[String], node: &Node, nav: &SchemaNav<'_>) -> Diag
     if let Some(text) = node.as_str() {
         for format in &formats_here {
             if let Err(problem) = formats::check(format, text) {
-                return Diagnostic::error("format", format!("`{key}`: {}{}", problem.message, from_env(node)))
-                    .key(key)
-                    .at(node.origin.span(), "invalid value")
-                    .help(problem.help);
+                return Diagnostic::error(
+                    "format",
+                    format!("`{key}`: {}{}", problem.message, from_env(node)),
+                )
+                .key(key)
+                .at(node.origin.span(), "invalid value")
+                .help(problem.help);
             }
         }
     }
     let want = expected(nav, path);
-    Diagnostic::error("type", format!("`{key}` must be {want}, found {}{}", node.value.kind_name(), from_env(node)))
-        .key(key)
-        .at(node.origin.span(), format!("expected {want}"))
+    Diagnostic::error(
+        "type",
+        format!(
+            "`{key}` must be {want}, found {}{}",
+            node.value.kind_name(),
+            from_env(node)
+        ),
+    )
+    .key(key)
+    .at(node.origin.span(), format!("expected {want}"))
 }
 
 fn collect_formats(schema: &Json, nav: &SchemaNav<'_>) -> Vec<String> {
@@ -339,7 +484,12 @@ fn collect_formats(schema: &Json, nav: &SchemaNav<'_>) -> Vec<String> {
         out.push(f.to_owned());
     }
     for key in ["anyOf", "oneOf"] {
-        for alt in resolved.get(key).and_then(Json::as_array).into_iter().flatten() {
+        for alt in resolved
+            .get(key)
+            .and_then(Json::as_array)
+            .into_iter()
+            .flatten()
+        {
             if let Some(f) = alt.get("format").and_then(Json::as_str) {
                 out.push(f.to_owned());
             }
@@ -351,9 +501,11 @@ fn collect_formats(schema: &Json, nav: &SchemaNav<'_>) -> Vec<String> {
 /// Checks on what the user wrote, before computed defaults fill anything in.
 pub fn explicit_checks(tree: &Node, diagnostics: &mut Vec<Diagnostic>) {
     if let Some(address) = tree.get_path(&["pod", "address"]) {
-        let empty = address
-            .as_table()
-            .is_some_and(|t| !["domain", "ipv4", "ipv6"].iter().any(|k| t.contains_key(*k)));
+        let empty = address.as_table().is_some_and(|t| {
+            !["domain", "ipv4", "ipv6"]
+                .iter()
+                .any(|k| t.contains_key(*k))
+        });
         if empty && !matches!(address.origin, Origin::Default) {
             diagnostics.push(
                 Diagnostic::error("pod-address", "the pod address must contain at least an IPv4, an IPv6 or a domain")
@@ -373,36 +525,43 @@ pub fn semantic(tree: &Node, diagnostics: &mut Vec<Diagnostic>) {
         let address = get(&["pod", "address", "ipv4"]).or(get(&["pod", "address", "ipv6"]));
         if let Some(address) = address {
             diagnostics.push(
-                Diagnostic::error("missing-key", "`dashboard.url` is required when the pod has no domain, only static IP addresses")
+                Diagnostic::error("dashboard-url-required", "`dashboard.url` is required when the pod has no domain, only static IP addresses")
                     .key("dashboard.url")
                     .at(address.origin.span(), "static address without a domain")
                     .help("add:\n[dashboard]\nurl = \"https://admin.example.org\""),
             );
         }
     }
-    if let Some(ttl) = get(&["auth", "token_ttl"]) {
-        if let Some(Ok(d)) = ttl.as_str().map(IsoDuration::parse) {
-            if d.as_seconds().is_none() {
-                diagnostics.push(
-                    Diagnostic::error("duration", "`auth.token_ttl` must be a fixed length: months and years vary")
-                        .key("auth.token_ttl")
-                        .at(ttl.origin.span(), "months or years")
-                        .help("write it in weeks, days, hours, minutes or seconds, e.g. `P30D`"),
-                );
-            }
-        }
+    if let Some(ttl) = get(&["auth", "token_ttl"])
+        && let Some(Ok(d)) = ttl.as_str().map(IsoDuration::parse)
+        && d.as_seconds().is_none()
+    {
+        diagnostics.push(
+            Diagnostic::error(
+                "duration",
+                "`auth.token_ttl` must be a fixed length: months and years vary",
+            )
+            .key("auth.token_ttl")
+            .at(ttl.origin.span(), "months or years")
+            .help("write it in weeks, days, hours, minutes or seconds, e.g. `P30D`"),
+        );
     }
-    if let Some(domain) = get(&["server", "domain"]).and_then(Node::as_str) {
-        if let Ok(ascii) = formats::hostname(domain) {
-            if ascii.len() + "groups.".len() > 253 {
-                diagnostics.push(
-                    Diagnostic::error("format", "`server.domain` is too long to prefix with `groups.` (the chat rooms' host)")
-                        .key("server.domain")
-                        .at(get(&["server", "domain"]).and_then(|n| n.origin.span()), "too long")
-                        .help("use a domain of at most 246 characters"),
-                );
-            }
-        }
+    if let Some(domain) = get(&["server", "domain"]).and_then(Node::as_str)
+        && let Ok(ascii) = formats::hostname(domain)
+        && ascii.len() + "groups.".len() > 253
+    {
+        diagnostics.push(
+            Diagnostic::error(
+                "format",
+                "`server.domain` is too long to prefix with `groups.` (the chat rooms' host)",
+            )
+            .key("server.domain")
+            .at(
+                get(&["server", "domain"]).and_then(|n| n.origin.span()),
+                "too long",
+            )
+            .help("use a domain of at most 246 characters"),
+        );
     }
     federation_warnings(tree, diagnostics);
     prosody_options(tree, diagnostics);
@@ -454,9 +613,12 @@ fn prosody_options(tree: &Node, diagnostics: &mut Vec<Diagnostic>) {
                     continue;
                 }
                 let key = dotted(&["prosody", host, part, name]);
-                let mut d = Diagnostic::warning("prosody-option", format!("`{name}` is not an option Prose knows: passed to Prosody unchecked"))
-                    .key(key.clone())
-                    .at(value.key_span.or(value.origin.span()), "unchecked option");
+                let mut d = Diagnostic::warning(
+                    "prosody-option",
+                    format!("`{name}` is not an option Prose knows: passed to Prosody unchecked"),
+                )
+                .key(key.clone())
+                .at(value.key_span.or(value.origin.span()), "unchecked option");
                 d.help = Some(match did_you_mean(name, known.iter().copied()) {
                     Some(close) => format!("did you mean `{close}`?"),
                     None => "check the name in Prosody's documentation (https://prosody.im/doc/configure)".into(),
@@ -464,10 +626,16 @@ fn prosody_options(tree: &Node, diagnostics: &mut Vec<Diagnostic>) {
                 diagnostics.push(d);
                 if let Some(bad) = unrepresentable(value) {
                     diagnostics.push(
-                        Diagnostic::error("prosody-value", format!("`{key}` holds {} which has no Lua form", bad.value.kind_name()))
-                            .key(key)
-                            .at(bad.origin.span(), "not representable")
-                            .help("use a string, number, boolean, array or table"),
+                        Diagnostic::error(
+                            "prosody-value",
+                            format!(
+                                "`{key}` holds {} which has no Lua form",
+                                bad.value.kind_name()
+                            ),
+                        )
+                        .key(key)
+                        .at(bad.origin.span(), "not representable")
+                        .help("use a string, number, boolean, array or table"),
                     );
                 }
             }

@@ -68,7 +68,11 @@ pub struct Assignment {
 
 /// Parses a dotenv file (`NAME=value`, optional `export `, `#` comments, single- or
 /// double-quoted values). Malformed lines are reported, not skipped silently.
-pub fn parse_env_file(text: &str, source: SourceId, diagnostics: &mut Vec<Diagnostic>) -> Vec<Assignment> {
+pub fn parse_env_file(
+    text: &str,
+    source: SourceId,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Vec<Assignment> {
     let mut out = Vec::new();
     let mut offset = 0;
     for line in text.split_inclusive('\n') {
@@ -118,7 +122,9 @@ fn unquote(raw: &str) -> String {
     if quoted('\'') {
         raw[1..raw.len() - 1].to_owned()
     } else if quoted('"') {
-        raw[1..raw.len() - 1].replace("\\\"", "\"").replace("\\\\", "\\")
+        raw[1..raw.len() - 1]
+            .replace("\\\"", "\"")
+            .replace("\\\\", "\\")
     } else {
         // An unquoted value ends at an inline comment.
         raw.split(" #").next().unwrap_or(raw).trim_end().to_owned()
@@ -181,11 +187,19 @@ pub fn var_name(path: &[&str]) -> String {
 
 /// Turns assignments into a layer. Variables that name no key are warnings (with a
 /// "did you mean"), except the tool's own and compose's.
-pub fn env_layer(assignments: &[Assignment], schema: &serde_json::Value, sources: &Sources, diagnostics: &mut Vec<Diagnostic>) -> Node {
+pub fn env_layer(
+    assignments: &[Assignment],
+    schema: &serde_json::Value,
+    sources: &Sources,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Node {
     let nav = SchemaNav::new(schema);
     let mut layer = Node::table(Origin::Default);
     for a in assignments {
-        if a.name.starts_with(OWN_PREFIX) || COMPOSE_VARIABLES.contains(&a.name.as_str()) || !a.name.starts_with(PREFIX) {
+        if a.name.starts_with(OWN_PREFIX)
+            || COMPOSE_VARIABLES.contains(&a.name.as_str())
+            || !a.name.starts_with(PREFIX)
+        {
             continue;
         }
         let target = key_path(&a.name).and_then(|path| nav.at(&path).map(|s| (path, s)));
@@ -211,41 +225,53 @@ fn unknown_variable(a: &Assignment, nav: &SchemaNav<'_>) -> Diagnostic {
         .map(|p| var_name(&p.split('.').collect::<Vec<_>>()))
         .chain(COMPOSE_VARIABLES.iter().map(|s| (*s).to_owned()))
         .collect();
-    let mut d = Diagnostic::warning("unknown-variable", format!("`{}` names no configuration key", a.name))
-        .at(Some(a.value_span), "ignored");
-    d.help = Some(match did_you_mean(&a.name, known.iter().map(String::as_str)) {
-        Some(close) => format!("did you mean `{close}`?"),
-        None => "configuration variables are `PROSE_` + the key path in upper case with `__` \
+    let mut d = Diagnostic::warning(
+        "unknown-variable",
+        format!("`{}` names no configuration key", a.name),
+    )
+    .at(Some(a.value_span), "ignored");
+    d.help = Some(
+        match did_you_mean(&a.name, known.iter().map(String::as_str)) {
+            Some(close) => format!("did you mean `{close}`?"),
+            None => "configuration variables are `PROSE_` + the key path in upper case with `__` \
                  between segments, e.g. `PROSE_LOG__LEVEL`"
-            .into(),
-    });
+                .into(),
+        },
+    );
     d
 }
 
 /// Parses a raw value by the kinds its key accepts. Falls back to a string, which the schema
 /// then reports as the wrong type at this value's span.
-pub fn typed_value(raw: &str, span: Span, kinds: Kinds, sources: &Sources, origin: &dyn Fn(Span) -> Origin) -> Node {
+pub fn typed_value(
+    raw: &str,
+    span: Span,
+    kinds: Kinds,
+    sources: &Sources,
+    origin: &dyn Fn(Span) -> Origin,
+) -> Node {
     let leaf = |value| Node::new(value, origin(span), None);
     let trimmed = raw.trim();
     if kinds.boolean && matches!(trimmed, "true" | "false") {
         return leaf(Value::Bool(trimmed == "true"));
     }
-    if kinds.integer {
-        if let Ok(n) = trimmed.parse::<i64>() {
-            return leaf(Value::Integer(n));
-        }
+    if kinds.integer
+        && let Ok(n) = trimmed.parse::<i64>()
+    {
+        return leaf(Value::Integer(n));
     }
-    if kinds.number {
-        if let Ok(f) = trimmed.parse::<f64>() {
-            return leaf(Value::Float(f));
-        }
+    if kinds.number
+        && let Ok(f) = trimmed.parse::<f64>()
+    {
+        return leaf(Value::Float(f));
     }
-    let structured = (kinds.array && trimmed.starts_with('[')) || (kinds.object && trimmed.starts_with('{'));
+    let structured =
+        (kinds.array && trimmed.starts_with('[')) || (kinds.object && trimmed.starts_with('{'));
     let quoted = trimmed.starts_with('"') || trimmed.starts_with('\'');
-    if structured || (quoted && kinds.string) {
-        if let Some(node) = toml_value(raw, span, sources, origin) {
-            return node;
-        }
+    if (structured || (quoted && kinds.string))
+        && let Some(node) = toml_value(raw, span, sources, origin)
+    {
+        return node;
     }
     if kinds.array && !kinds.string && !trimmed.is_empty() && !structured {
         // `a,b,c` for a list of strings, as shells make it easy to write.
@@ -254,7 +280,11 @@ pub fn typed_value(raw: &str, span: Span, kinds: Kinds, sources: &Sources, origi
         for part in raw.split(',') {
             let lead = part.len() - part.trim_start().len();
             let item_span = Span::new(span.source, at + lead..at + lead + part.trim().len());
-            items.push(Node::new(Value::String(part.trim().to_owned()), origin(item_span), None));
+            items.push(Node::new(
+                Value::String(part.trim().to_owned()),
+                origin(item_span),
+                None,
+            ));
             at += part.len() + 1;
         }
         return leaf(Value::Array(items));
@@ -263,13 +293,25 @@ pub fn typed_value(raw: &str, span: Span, kinds: Kinds, sources: &Sources, origi
 }
 
 /// Parses a TOML value written in a variable, spans relocated into the variable's source.
-fn toml_value(raw: &str, span: Span, sources: &Sources, origin: &dyn Fn(Span) -> Origin) -> Option<Node> {
-    let text_matches = sources.get(span.source).text.get(span.range()).is_some_and(|t| t == raw);
+fn toml_value(
+    raw: &str,
+    span: Span,
+    sources: &Sources,
+    origin: &dyn Fn(Span) -> Origin,
+) -> Option<Node> {
+    let text_matches = sources
+        .get(span.source)
+        .text
+        .get(span.range())
+        .is_some_and(|t| t == raw);
     let parsed = DeValue::parse(raw).ok()?;
     let mut node = super::parse::convert_value_public(parsed.get_ref(), parsed.span(), span.source);
     relocate(&mut node, &|s: Span| {
         if text_matches {
-            origin(Span::new(span.source, span.start + s.start..span.start + s.end))
+            origin(Span::new(
+                span.source,
+                span.start + s.start..span.start + s.end,
+            ))
         } else {
             origin(span)
         }
@@ -298,16 +340,19 @@ pub struct SetArg {
 
 /// Parses `--set key.path=value` (segments may be quoted: `prosody."example.org".overrides.x=1`).
 pub fn parse_set(arg: &str) -> Result<SetArg, String> {
-    let (key, value) = arg
-        .split_once('=')
-        .ok_or_else(|| format!("`--set {arg}`: expected KEY=VALUE, e.g. `--set log.level=debug`"))?;
+    let (key, value) = arg.split_once('=').ok_or_else(|| {
+        format!("`--set {arg}`: expected KEY=VALUE, e.g. `--set log.level=debug`")
+    })?;
     let doc = format!("{} = 0", key.trim());
-    let table = toml::de::DeTable::parse(&doc)
-        .map_err(|_| format!("`--set {arg}`: `{}` is not a key path such as `server.defaults.tls_profile`", key.trim()))?;
+    let table = toml::de::DeTable::parse(&doc).map_err(|_| {
+        format!(
+            "`--set {arg}`: `{}` is not a key path such as `server.defaults.tls_profile`",
+            key.trim()
+        )
+    })?;
     let mut path = Vec::new();
     let mut here = table.get_ref();
-    loop {
-        let Some((k, v)) = here.iter().next() else { break };
+    while let Some((k, v)) = here.iter().next() {
         path.push(k.get_ref().to_string());
         match v.get_ref() {
             DeValue::Table(inner) => here = inner,
@@ -322,7 +367,12 @@ pub fn parse_set(arg: &str) -> Result<SetArg, String> {
 
 /// Turns `--set` arguments into a layer (a source `<command line>` shows them). Unknown keys
 /// are errors: a key typed on the command line is meant.
-pub fn set_layer(sets: &[SetArg], schema: &serde_json::Value, sources: &mut Sources, diagnostics: &mut Vec<Diagnostic>) -> Node {
+pub fn set_layer(
+    sets: &[SetArg],
+    schema: &serde_json::Value,
+    sources: &mut Sources,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Node {
     let nav = SchemaNav::new(schema);
     let mut text = String::new();
     let mut spans = Vec::new();
@@ -351,16 +401,25 @@ pub fn set_layer(sets: &[SetArg], schema: &serde_json::Value, sources: &mut Sour
         let Some(schema) = nav.at(&set.path) else {
             let parent = nav.at(&set.path[..set.path.len().saturating_sub(1)]);
             let last = set.path.last().map(String::as_str).unwrap_or("");
-            let mut d = Diagnostic::error("unknown-key", format!("unknown key `{}`", dotted(&set.path)))
-                .key(dotted(&set.path))
-                .at(Some(a.value_span), "set here");
+            let mut d = Diagnostic::error(
+                "unknown-key",
+                format!("unknown key `{}`", dotted(&set.path)),
+            )
+            .key(dotted(&set.path))
+            .at(Some(a.value_span), "set here");
             if let Some(close) = parent.and_then(|p| did_you_mean(last, nav.property_names(p))) {
                 d = d.help(format!("did you mean `{close}`?"));
             }
             diagnostics.push(d);
             continue;
         };
-        let value = typed_value(&set.value, a.value_span, nav.kinds(schema), sources, &Origin::Set);
+        let value = typed_value(
+            &set.value,
+            a.value_span,
+            nav.kinds(schema),
+            sources,
+            &Origin::Set,
+        );
         let refs: Vec<&str> = set.path.iter().map(String::as_str).collect();
         layer.insert_path(&refs, value);
     }
@@ -386,8 +445,14 @@ mod tests {
     #[test]
     fn variable_names_map_to_key_paths() {
         assert_eq!(key_path("PROSE_LOG__LEVEL").unwrap(), ["log", "level"]);
-        assert_eq!(key_path("PROSE_SERVER__DEFAULTS__TLS_PROFILE").unwrap(), ["server", "defaults", "tls_profile"]);
-        assert_eq!(var_name(&["server", "log_level"]), "PROSE_SERVER__LOG_LEVEL");
+        assert_eq!(
+            key_path("PROSE_SERVER__DEFAULTS__TLS_PROFILE").unwrap(),
+            ["server", "defaults", "tls_profile"]
+        );
+        assert_eq!(
+            var_name(&["server", "log_level"]),
+            "PROSE_SERVER__LOG_LEVEL"
+        );
         assert!(key_path("PROSE_A____B").is_none());
     }
 

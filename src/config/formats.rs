@@ -170,7 +170,10 @@ pub fn dashboard_url(value: &str) -> Result<url::Url, Problem> {
     let parsed = url(value)?;
     if !matches!(parsed.scheme(), "https" | "http") {
         return Err(problem(
-            format!("the dashboard URL must use https, not `{}`", parsed.scheme()),
+            format!(
+                "the dashboard URL must use https, not `{}`",
+                parsed.scheme()
+            ),
             "write it as `https://admin.example.org`",
         ));
     }
@@ -212,7 +215,11 @@ fn jid_node(value: &str) -> Result<(), Problem> {
         .find(|c| FORBIDDEN.contains(c) || c.is_whitespace() || c.is_control())
     {
         return Err(problem(
-            format!("`{}` contains `{}`, not allowed in a JID node", shown(value), c.escape_default()),
+            format!(
+                "`{}` contains `{}`, not allowed in a JID node",
+                shown(value),
+                c.escape_default()
+            ),
             "use letters, digits, `-`, `_` and `.` only",
         ));
     }
@@ -330,7 +337,9 @@ impl IsoDuration {
                         (true, 'M') => (6, &mut d.minutes),
                         (true, 'S') => (7, &mut d.seconds),
                         (_, '.' | ',') => return Err(bad("fractions are not supported")),
-                        (false, 'H' | 'S') => return Err(bad(&format!("`{c}` needs a `T` before the time part"))),
+                        (false, 'H' | 'S') => {
+                            return Err(bad(&format!("`{c}` needs a `T` before the time part")));
+                        }
                         _ => return Err(bad(&format!("unexpected `{}`", c.escape_default()))),
                     };
                     if rank <= order {
@@ -378,7 +387,10 @@ impl Retention {
         IsoDuration::parse(value)
             .map(Retention::For)
             .map_err(|p| Problem {
-                help: format!("write `infinite` to keep data forever, or a duration: {}", p.help),
+                help: format!(
+                    "write `infinite` to keep data forever, or a duration: {}",
+                    p.help
+                ),
                 ..p
             })
     }
@@ -496,9 +508,14 @@ mod tests {
         let d = IsoDuration::parse("P1Y2M3W4DT5H6M7S").unwrap();
         assert_eq!((d.years, d.months, d.weeks, d.days), (1, 2, 3, 4));
         assert_eq!((d.hours, d.minutes, d.seconds), (5, 6, 7));
-        assert_eq!(IsoDuration::parse("PT3H").unwrap().as_seconds(), Some(10_800));
+        assert_eq!(
+            IsoDuration::parse("PT3H").unwrap().as_seconds(),
+            Some(10_800)
+        );
         assert_eq!(IsoDuration::parse("P2Y").unwrap().as_seconds(), None);
-        for bad in ["", "P", "PT", "5M", "P5", "PT1.5S", "P1S", "PT1D", "P1D1Y", "P1DT", "P1M1M"] {
+        for bad in [
+            "", "P", "PT", "5M", "P5", "PT1.5S", "P1S", "PT1D", "P1D1Y", "P1DT", "P1M1M",
+        ] {
             assert!(IsoDuration::parse(bad).is_err(), "{bad} should be rejected");
         }
     }
@@ -507,7 +524,17 @@ mod tests {
     fn hostnames_are_ldh_or_idn() {
         assert_eq!(hostname("crisp.chat").unwrap(), "crisp.chat");
         assert_eq!(hostname("bücher.example").unwrap(), "xn--bcher-kva.example");
-        for bad in ["", "Crisp.chat", "crisp.chat.", "-a.b", "a..b", "a b", "a\"b", "a_b.c", "a;b"] {
+        for bad in [
+            "",
+            "Crisp.chat",
+            "crisp.chat.",
+            "-a.b",
+            "a..b",
+            "a b",
+            "a\"b",
+            "a_b.c",
+            "a;b",
+        ] {
             assert!(hostname(bad).is_err(), "{bad:?} should be rejected");
         }
         assert!(hostname(&"a".repeat(64)).is_err());
@@ -515,7 +542,10 @@ mod tests {
 
     #[test]
     fn sizes_and_rates() {
-        assert_eq!(Size::parse("200MiB").unwrap().bytes(), Some(200 * 1024 * 1024));
+        assert_eq!(
+            Size::parse("200MiB").unwrap().bytes(),
+            Some(200 * 1024 * 1024)
+        );
         assert_eq!(Size::parse("10B").unwrap().bytes(), Some(10));
         assert!(Size::parse("10 MiB").is_err());
         assert!(Size::parse("99999999999GiB").is_err());
@@ -526,7 +556,13 @@ mod tests {
     #[test]
     fn dashboard_url_rejects_query_fragment_and_credentials() {
         assert!(dashboard_url("https://admin.example.org").is_ok());
-        for bad in ["https://a.org/?x=1", "https://a.org/#f", "https://u:p@a.org", "ftp://a.org", "admin.example.org"] {
+        for bad in [
+            "https://a.org/?x=1",
+            "https://a.org/#f",
+            "https://u:p@a.org",
+            "ftp://a.org",
+            "admin.example.org",
+        ] {
             assert!(dashboard_url(bad).is_err(), "{bad} should be rejected");
         }
     }

@@ -6,12 +6,12 @@
 
 use std::path::{Path, PathBuf};
 
+use super::Config;
 use super::env::{self, SetArg};
 use super::parse::{mask_secrets, parse_toml};
 use super::presets::{self, BUILTIN_PRESETS_TOML};
 use super::source::{SourceKind, Sources, Span};
 use super::tree::{Node, Origin, Value};
-use super::Config;
 use crate::diagnostics::{self, Diagnostic};
 use crate::validate;
 
@@ -66,7 +66,10 @@ pub fn load(path: &Path, options: &LoadOptions) -> Result<Loaded, LoadError> {
 
     // Layers above the file, in precedence order.
     let mut upper_layers = Vec::new();
-    let sibling = path.parent().unwrap_or(Path::new(".")).join(SIBLING_ENV_FILE);
+    let sibling = path
+        .parent()
+        .unwrap_or(Path::new("."))
+        .join(SIBLING_ENV_FILE);
     let mut env_files: Vec<PathBuf> = Vec::new();
     if options.sibling_env_file && sibling.is_file() {
         env_files.push(sibling);
@@ -74,14 +77,33 @@ pub fn load(path: &Path, options: &LoadOptions) -> Result<Loaded, LoadError> {
     env_files.extend(options.env_files.iter().cloned());
     for env_file in &env_files {
         let text = read_text(env_file)?;
-        let id = sources.add(env_file.display().to_string(), SourceKind::EnvFile, String::new());
+        let id = sources.add(
+            env_file.display().to_string(),
+            SourceKind::EnvFile,
+            String::new(),
+        );
         let assignments = env::parse_env_file(&text, id, &mut diagnostics);
         sources.set_text(id, env::mask_assignments(&text, &assignments));
-        upper_layers.push(env::env_layer(&assignments, schema, &sources, &mut diagnostics));
+        upper_layers.push(env::env_layer(
+            &assignments,
+            schema,
+            &sources,
+            &mut diagnostics,
+        ));
     }
     let assignments = env::environment_source(&options.environment, &mut sources);
-    upper_layers.push(env::env_layer(&assignments, schema, &sources, &mut diagnostics));
-    upper_layers.push(env::set_layer(&options.sets, schema, &mut sources, &mut diagnostics));
+    upper_layers.push(env::env_layer(
+        &assignments,
+        schema,
+        &sources,
+        &mut diagnostics,
+    ));
+    upper_layers.push(env::set_layer(
+        &options.sets,
+        schema,
+        &mut sources,
+        &mut diagnostics,
+    ));
 
     let Some(file) = file else {
         diagnostics::normalize(&mut diagnostics);
@@ -138,7 +160,11 @@ fn read_text(path: &Path) -> Result<String, LoadError> {
 }
 
 /// Reads and parses `prose.toml`. `Ok(None)` when it is unreadable as TOML (diagnosed).
-fn read_config(path: &Path, sources: &mut Sources, diagnostics: &mut Vec<Diagnostic>) -> Result<Option<Node>, LoadError> {
+fn read_config(
+    path: &Path,
+    sources: &mut Sources,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Result<Option<Node>, LoadError> {
     let bytes = std::fs::read(path).map_err(|source| LoadError {
         path: path.to_owned(),
         source,
@@ -159,7 +185,10 @@ fn read_config(path: &Path, sources: &mut Sources, diagnostics: &mut Vec<Diagnos
         }
     };
     // A byte-order mark is harmless: drop it (lines and columns do not change).
-    let text = text.strip_prefix('\u{feff}').map(str::to_owned).unwrap_or(text);
+    let text = text
+        .strip_prefix('\u{feff}')
+        .map(str::to_owned)
+        .unwrap_or(text);
     let id = sources.add(name, SourceKind::File, String::new());
     let root = parse_toml(&text, id, diagnostics);
     let shown = match &root {
@@ -173,18 +202,23 @@ fn read_config(path: &Path, sources: &mut Sources, diagnostics: &mut Vec<Diagnos
 /// Puts the resolved preset chain under the user's values.
 fn with_presets(user: Node, diagnostics: &mut Vec<Diagnostic>) -> Node {
     let mut ignored = Vec::new();
-    let mut builtin = parse_toml(BUILTIN_PRESETS_TOML, super::source::SourceId(usize::MAX), &mut ignored)
-        .unwrap_or_else(|| Node::table(Origin::Default));
+    let mut builtin = parse_toml(
+        BUILTIN_PRESETS_TOML,
+        super::source::SourceId(usize::MAX),
+        &mut ignored,
+    )
+    .unwrap_or_else(|| Node::table(Origin::Default));
     forget_origin(&mut builtin);
     let analytics = user.get_path(&["vendor_analytics"]);
-    if let Some(user_presets) = analytics.and_then(|a| a.get_path(&["presets"])) {
-        if user_presets.as_table().is_some() {
-            builtin.merge(user_presets.clone());
-        }
+    if let Some(user_presets) = analytics.and_then(|a| a.get_path(&["presets"]))
+        && user_presets.as_table().is_some()
+    {
+        builtin.merge(user_presets.clone());
     }
     let selected = analytics.and_then(|a| a.get_path(&["preset"]));
     let preset_layer = presets::resolve(&builtin, selected, diagnostics);
-    let mut tree = Node::table(Origin::Default);
+    // The root keeps the file's origin, so a missing top-level key points at the file.
+    let mut tree = Node::table(user.origin.clone());
     tree.insert_path(&["vendor_analytics"], preset_layer);
     tree.insert_path(&["vendor_analytics", "presets"], builtin);
     tree.merge(user);
@@ -204,7 +238,11 @@ fn forget_origin(node: &mut Node) {
 
 /// Defaults that depend on other keys, filled only where nothing set them.
 fn computed_defaults(tree: &mut Node) {
-    let text = |tree: &Node, path: &[&str]| tree.get_path(path).and_then(Node::as_str).map(str::to_owned);
+    let text = |tree: &Node, path: &[&str]| {
+        tree.get_path(path)
+            .and_then(Node::as_str)
+            .map(str::to_owned)
+    };
     let Some(domain) = text(tree, &["server", "domain"]) else {
         return;
     };
@@ -218,16 +256,26 @@ fn computed_defaults(tree: &mut Node) {
         )
     };
     let has = |tree: &Node, path: &[&str]| tree.get_path(path).is_some();
-    let static_address = has(tree, &["pod", "address", "ipv4"]) || has(tree, &["pod", "address", "ipv6"]);
+    let static_address =
+        has(tree, &["pod", "address", "ipv4"]) || has(tree, &["pod", "address", "ipv6"]);
     if !has(tree, &["pod", "address", "domain"]) && !static_address {
-        tree.insert_path(&["pod", "address", "domain"], computed(format!("prose.{domain}"), "server.domain"));
+        tree.insert_path(
+            &["pod", "address", "domain"],
+            computed(format!("prose.{domain}"), "server.domain"),
+        );
     }
-    if let Some(pod_domain) = text(tree, &["pod", "address", "domain"]) {
-        if !has(tree, &["dashboard", "url"]) {
-            tree.insert_path(&["dashboard", "url"], computed(format!("https://admin.{pod_domain}"), "pod.address.domain"));
-        }
+    if let Some(pod_domain) = text(tree, &["pod", "address", "domain"])
+        && !has(tree, &["dashboard", "url"])
+    {
+        tree.insert_path(
+            &["dashboard", "url"],
+            computed(format!("https://admin.{pod_domain}"), "pod.address.domain"),
+        );
     }
     if has(tree, &["notifiers", "email"]) && !has(tree, &["notifiers", "email", "pod_address"]) {
-        tree.insert_path(&["notifiers", "email", "pod_address"], computed(format!("prose@{domain}"), "server.domain"));
+        tree.insert_path(
+            &["notifiers", "email", "pod_address"],
+            computed(format!("prose@{domain}"), "server.domain"),
+        );
     }
 }

@@ -14,9 +14,12 @@ pub fn parse_toml(text: &str, source: SourceId, diagnostics: &mut Vec<Diagnostic
         for error in errors {
             let span = error.span().map(|r| Span::new(source, r));
             diagnostics.push(
-                Diagnostic::error("syntax", format!("TOML syntax error: {}", first_line(error.message())))
-                    .at(span, "here")
-                    .help(syntax_help(error.message())),
+                Diagnostic::error(
+                    "syntax",
+                    format!("TOML syntax error: {}", first_line(error.message())),
+                )
+                .at(span, "here")
+                .help(syntax_help(error.message())),
             );
         }
         return None;
@@ -54,18 +57,24 @@ fn convert_table(table: &DeTable<'_>, source: SourceId) -> indexmap::IndexMap<St
 }
 
 /// Converts a parsed TOML value whose span is `range` in `source`.
-pub fn convert_value_public(value: &DeValue<'_>, range: std::ops::Range<usize>, source: SourceId) -> Node {
+pub fn convert_value_public(
+    value: &DeValue<'_>,
+    range: std::ops::Range<usize>,
+    source: SourceId,
+) -> Node {
     convert_value(value, Span::new(source, range), source)
 }
 
 fn convert_value(value: &DeValue<'_>, span: Span, source: SourceId) -> Node {
     let value = match value {
         DeValue::String(s) => Value::String(s.to_string()),
-        DeValue::Integer(i) => match i64::from_str_radix(&i.as_str().replace('_', ""), i.radix()).ok() {
-            Some(n) => Value::Integer(n),
-            // Out of i64 range: keep it as a float so the schema reports the range.
-            None => Value::Float(f64::INFINITY),
-        },
+        DeValue::Integer(i) => {
+            match i64::from_str_radix(&i.as_str().replace('_', ""), i.radix()).ok() {
+                Some(n) => Value::Integer(n),
+                // Out of i64 range: keep it as a float so the schema reports the range.
+                None => Value::Float(f64::INFINITY),
+            }
+        }
         DeValue::Float(f) => Value::Float(f.as_str().replace('_', "").parse().unwrap_or(f64::NAN)),
         DeValue::Boolean(b) => Value::Bool(*b),
         DeValue::Datetime(d) => Value::Datetime(d.to_string()),
@@ -97,8 +106,13 @@ pub fn mask_secrets(text: &str, root: &Node) -> String {
 /// Replaces the inside of a quoted value (or the whole value) with `*`.
 pub fn mask_range(bytes: &mut [u8], start: usize, end: usize) {
     let end = end.min(bytes.len());
-    let quoted = end > start + 1 && matches!(bytes[start], b'"' | b'\'') && bytes[end - 1] == bytes[start];
-    let (from, to) = if quoted { (start + 1, end - 1) } else { (start, end) };
+    let quoted =
+        end > start + 1 && matches!(bytes[start], b'"' | b'\'') && bytes[end - 1] == bytes[start];
+    let (from, to) = if quoted {
+        (start + 1, end - 1)
+    } else {
+        (start, end)
+    };
     for b in &mut bytes[from..to] {
         if *b != b'\n' {
             *b = b'*';
@@ -112,7 +126,8 @@ mod tests {
 
     #[test]
     fn values_keep_spans_and_secrets_are_masked() {
-        let text = "[notifiers.email]\nsmtp_host = \"mail.example.org\"\nsmtp_password = \"hünter2\"\n";
+        let text =
+            "[notifiers.email]\nsmtp_host = \"mail.example.org\"\nsmtp_password = \"hünter2\"\n";
         let mut diags = Vec::new();
         let root = parse_toml(text, SourceId(0), &mut diags).unwrap();
         let host = root.get_path(&["notifiers", "email", "smtp_host"]).unwrap();

@@ -60,9 +60,12 @@ pub fn resolve(presets: &Node, selected: Option<&Node>, diagnostics: &mut Vec<Di
         // Unknown selected preset: report against the `preset` value.
         if !table.contains_key(name) {
             let names: Vec<&str> = table.keys().map(String::as_str).collect();
-            let mut d = Diagnostic::error("preset", format!("unknown vendor analytics preset `{name}`"))
-                .key("vendor_analytics.preset")
-                .at(selected.and_then(|n| n.origin.span()), "no such preset");
+            let mut d = Diagnostic::error(
+                "preset",
+                format!("unknown vendor analytics preset `{name}`"),
+            )
+            .key("vendor_analytics.preset")
+            .at(selected.and_then(|n| n.origin.span()), "no such preset");
             d.help = Some(match did_you_mean(name, names.iter().copied()) {
                 Some(close) => format!("did you mean `{close}`? Presets: {}", names.join(", ")),
                 None => format!("presets: {}", names.join(", ")),
@@ -74,17 +77,22 @@ pub fn resolve(presets: &Node, selected: Option<&Node>, diagnostics: &mut Vec<Di
     if let Some(base) = chain_layer("default", table, diagnostics, name == "default") {
         layer.merge(base);
     }
-    if name != "default" {
-        if let Some(chosen) = chain_layer(name, table, diagnostics, true) {
-            layer.merge(chosen);
-        }
+    if name != "default"
+        && let Some(chosen) = chain_layer(name, table, diagnostics, true)
+    {
+        layer.merge(chosen);
     }
     layer
 }
 
 /// The merged values of a preset and its ancestors, each leaf tagged with the preset that set
 /// it. Reports unknown `inherits` targets and cycles (when `report`).
-fn chain_layer(name: &str, presets: &IndexMap<String, Node>, diagnostics: &mut Vec<Diagnostic>, report: bool) -> Option<Node> {
+fn chain_layer(
+    name: &str,
+    presets: &IndexMap<String, Node>,
+    diagnostics: &mut Vec<Diagnostic>,
+    report: bool,
+) -> Option<Node> {
     let mut chain: Vec<String> = Vec::new();
     let mut current = name.to_owned();
     loop {
@@ -102,11 +110,16 @@ fn chain_layer(name: &str, presets: &IndexMap<String, Node>, diagnostics: &mut V
                 diagnostics.push(
                     Diagnostic::error(
                         "preset",
-                        format!("vendor analytics presets inherit in a cycle: {} -> {parent}", chain.join(" -> ")),
+                        format!(
+                            "vendor analytics presets inherit in a cycle: {} -> {parent}",
+                            chain.join(" -> ")
+                        ),
                     )
                     .key(format!("vendor_analytics.presets.{current}.inherits"))
                     .at(span, "closes the cycle")
-                    .help("remove one `inherits` so the chain ends at a preset that inherits nothing"),
+                    .help(
+                        "remove one `inherits` so the chain ends at a preset that inherits nothing",
+                    ),
                 );
             }
             return None;
@@ -137,7 +150,11 @@ fn chain_layer(name: &str, presets: &IndexMap<String, Node>, diagnostics: &mut V
         if let Some(t) = values.as_table_mut() {
             t.shift_remove("inherits");
         }
-        let via: Vec<String> = chain.iter().take_while(|c| *c != preset_name).cloned().collect();
+        let via: Vec<String> = chain
+            .iter()
+            .take_while(|c| *c != preset_name)
+            .cloned()
+            .collect();
         tag(&mut values, preset_name, &via);
         layer.merge(values);
     }
@@ -153,7 +170,9 @@ fn tag(node: &mut Node, name: &str, via: &[String]) {
     };
     match &mut node.value {
         crate::config::tree::Value::Table(t) => t.values_mut().for_each(|n| tag(n, name, via)),
-        crate::config::tree::Value::Array(items) => items.iter_mut().for_each(|n| tag(n, name, via)),
+        crate::config::tree::Value::Array(items) => {
+            items.iter_mut().for_each(|n| tag(n, name, via))
+        }
         _ => {}
     }
 }

@@ -146,7 +146,13 @@ impl<'a> SchemaNav<'a> {
         out
     }
 
-    fn collect_paths(&self, schema: &'a Value, path: &mut Vec<String>, out: &mut Vec<String>, depth: usize) {
+    fn collect_paths(
+        &self,
+        schema: &'a Value,
+        path: &mut Vec<String>,
+        out: &mut Vec<String>,
+        depth: usize,
+    ) {
         if depth > 8 {
             return;
         }
@@ -168,7 +174,10 @@ impl<'a> SchemaNav<'a> {
 }
 
 /// The closest candidate to `word`, if it is close enough to be a likely typo.
-pub fn did_you_mean<'c>(word: &str, candidates: impl IntoIterator<Item = &'c str>) -> Option<&'c str> {
+pub fn did_you_mean<'c>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'c str>,
+) -> Option<&'c str> {
     candidates
         .into_iter()
         .map(|c| (strsim::jaro_winkler(word, c), c))
@@ -189,12 +198,22 @@ mod tests {
         assert!(nav.kinds(port).integer);
         let smtp = nav.at(&["notifiers", "email", "smtp_host"]).unwrap();
         assert!(nav.kinds(smtp).string);
-        let opt = nav.at(&["prosody", "global", "overrides", "c2s_require_encryption"]).unwrap();
+        let opt = nav
+            .at(&["prosody", "global", "overrides", "c2s_require_encryption"])
+            .unwrap();
         assert!(nav.kinds(opt).boolean);
-        let passthrough = nav.at(&["prosody", "global", "overrides", "some_option"]).unwrap();
+        let passthrough = nav
+            .at(&["prosody", "global", "overrides", "some_option"])
+            .unwrap();
         assert_eq!(nav.kinds(passthrough), Kinds::any());
         assert!(nav.at(&["server", "domian"]).is_none());
-        assert!(nav.property_names(nav.at(&["server"]).unwrap()).contains(&"domain"));
-        assert_eq!(did_you_mean("domian", ["domain", "defaults"]), Some("domain"));
+        assert!(
+            nav.property_names(nav.at(&["server"]).unwrap())
+                .contains(&"domain")
+        );
+        assert_eq!(
+            did_you_mean("domian", ["domain", "defaults"]),
+            Some("domain")
+        );
     }
 }

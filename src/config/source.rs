@@ -75,7 +75,10 @@ impl Sources {
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (SourceId, &Source)> {
-        self.sources.iter().enumerate().map(|(i, s)| (SourceId(i), s))
+        self.sources
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (SourceId(i), s))
     }
 
     /// 1-based line and column (in characters) of a byte offset.
@@ -84,11 +87,7 @@ impl Sources {
         let offset = span.start.min(text.len());
         let before = &text[..floor_char_boundary(text, offset)];
         let line = before.matches('\n').count() + 1;
-        let col = before
-            .rsplit('\n')
-            .next()
-            .map_or(0, |l| l.chars().count())
-            + 1;
+        let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
         (line, col)
     }
 

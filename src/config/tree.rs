@@ -163,7 +163,11 @@ impl Node {
     pub fn get_path<S: AsRef<str>>(&self, path: &[S]) -> Option<&Node> {
         path.iter().try_fold(self, |node, key| match &node.value {
             Value::Table(t) => t.get(key.as_ref()),
-            Value::Array(items) => key.as_ref().parse::<usize>().ok().and_then(|i| items.get(i)),
+            Value::Array(items) => key
+                .as_ref()
+                .parse::<usize>()
+                .ok()
+                .and_then(|i| items.get(i)),
             _ => None,
         })
     }
@@ -234,11 +238,7 @@ pub fn dotted<S: AsRef<str>>(path: &[S]) -> String {
             let bare = !s.is_empty()
                 && s.bytes()
                     .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
-            if bare {
-                s.to_owned()
-            } else {
-                format!("{s:?}")
-            }
+            if bare { s.to_owned() } else { format!("{s:?}") }
         })
         .collect::<Vec<_>>()
         .join(".")
@@ -264,11 +264,17 @@ mod tests {
         assert_eq!(x.value, Value::Integer(3));
         assert_eq!(x.history.len(), 1);
         assert_eq!(x.history[0].value, Value::Integer(1));
-        assert_eq!(lower.get_path(&["a", "y"]).unwrap().value, Value::Integer(2));
+        assert_eq!(
+            lower.get_path(&["a", "y"]).unwrap().value,
+            Value::Integer(2)
+        );
     }
 
     #[test]
     fn dotted_quotes_segments_that_need_it() {
-        assert_eq!(dotted(&["prosody", "example.org", "overrides"]), "prosody.\"example.org\".overrides");
+        assert_eq!(
+            dotted(&["prosody", "example.org", "overrides"]),
+            "prosody.\"example.org\".overrides"
+        );
     }
 }

@@ -183,7 +183,9 @@ impl ProsodyPeriod {
 }
 
 /// A Prosody module name: `[a-z0-9_]+` (what the Pod API accepts).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[schemars(extend("pattern" = "^[a-z0-9_]+$"))]
 #[serde(transparent)]
 pub struct ModuleName(pub String);
