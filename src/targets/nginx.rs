@@ -49,7 +49,7 @@ pub const HSTS_MAX_AGE: u32 = 63_072_000;
 pub struct Tls {
     pub profile: String,
     pub guideline: String,
-    pub protocols: String,
+    pub protocols: Vec<String>,
     pub curves: String,
     /// `None` for modern: TLS 1.3 suites are not configured by `ssl_ciphers`.
     pub ciphers: Option<String>,
@@ -84,7 +84,7 @@ pub fn tls(profile: TlsProfile) -> Tls {
     Tls {
         profile: profile.as_str().to_owned(),
         guideline: format!("{guideline}, for nginx 1.22 and OpenSSL 3.0"),
-        protocols: protocols.to_owned(),
+        protocols: protocols.split(' ').map(str::to_owned).collect(),
         curves: "X25519:prime256v1:secp384r1".to_owned(),
         ciphers,
         prefer_server_ciphers: prefer.to_owned(),
@@ -132,6 +132,9 @@ pub struct PodSite {
     pub dashboard: Site,
     pub upload: Option<Upload>,
     pub bosh: bool,
+    /// The pod's static addresses when it has no domain of its own (for a comment: the pod
+    /// domain must resolve to them).
+    pub static_addresses: Vec<String>,
 }
 
 /// The variables of `nginx-well-known.conf.j2`.
@@ -365,6 +368,13 @@ pub fn plan(ctx: &RenderContext) -> Result<Plan, Vec<Diagnostic>> {
         dashboard: site(&dashboard),
         upload,
         bosh: config.bosh_enabled(),
+        static_addresses: if config.pod.address.domain.is_none() {
+            let address = &config.pod.address;
+            let v4 = address.ipv4.iter().map(|ip| ip.to_string());
+            v4.chain(address.ipv6.iter().map(|ip| ip.to_string())).collect()
+        } else {
+            Vec::new()
+        },
     };
     let well_known = (server != pod && server != dashboard).then(|| {
         let (certificate, certificate_key) = lineage(&server);

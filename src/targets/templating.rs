@@ -15,7 +15,7 @@
 //!
 //! | filter | output |
 //! |---|---|
-//! | `nginx_str` | a double-quoted nginx token; rejects `$` and control characters |
+//! | `nginx_str` | one nginx token, double-quoted unless plain; rejects `$` and control characters |
 //! | `nginx_name` | a `server_name` entry: an LDH/punycode hostname or an IP literal, else an error |
 //! | `yaml_str` | a double-quoted YAML scalar, `$` doubled for compose interpolation |
 //! | `xml_attr` | XML attribute content (`&<>"'`, TAB/LF/CR as references) |
@@ -329,8 +329,10 @@ pub mod escape {
         format!("\\u{{{:x}}}", c as u32)
     }
 
-    /// A double-quoted nginx token. nginx cannot escape `$` (it expands variables even in
-    /// quotes), so a `$` is refused, as are control characters.
+    /// One nginx token: written bare when it is made of characters that are plain in nginx
+    /// (`[A-Za-z0-9._:/@,=+*-]`), else double-quoted with `\\` and `"` escaped. nginx cannot
+    /// escape `$` (it expands variables even in quotes), so a `$` is refused, as are control
+    /// characters.
     pub fn nginx_str(s: &str) -> Result<String, String> {
         if s.contains('$') {
             return Err(format!(
@@ -342,6 +344,10 @@ pub mod escape {
                 "{s:?} contains the control character {} (nginx)",
                 visible(c)
             ));
+        }
+        let plain = |c: char| c.is_ascii_alphanumeric() || "._:/@,=+*-".contains(c);
+        if !s.is_empty() && s.chars().all(plain) {
+            return Ok(s.to_owned());
         }
         let mut out = String::with_capacity(s.len() + 2);
         out.push('"');
@@ -532,7 +538,7 @@ mod tests {
         assert_eq!(env.render_str("{{ port }}", &ctx).unwrap(), "5280");
         assert_eq!(
             env.render_str("{{ host | nginx_str }}", &ctx).unwrap(),
-            "\"example.org\""
+            "example.org"
         );
     }
 }
