@@ -76,9 +76,7 @@ pub fn render_compose(
     compose: &Compose,
     templates: &Templates,
 ) -> Result<Vec<GeneratedFile>, Vec<Diagnostic>> {
-    let text = templates
-        .render_file("compose.yaml.j2", compose)
-        .map_err(|d| vec![d])?;
+    let text = templates.render_file("compose.yaml.j2", compose)?;
     Ok(vec![GeneratedFile {
         path: PATH.to_owned(),
         contents: text.into_bytes(),

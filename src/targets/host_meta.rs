@@ -86,6 +86,10 @@ pub fn render_host_meta(
                 mode: 0o644,
             },
         ]),
-        (xml, json) => Err([xml.err(), json.err()].into_iter().flatten().collect()),
+        (xml, json) => Err([xml.err(), json.err()]
+            .into_iter()
+            .flatten()
+            .flatten()
+            .collect()),
     }
 }

@@ -180,18 +180,25 @@ pub fn render_plan(
             templates.render_file("nginx-well-known.conf.j2", site),
         ));
     }
-    let errors: Vec<Diagnostic> = files
-        .iter()
-        .filter_map(|f| f.as_ref().err().cloned())
-        .collect();
+    let mut errors = Vec::new();
+    let mut out = Vec::new();
+    for result in files {
+        match result {
+            Ok(file) => out.push(file),
+            Err(mut more) => errors.append(&mut more),
+        }
+    }
     if errors.is_empty() {
-        Ok(files.into_iter().flatten().collect())
+        Ok(out)
     } else {
         Err(errors)
     }
 }
 
-fn file(name: &str, contents: Result<String, Diagnostic>) -> Result<GeneratedFile, Diagnostic> {
+fn file(
+    name: &str,
+    contents: Result<String, Vec<Diagnostic>>,
+) -> Result<GeneratedFile, Vec<Diagnostic>> {
     Ok(GeneratedFile {
         path: format!("{SITES_DIR}/{name}"),
         contents: contents?.into_bytes(),
@@ -201,23 +208,27 @@ fn file(name: &str, contents: Result<String, Diagnostic>) -> Result<GeneratedFil
 
 /// The ASCII form of a hostname, re-checked here (defence in depth: the front end has
 /// validated it already).
-fn ascii_host(ctx: &RenderContext, key: &[&str], value: &str) -> Result<String, Diagnostic> {
+fn ascii_host(ctx: &RenderContext, key: &[&str], value: &str) -> Result<String, Box<Diagnostic>> {
     formats::hostname(value).map_err(|p| {
-        Diagnostic::error("nginx", format!("{}: {}", key.join("."), p.message))
-            .key(key.join("."))
-            .at(ctx.span_of(key), "not a hostname nginx can serve")
-            .help(p.help)
+        Box::new(
+            Diagnostic::error("nginx", format!("{}: {}", key.join("."), p.message))
+                .key(key.join("."))
+                .at(ctx.span_of(key), "not a hostname nginx can serve")
+                .help(p.help),
+        )
     })
 }
 
 /// The Dashboard's `server_name`, from `dashboard.url`.
-fn dashboard_host(ctx: &RenderContext) -> Result<String, Diagnostic> {
+fn dashboard_host(ctx: &RenderContext) -> Result<String, Box<Diagnostic>> {
     const KEY: &[&str] = &["dashboard", "url"];
     let error = |message: String, help: &str| {
-        Diagnostic::error("nginx", message)
-            .key("dashboard.url")
-            .at(ctx.span_of(KEY), "served by nginx at the root of its host")
-            .help(help.to_owned())
+        Box::new(
+            Diagnostic::error("nginx", message)
+                .key("dashboard.url")
+                .at(ctx.span_of(KEY), "served by nginx at the root of its host")
+                .help(help.to_owned()),
+        )
     };
     let Some(url) = &ctx.config.dashboard.url else {
         return Err(error(
@@ -229,9 +240,7 @@ fn dashboard_host(ctx: &RenderContext) -> Result<String, Diagnostic> {
         .map_err(|e| error(format!("dashboard.url is not a URL: {e}"), "fix the URL"))?;
     if let Some(port) = parsed.port().filter(|p| *p != 443) {
         return Err(error(
-            format!(
-                "dashboard.url has port {port}, but nginx serves the Dashboard on 443 (HTTPS)"
-            ),
+            format!("dashboard.url has port {port}, but nginx serves the Dashboard on 443 (HTTPS)"),
             "remove the port from `dashboard.url` (the Dashboard container's own port is \
              published on 127.0.0.1 only)",
         ));
@@ -248,7 +257,7 @@ fn dashboard_host(ctx: &RenderContext) -> Result<String, Diagnostic> {
     }
     match parsed.host() {
         Some(url::Host::Domain(domain)) => {
-            ascii_host(ctx, KEY, domain).map_err(|d| d.key("dashboard.url"))
+            ascii_host(ctx, KEY, domain).map_err(|d| Box::new(d.key("dashboard.url")))
         }
         Some(url::Host::Ipv4(ip)) => Ok(ip.to_string()),
         Some(url::Host::Ipv6(ip)) => Ok(format!("[{ip}]")),
@@ -271,7 +280,7 @@ pub fn nginx_size(bytes: u64) -> Result<String, String> {
     Ok(
         match [(1 << 30, "g"), (1 << 20, "m"), (1 << 10, "k")]
             .into_iter()
-            .find(|(unit, _)| bytes % unit == 0)
+            .find(|(unit, _)| bytes.is_multiple_of(*unit))
         {
             Some((unit, suffix)) => format!("{}{suffix}", bytes / unit),
             None => bytes.to_string(),
@@ -299,15 +308,15 @@ pub fn plan(ctx: &RenderContext) -> Result<Plan, Vec<Diagnostic>> {
     let config = ctx.config;
     let mut errors = Vec::new();
     let server = ascii_host(ctx, &["server", "domain"], config.server.domain.as_str())
-        .map_err(|d| errors.push(d))
+        .map_err(|d| errors.push(*d))
         .ok();
     let pod = match &config.pod.address.domain {
         Some(domain) => ascii_host(ctx, &["pod", "address", "domain"], domain.as_str())
-            .map_err(|d| errors.push(d))
+            .map_err(|d| errors.push(*d))
             .ok(),
         None => server.as_ref().map(|s| format!("prose.{s}")),
     };
-    let dashboard = dashboard_host(ctx).map_err(|d| errors.push(d)).ok();
+    let dashboard = dashboard_host(ctx).map_err(|d| errors.push(*d)).ok();
     let upload = if config.server.defaults.file_upload_allowed {
         let bytes = config.upload_size_limit();
         match nginx_size(bytes) {
@@ -371,7 +380,8 @@ pub fn plan(ctx: &RenderContext) -> Result<Plan, Vec<Diagnostic>> {
         static_addresses: if config.pod.address.domain.is_none() {
             let address = &config.pod.address;
             let v4 = address.ipv4.iter().map(|ip| ip.to_string());
-            v4.chain(address.ipv6.iter().map(|ip| ip.to_string())).collect()
+            v4.chain(address.ipv6.iter().map(|ip| ip.to_string()))
+                .collect()
         } else {
             Vec::new()
         },

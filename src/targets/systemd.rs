@@ -58,10 +58,11 @@ pub fn unit(ctx: &RenderContext) -> Unit {
 }
 
 /// Renders the unit. Public so tests can render hostile values the front end would refuse.
-pub fn render_unit(unit: &Unit, templates: &Templates) -> Result<Vec<GeneratedFile>, Vec<Diagnostic>> {
-    let text = templates
-        .render_file("prose.service.j2", unit)
-        .map_err(|d| vec![d])?;
+pub fn render_unit(
+    unit: &Unit,
+    templates: &Templates,
+) -> Result<Vec<GeneratedFile>, Vec<Diagnostic>> {
+    let text = templates.render_file("prose.service.j2", unit)?;
     Ok(vec![GeneratedFile {
         path: PATH.to_owned(),
         contents: text.into_bytes(),

@@ -155,12 +155,13 @@ impl Templates {
     }
 
     /// Like [`Templates::render`], with a failure turned into a diagnostic naming the
-    /// template (and the file it came from, for a replaced template).
+    /// template (and the file it came from, for a replaced template), in the targets' error
+    /// type.
     pub fn render_file(
         &self,
         name: &str,
         context: &impl serde::Serialize,
-    ) -> Result<String, Diagnostic> {
+    ) -> Result<String, Vec<Diagnostic>> {
         self.render(name, context).map_err(|e| {
             let source = match self.origins.get(name) {
                 Some(Some(path)) => path.display().to_string(),
@@ -172,10 +173,12 @@ impl Templates {
                 detail.push_str(&format!(": {c}"));
                 cause = c.source();
             }
-            Diagnostic::error("template", format!("cannot render {source}: {detail}")).help(
-                "a template error is a defect of the template: check the variable names and the \
-                 escaping filters it uses",
-            )
+            vec![
+                Diagnostic::error("template", format!("cannot render {source}: {detail}")).help(
+                    "a template error is a defect of the template: check the variable names and \
+                     the escaping filters it uses",
+                ),
+            ]
         })
     }
 
@@ -215,7 +218,9 @@ pub fn environment() -> Environment<'static> {
     env.add_filter("yaml_str", |v: &Value| filter(v, escape::yaml_str));
     env.add_filter("xml_attr", |v: &Value| filter(v, escape::xml_attr));
     env.add_filter("json", json_filter);
-    env.add_filter("systemd_value", |v: &Value| filter(v, escape::systemd_value));
+    env.add_filter("systemd_value", |v: &Value| {
+        filter(v, escape::systemd_value)
+    });
     env.add_filter("systemd_exec_arg", |v: &Value| {
         filter(v, escape::systemd_exec_arg)
     });
@@ -252,7 +257,8 @@ fn strict_formatter(
             ),
         ));
     }
-    out.write_str(&value.to_string()).map_err(|_| Error::new(ErrorKind::WriteFailure, "cannot write"))
+    out.write_str(&value.to_string())
+        .map_err(|_| Error::new(ErrorKind::WriteFailure, "cannot write"))
 }
 
 /// Applies an escaping function to a string (or integer) value; the result is marked safe.
@@ -305,7 +311,9 @@ fn from_json(value: serde_json::Value) -> Value {
             }
         }
         serde_json::Value::String(s) => Value::from(s),
-        serde_json::Value::Array(items) => Value::from(items.into_iter().map(from_json).collect::<Vec<_>>()),
+        serde_json::Value::Array(items) => {
+            Value::from(items.into_iter().map(from_json).collect::<Vec<_>>())
+        }
         serde_json::Value::Object(map) => Value::from(
             map.into_iter()
                 .map(|(k, v)| (k, from_json(v)))
@@ -323,6 +331,12 @@ pub mod escape {
     /// PS), or that no configuration value has a use for.
     fn is_hostile_control(c: char) -> bool {
         c.is_control() || matches!(c, '\u{2028}' | '\u{2029}')
+    }
+
+    /// Unicode noncharacters (U+FDD0..U+FDEF and U+xxFFFE/U+xxFFFF): YAML forbids them even in
+    /// comments, XML forbids U+FFFE/U+FFFF, and systemd refuses a line with any of them.
+    fn is_noncharacter(c: char) -> bool {
+        matches!(c, '\u{fdd0}'..='\u{fdef}') || (c as u32 & 0xfffe) == 0xfffe
     }
 
     fn visible(c: char) -> String {
@@ -433,13 +447,14 @@ pub mod escape {
     }
 
     /// Text for a comment that runs to the end of the line (`#` in nginx, YAML and systemd
-    /// units): line breaks and other control characters become visible `\u{…}` escapes, and a
-    /// trailing backslash (a continuation in unit files) is escaped the same way.
+    /// units): line breaks, other control characters and whatever YAML does not allow even in
+    /// a comment (non-printable characters, noncharacters) become visible `\u{…}` escapes, and
+    /// a trailing backslash (a continuation in unit files) is escaped the same way.
     pub fn line_comment(s: &str) -> String {
         let mut out: String = s
             .chars()
             .map(|c| {
-                if is_hostile_control(c) || c == '\u{feff}' {
+                if c != '\t' && (!yaml_plain_char(c) || is_noncharacter(c)) {
                     visible(c)
                 } else {
                     c.to_string()
@@ -458,10 +473,6 @@ pub mod escape {
     pub fn xml_comment(s: &str) -> String {
         let mut out = String::with_capacity(s.len());
         for c in line_comment(s).chars() {
-            if matches!(c, '\u{fffe}' | '\u{ffff}') {
-                out.push_str(&visible(c));
-                continue;
-            }
             if c == '-' && out.ends_with('-') {
                 out.push(' ');
             }
@@ -474,17 +485,21 @@ pub mod escape {
     }
 
     fn systemd_checked(s: &str) -> Result<(), String> {
-        if let Some(c) = s.chars().find(|c| is_hostile_control(*c)) {
+        if let Some(c) = s
+            .chars()
+            .find(|c| is_hostile_control(*c) || is_noncharacter(*c))
+        {
             return Err(format!(
-                "{s:?} contains the control character {} (systemd unit)",
+                "{s:?} contains {}, which a systemd unit cannot hold",
                 visible(c)
             ));
         }
         Ok(())
     }
 
-    /// A unit-file value outside `Exec*=`: `%` (specifiers) is doubled; control characters
-    /// and a trailing backslash (a line continuation) are refused.
+    /// A unit-file value outside `Exec*=`: `%` (specifiers) is doubled; control characters,
+    /// noncharacters (systemd ignores the line) and a trailing backslash (a line
+    /// continuation) are refused.
     pub fn systemd_value(s: &str) -> Result<String, String> {
         systemd_checked(s)?;
         if s.ends_with('\\') {

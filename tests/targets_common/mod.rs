@@ -5,12 +5,10 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use prose_compile::config::{self, Config, LoadOptions};
 use prose_compile::config::tree::Node;
+use prose_compile::config::{self, Config, LoadOptions};
 use prose_compile::diagnostics::Diagnostic;
-use prose_compile::targets::{
-    GeneratedFile, RenderContext, compose, host_meta, nginx, systemd,
-};
+use prose_compile::targets::{GeneratedFile, RenderContext, compose, host_meta, nginx, systemd};
 
 pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -40,7 +38,10 @@ pub fn all_configs() -> Vec<PathBuf> {
 }
 
 pub fn fixture(name: &str) -> PathBuf {
-    repo().join("tests/fixtures/targets").join(name).join("prose.toml")
+    repo()
+        .join("tests/fixtures/targets")
+        .join(name)
+        .join("prose.toml")
 }
 
 pub fn example(name: &str) -> PathBuf {
@@ -108,7 +109,12 @@ impl Loaded {
 
 pub fn render_all(ctx: &RenderContext) -> Result<Vec<GeneratedFile>, Vec<Diagnostic>> {
     let mut files = Vec::new();
-    for target in [nginx::render, host_meta::render, compose::render, systemd::render] {
+    for target in [
+        nginx::render,
+        host_meta::render,
+        compose::render,
+        systemd::render,
+    ] {
         files.extend(target(ctx)?);
     }
     Ok(files)
@@ -124,13 +130,10 @@ pub fn write_tree(root: &Path, files: &[GeneratedFile]) {
 }
 
 pub fn text<'a>(files: &'a [GeneratedFile], path: &str) -> &'a str {
-    let file = files
-        .iter()
-        .find(|f| f.path == path)
-        .unwrap_or_else(|| {
-            let paths: Vec<&str> = files.iter().map(|f| f.path.as_str()).collect();
-            panic!("no {path} among {paths:?}")
-        });
+    let file = files.iter().find(|f| f.path == path).unwrap_or_else(|| {
+        let paths: Vec<&str> = files.iter().map(|f| f.path.as_str()).collect();
+        panic!("no {path} among {paths:?}")
+    });
     std::str::from_utf8(&file.contents).unwrap()
 }
 
@@ -219,10 +222,10 @@ pub fn parse_nginx(text: &str) -> Result<Vec<NginxDirective>, String> {
                     }
                 }
                 // nginx requires a separator after a closing quote.
-                if let Some(&next) = chars.peek() {
-                    if !(next.is_ascii_whitespace() || next == ';' || next == '{') {
-                        return Err(format!("unexpected {next:?} after a quoted string"));
-                    }
+                if let Some(&next) = chars.peek()
+                    && !(next.is_ascii_whitespace() || next == ';' || next == '{')
+                {
+                    return Err(format!("unexpected {next:?} after a quoted string"));
                 }
                 words.push(word);
             }
@@ -286,8 +289,14 @@ pub fn systemd_shape(text: &str) -> Result<Vec<(String, String, String)>, String
                 .to_owned();
             continue;
         }
-        let (key, value) = line.split_once('=').ok_or(format!("not an assignment: {line:?}"))?;
-        out.push((section.clone(), key.trim().to_owned(), value.trim().to_owned()));
+        let (key, value) = line
+            .split_once('=')
+            .ok_or(format!("not an assignment: {line:?}"))?;
+        out.push((
+            section.clone(),
+            key.trim().to_owned(),
+            value.trim().to_owned(),
+        ));
     }
     Ok(out)
 }
@@ -380,8 +389,15 @@ pub fn xml_attribute(file: &Path, xpath: &str) -> Option<String> {
         .arg(file)
         .output()
         .ok()?;
-    assert!(run.status.success(), "xmllint: {}", String::from_utf8_lossy(&run.stderr));
-    Some(String::from_utf8(run.stdout).unwrap())
+    assert!(
+        run.status.success(),
+        "xmllint: {}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    // xmllint ends what it prints with a newline of its own.
+    let mut value = String::from_utf8(run.stdout).unwrap();
+    assert_eq!(value.pop(), Some('\n'));
+    Some(value)
 }
 
 /// Whether `program` runs here.
