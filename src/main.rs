@@ -49,6 +49,8 @@ enum Color {
 enum Format {
     Human,
     Json,
+    /// SARIF 2.1.0 (`audit` only), for code-scanning.
+    Sarif,
 }
 
 #[derive(Subcommand)]
@@ -86,6 +88,31 @@ enum Command {
         /// Output directory to compare with.
         #[arg(short, long, default_value = "out")]
         output: PathBuf,
+        #[command(flatten)]
+        load: LoadArgs,
+    },
+    /// Review each pod's security: findings with a code, a severity and a fix.
+    Audit {
+        /// prose.toml files, or directories searched for them.
+        #[arg(default_value = ".")]
+        paths: Vec<PathBuf>,
+        /// Exit 1 when an unacknowledged finding at or above this severity exists.
+        #[arg(long, value_enum, value_name = "LEVEL")]
+        deny: Option<prose_compile::audit::Severity>,
+        #[command(flatten)]
+        load: LoadArgs,
+    },
+    /// Show where values come from and which keys produce an output line.
+    Explain {
+        /// A prose.toml, or a directory holding exactly one.
+        #[arg(default_value = ".")]
+        path: PathBuf,
+        /// A key such as `server.defaults.tls_profile`; without it, every value that differs
+        /// from its default.
+        key: Option<String>,
+        /// A generated file and line, e.g. `etc/prosody/prosody.cfg.lua:42`.
+        #[arg(long, value_name = "OUTPUT_FILE:LINE", conflicts_with = "key")]
+        from: Option<String>,
         #[command(flatten)]
         load: LoadArgs,
     },
@@ -215,7 +242,11 @@ fn main() -> ExitCode {
         quiet: cli.quiet,
         verbose: cli.verbose,
     };
+    if ui.format == Format::Sarif && !matches!(cli.command, Command::Audit { .. }) {
+        return usage_error("--format sarif is only for `audit`");
+    }
     match cli.command {
+        Command::Audit { paths, deny, load } => audit(&ui, &paths, deny, &load),
         Command::Build {
             paths,
             output,
@@ -237,6 +268,12 @@ fn main() -> ExitCode {
         } => run_build(&ui, &paths, &output, &load, Action::Compare, false),
         Command::Check { paths, load } => check(&ui, &paths, &load),
         Command::Schema { output } => schema(output),
+        Command::Explain {
+            path,
+            key,
+            from,
+            load,
+        } => explain(&ui, &path, key.as_deref(), from.as_deref(), &load),
         Command::Init { dir, domain } => init(&ui, &dir, &domain),
         Command::Verify { dir } => verify(&ui, &dir),
         Command::Completions { shell } => {
@@ -283,7 +320,7 @@ fn check(ui: &Ui, paths: &[PathBuf], load_args: &LoadArgs) -> ExitCode {
         invalid += usize::from(loaded.has_errors());
         match ui.format {
             Format::Human => ui.diagnostics(&loaded.diagnostics, &loaded.sources),
-            Format::Json => results.push(serde_json::json!({
+            Format::Json | Format::Sarif => results.push(serde_json::json!({
                 "path": pod.config.display().to_string(),
                 "valid": !loaded.has_errors(),
                 "diagnostics": loaded.diagnostics.iter().map(|d| diagnostics::to_json(d, &loaded.sources)).collect::<Vec<_>>(),
@@ -394,6 +431,11 @@ fn run_build(
                 } else {
                     unchanged += 1;
                     status = "unchanged";
+                }
+                if let Some(loaded) = &report.loaded {
+                    let tree = build::compile(loaded, &build::input_label(&report.pod)).ok();
+                    let findings = prose_compile::audit::audit(loaded, tree.as_ref());
+                    ui.note(&format!("{name}: audit: {}", audit_counts(&findings)));
                 }
             }
             Outcome::Compared(changes) => {
@@ -602,7 +644,7 @@ fn verify(ui: &Ui, dir: &Path) -> ExitCode {
                         println!("      {line}");
                     }
                 }
-                Format::Json => json.push(serde_json::json!({
+                Format::Json | Format::Sarif => json.push(serde_json::json!({
                     "tool": report.tool, "file": report.file.display().to_string(), "result": word.to_lowercase(), "output": detail,
                 })),
             }
@@ -615,6 +657,255 @@ fn verify(ui: &Ui, dir: &Path) -> ExitCode {
         "{passed} passed, {failed} failed, {skipped} skipped"
     ));
     if failed > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn explain(
+    ui: &Ui,
+    path: &Path,
+    key: Option<&str>,
+    from: Option<&str>,
+    load_args: &LoadArgs,
+) -> ExitCode {
+    use prose_compile::explain::{explain_all, explain_key, explain_line, show};
+    let pods = match find_pods(&[path.to_owned()], None) {
+        Ok(pods) => pods,
+        Err(code) => return code,
+    };
+    let [pod] = pods.as_slice() else {
+        return usage_error(&format!(
+            "{} holds {} pods: name one prose.toml",
+            path.display(),
+            pods.len()
+        ));
+    };
+    let loaded = match load(&pod.config, &load_args.options()) {
+        Ok(loaded) => loaded,
+        Err(error) => return usage_error(&error.to_string()),
+    };
+    if loaded.has_errors() {
+        ui.diagnostics(&loaded.diagnostics, &loaded.sources);
+        return ExitCode::from(1);
+    }
+    let json = ui.format == Format::Json;
+    if let Some(from) = from {
+        let Some((file, line)) = from
+            .rsplit_once(':')
+            .and_then(|(f, l)| Some((f, l.parse::<usize>().ok()?)))
+        else {
+            return usage_error(&format!("--from {from}: expected OUTPUT_FILE:LINE"));
+        };
+        let report = match explain_line(&loaded, file, line) {
+            Ok(report) => report,
+            Err(message) => return usage_error(&message),
+        };
+        if json {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&report).unwrap_or_default()
+            );
+            return ExitCode::SUCCESS;
+        }
+        println!("{}:{}: {}", report.file, report.line, report.text.trim());
+        if report.causes.is_empty() {
+            println!("  fixed by the template: no configuration value changes this line");
+        }
+        for cause in &report.causes {
+            println!(
+                "  {} = {}    ({})",
+                cause.key,
+                show(&cause.value),
+                cause.origin.description
+            );
+        }
+        return ExitCode::SUCCESS;
+    }
+    let Some(key) = key else {
+        let settings = explain_all(&loaded);
+        if json {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&settings).unwrap_or_default()
+            );
+            return ExitCode::SUCCESS;
+        }
+        let mut section = "";
+        for s in &settings {
+            if s.section != section {
+                section = &s.section;
+                println!("[{section}]");
+            }
+            println!(
+                "  {} = {}    ({})",
+                s.key,
+                show(&s.value),
+                s.origin.description
+            );
+        }
+        return ExitCode::SUCCESS;
+    };
+    let report = match explain_key(&loaded, key) {
+        Ok(report) => report,
+        Err(message) => return usage_error(&message),
+    };
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).unwrap_or_default()
+        );
+        return ExitCode::SUCCESS;
+    }
+    println!("{} = {}", report.key, show(&report.value));
+    println!("  set by: {}", report.origin.description);
+    for replaced in &report.overridden {
+        println!(
+            "  overrides: {} ({})",
+            show(&replaced.value),
+            replaced.origin.description
+        );
+    }
+    if let Some(description) = &report.description {
+        println!("  about: {}", description.replace('\n', " "));
+    }
+    println!("  type: {}", report.kind);
+    if !report.allowed.is_empty() {
+        println!("  allowed: {}", report.allowed.join(", "));
+    }
+    if let Some(default) = &report.default {
+        println!("  default: {}", show(default));
+    }
+    println!("  environment: {}", report.env_var);
+    if report.affects.is_empty() {
+        println!("  affects no generated file");
+    }
+    for lines in &report.affects {
+        let list: Vec<String> = lines.lines.iter().map(usize::to_string).collect();
+        println!(
+            "  affects: {} line{} {}",
+            lines.file,
+            plural(lines.lines.len()),
+            list.join(", ")
+        );
+    }
+    ExitCode::SUCCESS
+}
+
+fn audit_counts(findings: &[prose_compile::audit::Finding]) -> String {
+    use prose_compile::audit::Severity;
+    let count = |s: Severity| {
+        findings
+            .iter()
+            .filter(|f| f.rule.severity == s && f.acknowledged.is_none())
+            .count()
+    };
+    let acknowledged = findings.iter().filter(|f| f.acknowledged.is_some()).count();
+    let mut text = format!(
+        "{} critical, {} warning{}, {} suggestion{}",
+        count(Severity::Critical),
+        count(Severity::Warning),
+        plural(count(Severity::Warning)),
+        count(Severity::Suggestion),
+        plural(count(Severity::Suggestion))
+    );
+    if acknowledged > 0 {
+        text += &format!(" ({acknowledged} acknowledged)");
+    }
+    text
+}
+
+fn audit(
+    ui: &Ui,
+    paths: &[PathBuf],
+    deny: Option<prose_compile::audit::Severity>,
+    load_args: &LoadArgs,
+) -> ExitCode {
+    use prose_compile::audit::{self as a, Location};
+    let pods = match find_pods(paths, None) {
+        Ok(pods) => pods,
+        Err(code) => return code,
+    };
+    let options = load_args.options();
+    let (mut invalid, mut denied) = (false, false);
+    let mut json = Vec::new();
+    let mut sarif_runs = Vec::new();
+    for pod in &pods {
+        let loaded = match load(&pod.config, &options) {
+            Ok(loaded) => loaded,
+            Err(error) => return usage_error(&error.to_string()),
+        };
+        if loaded.has_errors() {
+            ui.diagnostics(&loaded.diagnostics, &loaded.sources);
+            invalid = true;
+            continue;
+        }
+        let tree = build::compile(&loaded, &build::input_label(pod)).ok();
+        let findings = a::audit(&loaded, tree.as_ref());
+        denied |= deny.is_some_and(|level| a::denied(&findings, level));
+        let unknown = loaded
+            .config
+            .as_ref()
+            .map(a::unknown_acknowledgements)
+            .unwrap_or_default();
+        let name = pod.config.display().to_string();
+        match ui.format {
+            Format::Sarif => {
+                let mut run = a::sarif(&findings, &loaded, "out");
+                if let Some(first) = run["runs"].as_array_mut().and_then(|r| r.pop()) {
+                    sarif_runs.push(first);
+                }
+            }
+            Format::Json => json.push(serde_json::json!({
+                "path": name, "findings": findings, "unknown_acknowledgements": unknown,
+            })),
+            Format::Human => {
+                println!("{name}");
+                for f in &findings {
+                    let severity = match &f.acknowledged {
+                        Some(_) => "acknowledged",
+                        None => f.rule.severity.as_str(),
+                    };
+                    println!("  {severity:<12} {:<30} {}", f.rule.code, f.rule.title);
+                    match &f.location {
+                        Location::Key { key, origin, .. } => {
+                            println!("  {:<12} at `{key}` ({})", "", origin.description)
+                        }
+                        Location::Output { file, line } => {
+                            println!("  {:<12} at {file}:{line}", "")
+                        }
+                    }
+                    if let Some(reason) = &f.acknowledged {
+                        println!("  {:<12} reason: {reason}", "");
+                    } else {
+                        println!("  {:<12} why: {}", "", f.rule.explanation);
+                        println!("  {:<12} fix: {}", "", f.rule.fix);
+                    }
+                }
+                for code in &unknown {
+                    println!(
+                        "  warning: `audit.acknowledged.{code}` names no audit rule (see the README's list of codes)"
+                    );
+                }
+                println!("  {}", audit_counts(&findings));
+            }
+        }
+    }
+    match ui.format {
+        Format::Json => println!("{}", serde_json::json!({ "pods": json })),
+        Format::Sarif => println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({
+                "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+                "version": "2.1.0",
+                "runs": sarif_runs,
+            }))
+            .unwrap_or_default()
+        ),
+        Format::Human => {}
+    }
+    if invalid || denied {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS

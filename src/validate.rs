@@ -334,7 +334,7 @@ fn expected(nav: &SchemaNav<'_>, path: &[String]) -> String {
 }
 
 fn example(nav: &SchemaNav<'_>, path: &[String]) -> Option<String> {
-    let default = nav.at(path)?.get("default")?;
+    let default = nav.annotation(path, "default")?;
     let last = path.last()?;
     let rendered = match default {
         Json::String(s) => format!("{s:?}"),

@@ -209,6 +209,12 @@ fn with_presets(user: Node, diagnostics: &mut Vec<Diagnostic>) -> Node {
     )
     .unwrap_or_else(|| Node::table(Origin::Default));
     forget_origin(&mut builtin);
+    // Each built-in preset's values are that preset's (what `explain` shows them replaced by).
+    if let Some(table) = builtin.as_table_mut() {
+        for (name, preset) in table.iter_mut() {
+            presets::tag(preset, name, &[]);
+        }
+    }
     let analytics = user.get_path(&["vendor_analytics"]);
     if let Some(user_presets) = analytics.and_then(|a| a.get_path(&["presets"]))
         && user_presets.as_table().is_some()

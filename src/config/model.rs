@@ -114,7 +114,29 @@ pub struct Config {
     /// How the Prose Pod API reaches the Pod Server's API (upstream).
     #[serde(default)]
     pub server_api: ServerApi,
+    /// `prose-compile audit` settings (read by prose-compile only).
+    #[serde(default)]
+    pub audit: AuditSettings,
 }
+
+/// Settings of `prose-compile audit`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AuditSettings {
+    /// Findings accepted on purpose, by code, with the reason (e.g.
+    /// `federation-no-whitelist = "we federate with the public network"`). They are still
+    /// reported, as acknowledged, and no longer fail `audit --deny`.
+    #[serde(default)]
+    pub acknowledged: IndexMap<String, AckReason>,
+}
+
+/// Why a finding is accepted: a sentence, not empty.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(transparent)]
+pub struct AckReason(
+    #[schemars(length(min = 3, max = 500), extend("pattern" = super::types::NO_CONTROL_PATTERN))]
+    pub String,
+);
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]

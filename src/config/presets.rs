@@ -161,7 +161,8 @@ fn chain_layer(
     Some(layer)
 }
 
-fn tag(node: &mut Node, name: &str, via: &[String]) {
+/// Marks every value of a preset's tree as set by that preset (reached via `via`).
+pub fn tag(node: &mut Node, name: &str, via: &[String]) {
     let at = node.origin.span();
     node.origin = Origin::Preset {
         name: name.to_owned(),

@@ -77,6 +77,22 @@ impl<'a> SchemaNav<'a> {
         Some(schema)
     }
 
+    /// An annotation of the key at `path` (`description`, `default`, …): read on the
+    /// property itself first, where schemars puts it beside a `$ref`, then on its target.
+    pub fn annotation<S: AsRef<str>>(&self, path: &[S], name: &str) -> Option<&'a Value> {
+        let (last, parents) = path.split_last()?;
+        let parent = self.at(parents)?;
+        let raw = self.raw_child(parent, last.as_ref());
+        raw.and_then(|r| r.get(name))
+            .or_else(|| self.at(path).and_then(|s| s.get(name)))
+    }
+
+    fn raw_child(&self, schema: &'a Value, key: &str) -> Option<&'a Value> {
+        self.alternatives(schema)
+            .into_iter()
+            .find_map(|alt| alt.get("properties").and_then(|p| p.get(key)))
+    }
+
     fn child(&self, schema: &'a Value, key: &str) -> Option<&'a Value> {
         for alt in self.alternatives(schema) {
             if let Some(found) = alt.get("properties").and_then(|p| p.get(key)) {

@@ -1,0 +1,619 @@
+//! `audit`: the security review a reviewer would write about a pod (after the audit report
+//! in `seeds/002_…`), computed from the effective configuration and the generated files.
+//!
+//! Every rule reads effective values, so a setting weakened through `prosody.<host>.overrides`,
+//! an environment variable or a preset is caught like one written directly. A finding names
+//! the key (with its span and layer) or the generated file and line that causes it.
+
+use serde::Serialize;
+use serde_json::Value as Json;
+
+use crate::config::Config;
+use crate::config::load::Loaded;
+use crate::config::source::Span;
+use crate::config::tree::{Node, Origin, Value, dotted};
+use crate::explain::{OriginInfo, describe_origin};
+use crate::output::OutputTree;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Critical,
+    Warning,
+    Suggestion,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Critical => "critical",
+            Severity::Warning => "warning",
+            Severity::Suggestion => "suggestion",
+        }
+    }
+}
+
+/// A rule: its stable code, severity, title, why it matters and how to fix it.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Rule {
+    pub code: &'static str,
+    pub severity: Severity,
+    pub title: &'static str,
+    pub explanation: &'static str,
+    pub fix: &'static str,
+}
+
+macro_rules! rules {
+    ($($name:ident = $code:literal, $sev:ident, $title:literal, $why:literal, $fix:literal;)*) => {
+        $(pub const $name: Rule = Rule { code: $code, severity: Severity::$sev, title: $title, explanation: $why, fix: $fix };)*
+        /// Every rule, in the order findings are listed.
+        pub const RULES: &[Rule] = &[$($name),*];
+    };
+}
+
+rules! {
+    C2S_ENCRYPTION_OFF = "c2s-encryption-off", Critical,
+        "Client connections may be unencrypted",
+        "With `c2s_require_encryption = false` clients may connect without TLS, and their credentials and messages cross the network in clear.",
+        "Remove `debug_use_at_your_own_risk.c2s_unencrypted` and any `c2s_require_encryption = false` override.";
+    S2S_ENCRYPTION_OFF = "s2s-encryption-off", Critical,
+        "Server-to-server connections may be unencrypted",
+        "With `s2s_require_encryption = false` (or `s2s_allow_encryption = false`) federated traffic may travel in clear.",
+        "Remove the `s2s_require_encryption` / `s2s_allow_encryption` override.";
+    PLAINTEXT_AUTH = "plaintext-auth", Critical,
+        "Plaintext passwords allowed over unencrypted connections",
+        "`allow_unencrypted_plain_auth = true` lets clients send their password in clear.",
+        "Remove `allow_unencrypted_plain_auth` (and `debug_use_at_your_own_risk.c2s_unencrypted`).";
+    WEAK_TLS_OVERRIDE = "weak-tls-override", Critical,
+        "TLS settings overridden with obsolete protocols or ciphers",
+        "An `ssl` override enables SSLv3/TLS 1.0/1.1 or broken ciphers (RC4, 3DES, NULL, EXPORT, MD5), which attackers can downgrade to.",
+        "Remove the `ssl` override and choose `server.defaults.tls_profile` instead.";
+    LEGACYAUTH = "legacyauth", Warning,
+        "`legacyauth` is enabled",
+        "XEP-0078 legacy authentication only serves some old clients and bots and widens the attack surface.",
+        "Remove `legacyauth` from the enabled modules.";
+    TLS_PROFILE_OLD = "tls-profile-old", Warning,
+        "TLS profile `old`",
+        "Mozilla has dropped the `old` profile: it accepts TLS 1.0/1.1 and weak ciphers.",
+        "Use `intermediate` (or `modern`) for `server.defaults.tls_profile`.";
+    STATUS_ENDPOINT_OPEN = "status-endpoint-open", Warning,
+        "Status or metrics endpoint open to the world",
+        "An `*_allow_cidr`/`*_allow_ips` option lets any address read the server's operational data.",
+        "Restrict it to localhost and the pod's network, e.g. `172.16.0.0/12`.";
+    S2S_DIALBACK = "s2s-dialback", Warning,
+        "Federation authenticates servers by DNS dialback",
+        "With federation on and `s2s_secure_auth = false`, remote servers are authenticated by dialback, which trusts DNS, instead of certificates.",
+        "Set `s2s_secure_auth = true` in `[prosody.global.overrides]` if your peers have valid certificates.";
+    FEDERATION_NO_WHITELIST = "federation-no-whitelist", Warning,
+        "Federation without a whitelist",
+        "Any server of the XMPP network can reach your users.",
+        "Set `server.defaults.federation_whitelist_enabled = true` and list `federation_friendly_servers`.";
+    OPEN_REGISTRATION = "open-registration", Warning,
+        "In-band registration is open",
+        "`allow_registration = true` lets anyone create an account (accounts are managed through the Dashboard).",
+        "Remove the `allow_registration` override.";
+    TRUSTED_PROXIES_OPEN = "trusted-proxies-open", Warning,
+        "Every address is a trusted proxy",
+        "`trusted_proxies` covers all addresses, so any client can forge `X-Forwarded-For` and appear to come from anywhere.",
+        "List only nginx's addresses (e.g. `127.0.0.1`, `::1`, the pod's network).";
+    PUSH_BODY = "push-body", Warning,
+        "Push notifications carry message bodies",
+        "Without end-to-end encryption, message contents go to the push service of the app developer and the OS vendor.",
+        "Set `server.defaults.push_notification_with_body = false`.";
+    PUSH_SENDER = "push-sender", Warning,
+        "Push notifications carry the sender",
+        "Senders (your users' contacts) go to the push service of the app developer and the OS vendor.",
+        "Set `server.defaults.push_notification_with_sender = false`.";
+    DEBUG_SETTING = "debug-setting", Warning,
+        "A `debug_use_at_your_own_risk` setting is on",
+        "These settings are for temporary debugging; they may expose user data or weaken security.",
+        "Remove the key once debugging is done.";
+    SMTP_UNENCRYPTED = "smtp-unencrypted", Warning,
+        "SMTP encryption is optional",
+        "With `smtp_encrypt = false` invitation e-mails (with their links) may be sent in clear.",
+        "Set `notifiers.email.smtp_encrypt = true`.";
+    SMTP_PASSWORD_IN_FILE = "smtp-password-in-file", Warning,
+        "SMTP password written in prose.toml",
+        "The password is stored with the configuration (and in its git history) instead of the environment.",
+        "Move it to `prose.env` as `PROSE_NOTIFIERS__EMAIL__SMTP_PASSWORD` and remove it from prose.toml.";
+    ANALYTICS_CONTRADICTS_PRESET = "analytics-contradicts-preset", Warning,
+        "Vendor analytics settings undo the chosen privacy preset",
+        "An explicit value shares more than the selected preset allows (seed: identifying data must be opt-in; cohorts and locales limit identifiability).",
+        "Remove the explicit value, or choose a preset that matches your policy.";
+    NGINX_NO_HSTS = "nginx-no-hsts", Warning,
+        "nginx site without HSTS",
+        "Without `Strict-Transport-Security`, a first visit can be downgraded to HTTP.",
+        "Add `add_header Strict-Transport-Security \"max-age=63072000\" always;` to every HTTPS server.";
+    ARCHIVE_KEPT_FOREVER = "archive-kept-forever", Suggestion,
+        "Message archives are kept forever",
+        "Prosody's default is one week; an infinite retention should be a deliberate decision, with monitoring of the database size.",
+        "Set `server.defaults.message_archive_retention` (e.g. \"P1Y\") or acknowledge this finding.";
+}
+
+/// Where a finding comes from.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum Location {
+    /// A configuration key, with where its value was set.
+    Key {
+        key: String,
+        origin: OriginInfo,
+        #[serde(skip)]
+        span: Option<Span>,
+    },
+    /// A line of a generated file.
+    Output { file: String, line: usize },
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Finding {
+    #[serde(flatten)]
+    pub rule: Rule,
+    pub location: Location,
+    /// The reason given in `[audit.acknowledged]`, if any.
+    pub acknowledged: Option<String>,
+}
+
+struct Auditor<'a> {
+    loaded: &'a Loaded,
+    config: &'a Config,
+    findings: Vec<Finding>,
+}
+
+impl Auditor<'_> {
+    fn key(&self, path: &[&str]) -> Location {
+        let node = self.loaded.tree.get_path(path);
+        let origin = node.map_or(Origin::Default, |n| n.origin.clone());
+        Location::Key {
+            key: dotted(path),
+            origin: describe_origin(&origin, &self.loaded.sources),
+            span: origin.span().or(node.and_then(|n| n.key_span)),
+        }
+    }
+
+    fn report(&mut self, rule: Rule, location: Location) {
+        let acknowledged = self
+            .config
+            .audit
+            .acknowledged
+            .get(rule.code)
+            .map(|r| r.0.clone());
+        self.findings.push(Finding {
+            rule,
+            location,
+            acknowledged,
+        });
+    }
+
+    /// Every place a Prosody option is set in `prosody.<host>.overrides` (and `.defaults`
+    /// for options Prose does not generate, which stay effective).
+    fn prosody_settings(&self, option: &str) -> Vec<(Vec<String>, &Node)> {
+        let mut out = Vec::new();
+        let Some(hosts) = self
+            .loaded
+            .tree
+            .get_path(&["prosody"])
+            .and_then(Node::as_table)
+        else {
+            return out;
+        };
+        for (host, tables) in hosts {
+            for part in ["overrides", "defaults"] {
+                if part == "defaults" && GENERATED_OPTIONS.contains(&option) {
+                    continue; // replaced by what Prose generates
+                }
+                if let Some(node) = tables.get_path(&[part, option]) {
+                    out.push((
+                        vec!["prosody".into(), host.clone(), part.into(), option.into()],
+                        node,
+                    ));
+                }
+            }
+        }
+        out
+    }
+
+    fn option_is(&mut self, option: &str, bad: impl Fn(&Value) -> bool, rule: Rule) {
+        let hits: Vec<Vec<String>> = self
+            .prosody_settings(option)
+            .into_iter()
+            .filter(|(_, node)| bad(&node.value))
+            .map(|(path, _)| path)
+            .collect();
+        for path in hits {
+            let refs: Vec<&str> = path.iter().map(String::as_str).collect();
+            let location = self.key(&refs);
+            self.report(rule, location);
+        }
+    }
+
+    fn modules_enabled(&self) -> Vec<(Vec<String>, String)> {
+        let mut out: Vec<(Vec<String>, String)> = self
+            .config
+            .prosody_ext
+            .additional_modules_enabled
+            .iter()
+            .map(|m| {
+                (
+                    vec!["prosody_ext".into(), "additional_modules_enabled".into()],
+                    m.0.clone(),
+                )
+            })
+            .collect();
+        for (path, node) in self.prosody_settings("modules_enabled") {
+            if let Value::Array(items) = &node.value {
+                out.extend(
+                    items
+                        .iter()
+                        .filter_map(|i| i.as_str())
+                        .map(|m| (path.clone(), m.to_owned())),
+                );
+            }
+        }
+        out
+    }
+}
+
+/// Options Prose's generator always sets: a `defaults` value for them never takes effect.
+const GENERATED_OPTIONS: &[&str] = &[
+    "c2s_require_encryption",
+    "allow_registration",
+    "tls_profile",
+    "modules_enabled",
+];
+
+fn is_false(v: &Value) -> bool {
+    *v == Value::Bool(false)
+}
+
+fn is_true(v: &Value) -> bool {
+    *v == Value::Bool(true)
+}
+
+fn strings(v: &Value) -> Vec<String> {
+    match v {
+        Value::String(s) => vec![s.clone()],
+        Value::Array(items) => items
+            .iter()
+            .filter_map(|n| n.as_str().map(str::to_owned))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn world(cidr: &str) -> bool {
+    matches!(cidr.trim(), "0.0.0.0/0" | "::/0" | "*" | "0.0.0.0" | "::")
+}
+
+/// LuaSec protocol values that allow SSLv3, TLS 1.0 or 1.1 (`+` means "and above").
+const WEAK_PROTOCOLS: &[&str] = &[
+    "sslv3", "sslv23", "any", "tlsv1", "tlsv1+", "tlsv1_1", "tlsv1_1+",
+];
+/// OpenSSL cipher-string fragments of broken ciphers.
+const WEAK_CIPHERS: &[&str] = &["rc4", "3des", "des-cbc", "null", "export", "md5"];
+
+/// Whether an `ssl` table enables an obsolete protocol or a broken cipher (negated cipher
+/// tokens such as `!aNULL` exclude, so they do not count).
+fn weak_tls(v: &Value) -> bool {
+    let Value::Table(t) = v else { return false };
+    let text = |k: &str| {
+        t.get(k)
+            .map(|n| strings(&n.value).join(":").to_ascii_lowercase())
+            .unwrap_or_default()
+    };
+    let protocol = text("protocol");
+    let weak_protocol = protocol
+        .split(':')
+        .any(|p| WEAK_PROTOCOLS.contains(&p.trim()));
+    let weak_cipher = text("ciphers").split([':', ' ']).any(|token| {
+        let token = token.trim_start_matches('+');
+        !token.starts_with(['!', '-']) && WEAK_CIPHERS.iter().any(|w| token.contains(w))
+    });
+    weak_protocol || weak_cipher
+}
+
+/// Runs every rule. `tree` is the generated output, for the rules that read it.
+pub fn audit(loaded: &Loaded, tree: Option<&OutputTree>) -> Vec<Finding> {
+    let Some(config) = &loaded.config else {
+        return Vec::new();
+    };
+    let mut a = Auditor {
+        loaded,
+        config,
+        findings: Vec::new(),
+    };
+    let debug = &config.debug_use_at_your_own_risk;
+    // Encryption and authentication.
+    if debug.c2s_unencrypted {
+        let location = a.key(&["debug_use_at_your_own_risk", "c2s_unencrypted"]);
+        a.report(C2S_ENCRYPTION_OFF, location.clone());
+        a.report(PLAINTEXT_AUTH, location);
+    }
+    a.option_is("c2s_require_encryption", is_false, C2S_ENCRYPTION_OFF);
+    a.option_is("s2s_require_encryption", is_false, S2S_ENCRYPTION_OFF);
+    a.option_is("s2s_allow_encryption", is_false, S2S_ENCRYPTION_OFF);
+    a.option_is("allow_unencrypted_plain_auth", is_true, PLAINTEXT_AUTH);
+    a.option_is("ssl", weak_tls, WEAK_TLS_OVERRIDE);
+    for (path, module) in a.modules_enabled() {
+        if module == "legacyauth" {
+            let refs: Vec<&str> = path.iter().map(String::as_str).collect();
+            let location = a.key(&refs);
+            a.report(LEGACYAUTH, location);
+        }
+    }
+    // TLS.
+    if config.server.defaults.tls_profile == crate::config::model::TlsProfile::Old {
+        let location = a.key(&["server", "defaults", "tls_profile"]);
+        a.report(TLS_PROFILE_OLD, location);
+    }
+    a.option_is(
+        "tls_profile",
+        |v| *v == Value::String("old".into()),
+        TLS_PROFILE_OLD,
+    );
+    // Exposure.
+    for option in [
+        "http_status_allow_cidr",
+        "openmetrics_allow_cidr",
+        "http_status_allow_ips",
+        "openmetrics_allow_ips",
+    ] {
+        a.option_is(
+            option,
+            |v| strings(v).iter().any(|c| world(c)),
+            STATUS_ENDPOINT_OPEN,
+        );
+    }
+    a.option_is("allow_registration", is_true, OPEN_REGISTRATION);
+    a.option_is(
+        "trusted_proxies",
+        |v| strings(v).iter().any(|c| world(c)),
+        TRUSTED_PROXIES_OPEN,
+    );
+    // Federation.
+    let defaults = &config.server.defaults;
+    if defaults.federation_enabled {
+        let secure_auth = a
+            .prosody_settings("s2s_secure_auth")
+            .iter()
+            .any(|(_, n)| is_true(&n.value));
+        if !secure_auth {
+            let location = a.key(&["server", "defaults", "federation_enabled"]);
+            a.report(S2S_DIALBACK, location);
+        }
+        if !defaults.federation_whitelist_enabled {
+            let location = a.key(&["server", "defaults", "federation_enabled"]);
+            a.report(FEDERATION_NO_WHITELIST, location);
+        }
+    }
+    // Privacy.
+    if defaults.push_notification_with_body {
+        let location = a.key(&["server", "defaults", "push_notification_with_body"]);
+        a.report(PUSH_BODY, location);
+    }
+    if defaults.push_notification_with_sender {
+        let location = a.key(&["server", "defaults", "push_notification_with_sender"]);
+        a.report(PUSH_SENDER, location);
+    }
+    analytics(&mut a);
+    // Debug settings: every one that is set.
+    if let Some(table) = loaded
+        .tree
+        .get_path(&["debug_use_at_your_own_risk"])
+        .and_then(Node::as_table)
+    {
+        let keys: Vec<String> = table
+            .iter()
+            .filter(|(_, n)| {
+                !matches!(n.value, Value::Bool(false))
+                    && !matches!(&n.value, Value::Array(a) if a.is_empty())
+            })
+            .map(|(k, _)| k.clone())
+            .collect();
+        for key in keys {
+            let location = a.key(&["debug_use_at_your_own_risk", &key]);
+            a.report(DEBUG_SETTING, location);
+        }
+    }
+    // E-mail.
+    if let Some(email) = &config.notifiers.email {
+        if !email.smtp_encrypt {
+            let location = a.key(&["notifiers", "email", "smtp_encrypt"]);
+            a.report(SMTP_UNENCRYPTED, location);
+        }
+        let in_file = loaded
+            .tree
+            .get_path(&["notifiers", "email", "smtp_password"])
+            .is_some_and(|n| matches!(n.origin, Origin::File(_)));
+        if in_file {
+            let location = a.key(&["notifiers", "email", "smtp_password"]);
+            a.report(SMTP_PASSWORD_IN_FILE, location);
+        }
+    }
+    // Retention.
+    if defaults.message_archive_enabled && defaults.message_archive_retention.as_str() == "infinite"
+    {
+        let location = a.key(&["server", "defaults", "message_archive_retention"]);
+        a.report(ARCHIVE_KEPT_FOREVER, location);
+    }
+    if let Some(tree) = tree {
+        nginx_hsts(&mut a, tree);
+    }
+    let mut findings = a.findings;
+    findings.sort_by_key(|f| {
+        (
+            f.rule.severity,
+            RULES.iter().position(|r| r.code == f.rule.code),
+        )
+    });
+    findings
+}
+
+/// Explicit analytics values that share more than the preset chain would.
+fn analytics(a: &mut Auditor<'_>) {
+    let mut hits = Vec::new();
+    let Some(root) = a.loaded.tree.get_path(&["vendor_analytics"]) else {
+        return;
+    };
+    root.for_each_leaf(&mut vec!["vendor_analytics".into()], &mut |path, node| {
+        if path.get(1).is_some_and(|p| p == "presets") {
+            return;
+        }
+        let explicit = matches!(
+            node.origin,
+            Origin::File(_) | Origin::Env { .. } | Origin::Set(_)
+        );
+        let Some(preset) = node
+            .history
+            .iter()
+            .find(|h| matches!(h.origin, Origin::Preset { .. }))
+        else {
+            return;
+        };
+        if !explicit {
+            return;
+        }
+        let last = path.last().map(String::as_str).unwrap_or_default();
+        let looser = match (&preset.value, &node.value) {
+            (Value::Bool(false), Value::Bool(true)) => last == "enabled",
+            (Value::Integer(was), Value::Integer(now)) => match last {
+                "min_cohort_size" => now < was,
+                "max_locales" => now > was,
+                _ => false,
+            },
+            _ => false,
+        };
+        if looser {
+            hits.push(path.to_vec());
+        }
+    });
+    for path in hits {
+        let refs: Vec<&str> = path.iter().map(String::as_str).collect();
+        let location = a.key(&refs);
+        a.report(ANALYTICS_CONTRADICTS_PRESET, location);
+    }
+}
+
+/// Every HTTPS `server` block of the generated nginx sites must send HSTS.
+fn nginx_hsts(a: &mut Auditor<'_>, tree: &OutputTree) {
+    for file in tree.files().filter(|f| f.path.starts_with("etc/nginx/")) {
+        let text = String::from_utf8_lossy(&file.contents);
+        let mut block: Option<(usize, bool, bool)> = None; // (start line, https, hsts)
+        let mut depth = 0usize;
+        for (n, line) in text.lines().enumerate() {
+            let code = line.split('#').next().unwrap_or_default();
+            if depth == 0 && code.trim_start().starts_with("server") && code.contains('{') {
+                block = Some((n + 1, false, false));
+            }
+            if let Some(b) = block.as_mut() {
+                b.1 |= code.contains("listen") && code.contains("ssl");
+                b.2 |= code.contains("Strict-Transport-Security");
+            }
+            depth += code.matches('{').count();
+            depth = depth.saturating_sub(code.matches('}').count());
+            if depth == 0
+                && let Some((start, https, hsts)) = block.take()
+                && https
+                && !hsts
+            {
+                a.report(
+                    NGINX_NO_HSTS,
+                    Location::Output {
+                        file: file.path.clone(),
+                        line: start,
+                    },
+                );
+            }
+        }
+    }
+}
+
+/// Whether any unacknowledged finding is at least as severe as `level`.
+pub fn denied(findings: &[Finding], level: Severity) -> bool {
+    findings
+        .iter()
+        .any(|f| f.acknowledged.is_none() && f.rule.severity <= level)
+}
+
+/// Codes in `[audit.acknowledged]` that name no rule (reported as warnings).
+pub fn unknown_acknowledgements(config: &Config) -> Vec<String> {
+    config
+        .audit
+        .acknowledged
+        .keys()
+        .filter(|code| !RULES.iter().any(|r| r.code == code.as_str()))
+        .cloned()
+        .collect()
+}
+
+/// The findings as SARIF 2.1.0, for code-scanning in CI.
+pub fn sarif(findings: &[Finding], loaded: &Loaded, output_dir: &str) -> Json {
+    let rules: Vec<Json> = RULES
+        .iter()
+        .map(|r| {
+            serde_json::json!({
+                "id": r.code,
+                "name": r.title,
+                "shortDescription": { "text": r.title },
+                "fullDescription": { "text": r.explanation },
+                "help": { "text": r.fix },
+                "defaultConfiguration": { "level": sarif_level(r.severity) },
+            })
+        })
+        .collect();
+    let results: Vec<Json> = findings
+        .iter()
+        .map(|f| {
+            let (uri, line, column) = match &f.location {
+                Location::Key {
+                    span: Some(span), ..
+                } => {
+                    let (line, col) = loaded.sources.line_col(*span);
+                    (loaded.sources.get(span.source).name.clone(), line, col)
+                }
+                Location::Key { .. } => (loaded.path.display().to_string(), 1, 1),
+                Location::Output { file, line } => (format!("{output_dir}/{file}"), *line, 1),
+            };
+            let mut result = serde_json::json!({
+                "ruleId": f.rule.code,
+                "level": sarif_level(f.rule.severity),
+                "message": { "text": message(f) },
+                "locations": [{ "physicalLocation": {
+                    "artifactLocation": { "uri": uri },
+                    "region": { "startLine": line, "startColumn": column },
+                }}],
+            });
+            if let Some(reason) = &f.acknowledged {
+                result["suppressions"] =
+                    serde_json::json!([{ "kind": "inSource", "justification": reason }]);
+            }
+            result
+        })
+        .collect();
+    serde_json::json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": { "driver": { "name": "prose-compile", "version": env!("CARGO_PKG_VERSION"), "rules": rules } },
+            "results": results,
+        }],
+    })
+}
+
+fn sarif_level(severity: Severity) -> &'static str {
+    match severity {
+        Severity::Critical => "error",
+        Severity::Warning => "warning",
+        Severity::Suggestion => "note",
+    }
+}
+
+/// One line: the title and where.
+pub fn message(f: &Finding) -> String {
+    match &f.location {
+        Location::Key { key, origin, .. } => {
+            format!("{} (`{key}`, {})", f.rule.title, origin.description)
+        }
+        Location::Output { file, line } => format!("{} ({file}:{line})", f.rule.title),
+    }
+}

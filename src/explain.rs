@@ -1,0 +1,495 @@
+//! `explain`: where a value comes from, and which keys produced a line of output.
+//!
+//! Origins come from the loader's provenance tree. The link between keys and output lines is
+//! measured, not declared: each effective value is changed to another valid value, the pod is
+//! rendered again, and the output lines that change are the ones that value produces. This
+//! holds for every target alike (the Lua printer and the templates), and a line that no
+//! change of configuration moves is "fixed by the template".
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use serde_json::Value as Json;
+
+use crate::build::compile;
+use crate::config::Config;
+use crate::config::env::var_name;
+use crate::config::load::Loaded;
+use crate::config::schema_nav::{SchemaNav, did_you_mean};
+use crate::config::source::{SourceKind, Sources};
+use crate::config::tree::{Node, Origin, dotted};
+use crate::diagnostics::is_secret_key;
+use crate::output::OutputTree;
+
+/// Where a value was set, in words and as data.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct OriginInfo {
+    /// `default`, `preset`, `file`, `env`, `set` or `computed`.
+    pub layer: &'static str,
+    /// Human description: `prose.toml:12:1`, `env PROSE_LOG__LEVEL (prose.env:3)`, …
+    pub description: String,
+}
+
+pub fn describe_origin(origin: &Origin, sources: &Sources) -> OriginInfo {
+    let (layer, description) = match origin {
+        Origin::Default => ("default", "built-in default".to_owned()),
+        Origin::Preset { name, chain, at } => {
+            let mut text = format!("preset `{name}`");
+            if !chain.is_empty() {
+                text += &format!(" (inherited via `{}`)", chain.join("` -> `"));
+            }
+            if let Some(span) = at {
+                text += &format!(", defined at {}", sources.describe(*span));
+            }
+            ("preset", text)
+        }
+        Origin::File(span) => ("file", sources.describe(*span)),
+        Origin::Env { var, span } => {
+            let source = sources.get(span.source);
+            let place = match source.kind {
+                SourceKind::Environment => "process environment".to_owned(),
+                _ => {
+                    let (line, _) = sources.line_col(*span);
+                    format!("{}:{line}", source.name)
+                }
+            };
+            ("env", format!("env {var} ({place})"))
+        }
+        Origin::Set(_) => ("set", "--set".to_owned()),
+        Origin::Computed { from } => ("computed", format!("computed from `{}`", from.join("`, `"))),
+    };
+    OriginInfo { layer, description }
+}
+
+/// One value that was replaced by a higher layer.
+#[derive(Debug, Clone, Serialize)]
+pub struct Replaced {
+    pub value: Json,
+    pub origin: OriginInfo,
+}
+
+/// Lines of one output file.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Lines {
+    pub file: String,
+    pub lines: Vec<usize>,
+}
+
+/// Everything `explain KEY` says about a key.
+#[derive(Debug, Clone, Serialize)]
+pub struct KeyReport {
+    pub key: String,
+    pub value: Json,
+    pub origin: OriginInfo,
+    /// Lower layers' values this one replaced, nearest first.
+    pub overridden: Vec<Replaced>,
+    pub description: Option<String>,
+    pub kind: String,
+    pub allowed: Vec<String>,
+    pub default: Option<Json>,
+    pub env_var: String,
+    pub affects: Vec<Lines>,
+}
+
+const REDACTED: &str = "<redacted>";
+
+fn redact(key: &str, value: Json) -> Json {
+    if is_secret_key(key) && value.is_string() {
+        Json::String(REDACTED.into())
+    } else {
+        value
+    }
+}
+
+/// The effective configuration as JSON (defaults included).
+fn effective(config: &Config) -> Json {
+    serde_json::to_value(config).unwrap_or(Json::Null)
+}
+
+fn path_of(key: &str) -> Result<Vec<String>, String> {
+    crate::config::env::parse_set(&format!("{key}=0")).map(|s| s.path)
+}
+
+/// `explain KEY`. `Err` carries a message with a "did you mean" for unknown keys.
+pub fn explain_key(loaded: &Loaded, key: &str) -> Result<KeyReport, String> {
+    let config = loaded
+        .config
+        .as_ref()
+        .ok_or("the configuration is invalid: run `check`")?;
+    let schema = crate::schema::schema_cached();
+    let nav = SchemaNav::new(schema);
+    let path = path_of(key).map_err(|_| format!("`{key}` is not a key path"))?;
+    let Some(sub) = nav.at(&path) else {
+        let paths = nav.all_paths();
+        let hint = did_you_mean(key, paths.iter().map(String::as_str))
+            .map(|c| format!(": did you mean `{c}`?"))
+            .unwrap_or_default();
+        return Err(format!("unknown key `{key}`{hint}"));
+    };
+    let key = dotted(&path);
+    let value = effective(config)
+        .pointer(&pointer(&path))
+        .cloned()
+        .unwrap_or(Json::Null);
+    let node = loaded.tree.get_path(&path);
+    let origin = node.map_or(Origin::Default, |n| n.origin.clone());
+    let mut overridden: Vec<Replaced> = node
+        .map(|n| {
+            n.history
+                .iter()
+                .map(|h| Replaced {
+                    value: redact(
+                        &key,
+                        Node::new(h.value.clone(), h.origin.clone(), None).to_json(),
+                    ),
+                    origin: describe_origin(&h.origin, &loaded.sources),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let default = nav.annotation(&path, "default").cloned();
+    if let (Some(default), false) = (&default, matches!(origin, Origin::Default)) {
+        let lowest_is_default = overridden
+            .last()
+            .is_some_and(|r| r.origin.layer == "default");
+        if !lowest_is_default {
+            overridden.push(Replaced {
+                value: redact(&key, default.clone()),
+                origin: describe_origin(&Origin::Default, &loaded.sources),
+            });
+        }
+    }
+    let kinds = nav.kinds(sub);
+    let kind = [
+        (kinds.boolean, "boolean"),
+        (kinds.integer, "integer"),
+        (kinds.number && !kinds.integer, "number"),
+        (kinds.string, "string"),
+        (kinds.array, "array"),
+        (kinds.object, "table"),
+    ]
+    .iter()
+    .filter(|(on, _)| *on)
+    .map(|(_, n)| *n)
+    .collect::<Vec<_>>()
+    .join(" or ");
+    let format = sub
+        .get("format")
+        .and_then(Json::as_str)
+        .map(|f| format!(" ({f})"))
+        .unwrap_or_default();
+    let allowed = sub
+        .get("enum")
+        .and_then(Json::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(Json::as_str)
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default();
+    let baseline = compile(loaded, "prose.toml").ok();
+    let affects = baseline
+        .as_ref()
+        .map(|tree| affected_lines(config, tree, &path))
+        .unwrap_or_default();
+    Ok(KeyReport {
+        value: redact(&key, value),
+        origin: describe_origin(&origin, &loaded.sources),
+        overridden,
+        description: nav
+            .annotation(&path, "description")
+            .and_then(Json::as_str)
+            .map(str::to_owned),
+        kind: format!("{kind}{format}"),
+        allowed,
+        default,
+        env_var: var_name(&path.iter().map(String::as_str).collect::<Vec<_>>()),
+        affects,
+        key,
+    })
+}
+
+fn pointer(path: &[String]) -> String {
+    path.iter()
+        .map(|s| format!("/{}", s.replace('~', "~0").replace('/', "~1")))
+        .collect()
+}
+
+/// One key set away from its default, for `explain` without a key.
+#[derive(Debug, Clone, Serialize)]
+pub struct Setting {
+    pub section: String,
+    pub key: String,
+    pub value: Json,
+    pub origin: OriginInfo,
+}
+
+/// `explain` without a key: every value that differs from its built-in default, by section.
+pub fn explain_all(loaded: &Loaded) -> Vec<Setting> {
+    let schema = crate::schema::schema_cached();
+    let nav = SchemaNav::new(schema);
+    let mut out = Vec::new();
+    loaded
+        .tree
+        .for_each_leaf(&mut Vec::new(), &mut |path, node| {
+            if matches!(node.origin, Origin::Default) || path.is_empty() {
+                return;
+            }
+            // The presets themselves are definitions, not settings; their effect shows on
+            // the `vendor_analytics` keys they set.
+            if path.len() >= 2 && path[0] == "vendor_analytics" && path[1] == "presets" {
+                return;
+            }
+            let value = node.to_json();
+            let default = nav.annotation(path, "default");
+            if default == Some(&value) {
+                return;
+            }
+            let key = dotted(path);
+            out.push(Setting {
+                section: path[0].clone(),
+                value: redact(&key, value),
+                origin: describe_origin(&node.origin, &loaded.sources),
+                key,
+            });
+        });
+    out.sort_by(|a, b| a.section.cmp(&b.section));
+    out
+}
+
+/// A configuration key behind an output line.
+#[derive(Debug, Clone, Serialize)]
+pub struct LineCause {
+    pub key: String,
+    pub value: Json,
+    pub origin: OriginInfo,
+}
+
+/// What `explain --from FILE:LINE` says.
+#[derive(Debug, Clone, Serialize)]
+pub struct LineReport {
+    pub file: String,
+    pub line: usize,
+    pub text: String,
+    /// Empty: the line is fixed by the template.
+    pub causes: Vec<LineCause>,
+}
+
+/// `explain --from FILE:LINE`. `file` may be a path inside the tree (`etc/prosody/…`) or
+/// one that ends with such a path (`out/etc/prosody/…`).
+pub fn explain_line(loaded: &Loaded, file: &str, line: usize) -> Result<LineReport, String> {
+    let config = loaded
+        .config
+        .as_ref()
+        .ok_or("the configuration is invalid: run `check`")?;
+    let tree = compile(loaded, "prose.toml")
+        .map_err(|_| "the configuration does not compile: run `build`".to_owned())?;
+    let file = file.trim_start_matches("./");
+    let target = tree
+        .files()
+        .map(|f| f.path.clone())
+        .filter(|p| file == p || file.ends_with(&format!("/{p}")))
+        .max_by_key(String::len)
+        .ok_or_else(|| {
+            let names: Vec<String> = tree.files().map(|f| f.path.clone()).collect();
+            format!(
+                "`{file}` is not a generated file; generated files: {}",
+                names.join(", ")
+            )
+        })?;
+    let contents = tree
+        .get(&target)
+        .map(|f| String::from_utf8_lossy(&f.contents).into_owned())
+        .unwrap_or_default();
+    let total = contents.lines().count();
+    let text = contents
+        .lines()
+        .nth(line.wrapping_sub(1))
+        .ok_or_else(|| format!("`{target}` has {total} lines; line {line} does not exist"))?
+        .to_owned();
+    let mut causes = Vec::new();
+    for path in leaf_paths(&effective(config)) {
+        let moved = affected_lines(config, &tree, &path);
+        if moved
+            .iter()
+            .any(|l| l.file == target && l.lines.contains(&line))
+        {
+            let key = dotted(&path);
+            let node = loaded.tree.get_path(&path);
+            let origin = node.map_or(Origin::Default, |n| n.origin.clone());
+            let value = effective(config)
+                .pointer(&pointer(&path))
+                .cloned()
+                .unwrap_or(Json::Null);
+            causes.push(LineCause {
+                value: redact(&key, value),
+                origin: describe_origin(&origin, &loaded.sources),
+                key,
+            });
+        }
+    }
+    Ok(LineReport {
+        file: target,
+        line,
+        text,
+        causes,
+    })
+}
+
+/// Paths of every scalar leaf of the effective configuration (analytics preset definitions
+/// excluded: they act through the `vendor_analytics` keys).
+fn leaf_paths(value: &Json) -> Vec<Vec<String>> {
+    fn walk(value: &Json, path: &mut Vec<String>, out: &mut Vec<Vec<String>>) {
+        match value {
+            Json::Object(map) => {
+                for (k, v) in map {
+                    if path.len() == 1 && path[0] == "vendor_analytics" && k == "presets" {
+                        continue;
+                    }
+                    path.push(k.clone());
+                    walk(v, path, out);
+                    path.pop();
+                }
+            }
+            Json::Null => {}
+            _ => out.push(path.clone()),
+        }
+    }
+    let mut out = Vec::new();
+    walk(value, &mut Vec::new(), &mut out);
+    out
+}
+
+/// The output lines (1-based, per file) that change when the value at `path` changes.
+fn affected_lines(config: &Config, baseline: &OutputTree, path: &[String]) -> Vec<Lines> {
+    let mut changed: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    for variant in variants(config, path) {
+        let Some(tree) = render(&variant) else {
+            continue;
+        };
+        for file in baseline.files() {
+            let after = tree
+                .get(&file.path)
+                .map(|f| f.contents.as_slice())
+                .unwrap_or_default();
+            for line in changed_lines(&file.contents, after) {
+                changed.entry(file.path.clone()).or_default().push(line);
+            }
+        }
+    }
+    changed
+        .into_iter()
+        .map(|(file, mut lines)| {
+            lines.sort_unstable();
+            lines.dedup();
+            Lines { file, lines }
+        })
+        .collect()
+}
+
+fn render(config: &Config) -> Option<OutputTree> {
+    let loaded = Loaded {
+        path: "prose.toml".into(),
+        sources: Sources::default(),
+        tree: Node::table(Origin::Default),
+        config: Some(config.clone()),
+        diagnostics: Vec::new(),
+    };
+    compile(&loaded, "prose.toml").ok()
+}
+
+/// Lines of `before` (1-based) that are deleted or replaced in `after`.
+fn changed_lines(before: &[u8], after: &[u8]) -> Vec<usize> {
+    let before = String::from_utf8_lossy(before);
+    let after = String::from_utf8_lossy(after);
+    let diff = similar::TextDiff::from_lines(before.as_ref(), after.as_ref());
+    let mut out = Vec::new();
+    for op in diff.ops() {
+        if let similar::DiffOp::Delete {
+            old_index, old_len, ..
+        }
+        | similar::DiffOp::Replace {
+            old_index, old_len, ..
+        } = *op
+        {
+            out.extend(old_index + 1..=old_index + old_len);
+        }
+    }
+    out
+}
+
+/// Valid configurations that differ from `config` only at `path` (at most two, so both a
+/// flag's states and a value's presence are seen).
+fn variants(config: &Config, path: &[String]) -> Vec<Config> {
+    let base = effective(config);
+    let Some(current) = base.pointer(&pointer(path)) else {
+        return Vec::new();
+    };
+    let nav_schema = crate::schema::schema_cached();
+    let nav = SchemaNav::new(nav_schema);
+    let allowed: Vec<Json> = nav
+        .at(path)
+        .and_then(|s| s.get("enum"))
+        .and_then(Json::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let mut candidates: Vec<Json> = allowed.into_iter().filter(|v| v != current).collect();
+    match current {
+        Json::Bool(b) => candidates.push(Json::Bool(!b)),
+        Json::Number(n) => {
+            if let Some(i) = n.as_i64() {
+                candidates.push(Json::from(i + 1));
+                candidates.push(Json::from(i - 1));
+            }
+        }
+        Json::String(s) => {
+            candidates.push(Json::String(bump_digits(s)));
+            candidates.push(Json::String(format!("x{s}")));
+            candidates.push(Json::String(format!("{s}x")));
+        }
+        Json::Array(items) if !items.is_empty() => {
+            candidates.push(Json::Array(items[..items.len() - 1].to_vec()));
+        }
+        _ => {}
+    }
+    let mut out = Vec::new();
+    for candidate in candidates {
+        if &candidate == current {
+            continue;
+        }
+        let mut changed = base.clone();
+        if let Some(slot) = changed.pointer_mut(&pointer(path)) {
+            *slot = candidate;
+        }
+        if let Ok(variant) = serde_json::from_value::<Config>(changed) {
+            out.push(variant);
+            if out.len() == 1 {
+                break;
+            }
+        }
+    }
+    out
+}
+
+/// `"P2Y"` -> `"P3Y"`: another value of the same form.
+fn bump_digits(s: &str) -> String {
+    let mut done = false;
+    s.chars()
+        .map(|c| match c.to_digit(10) {
+            Some(d) if !done => {
+                done = true;
+                char::from_digit((d + 1) % 10, 10).unwrap_or(c)
+            }
+            _ => c,
+        })
+        .collect()
+}
+
+/// Human rendering of a `Value` for listings.
+pub fn show(value: &Json) -> String {
+    match value {
+        Json::String(s) => format!("{s:?}"),
+        other => other.to_string(),
+    }
+}

@@ -1,0 +1,271 @@
+//! Every audit rule has a configuration that triggers it and a close one that does not.
+
+use prose_compile::audit::{self, Finding, Location, RULES, Severity};
+use prose_compile::config::{LoadOptions, load};
+use prose_compile::output::OutputTree;
+use prose_compile::targets::GeneratedFile;
+
+/// A pod that triggers no rule: private push and a finite retention (set through the
+/// environment layer, so the cases' own `[server.defaults]` tables do not collide).
+const QUIET_ENV: &[(&str, &str)] = &[
+    ("PROSE_SERVER__DEFAULTS__MESSAGE_ARCHIVE_RETENTION", "P1Y"),
+    (
+        "PROSE_SERVER__DEFAULTS__PUSH_NOTIFICATION_WITH_BODY",
+        "false",
+    ),
+    (
+        "PROSE_SERVER__DEFAULTS__PUSH_NOTIFICATION_WITH_SENDER",
+        "false",
+    ),
+];
+
+fn findings_for(extra: &str, env: &[(&str, &str)], tree: Option<&OutputTree>) -> Vec<Finding> {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("prose.toml");
+    std::fs::write(
+        &path,
+        format!("[server]\ndomain = \"example.org\"\n{extra}"),
+    )
+    .expect("write");
+    let mut environment: std::collections::BTreeMap<String, String> = QUIET_ENV
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    environment.extend(env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+    let options = LoadOptions {
+        environment: environment.into_iter().collect(),
+        ..LoadOptions::default()
+    };
+    let loaded = load(&path, &options).expect("readable");
+    let errors: Vec<_> = loaded.diagnostics.iter().filter(|d| d.is_error()).collect();
+    assert!(errors.is_empty(), "{extra}: {errors:#?}");
+    audit::audit(&loaded, tree)
+}
+
+fn codes(findings: &[Finding]) -> Vec<&'static str> {
+    findings.iter().map(|f| f.rule.code).collect()
+}
+
+/// (code, settings that trigger it, close settings that do not)
+const CASES: &[(&str, &str, &str)] = &[
+    (
+        "c2s-encryption-off",
+        "[debug_use_at_your_own_risk]\nc2s_unencrypted = true\n",
+        "[debug_use_at_your_own_risk]\nc2s_unencrypted = false\n",
+    ),
+    (
+        "s2s-encryption-off",
+        "[prosody.global.overrides]\ns2s_require_encryption = false\n",
+        "[prosody.global.overrides]\ns2s_require_encryption = true\n",
+    ),
+    (
+        "plaintext-auth",
+        "[prosody.\"example.org\".overrides]\nallow_unencrypted_plain_auth = true\n",
+        "[prosody.\"example.org\".overrides]\nallow_unencrypted_plain_auth = false\n",
+    ),
+    (
+        "weak-tls-override",
+        "[prosody.global.overrides]\nssl = { protocol = \"tlsv1+\" }\n",
+        "[prosody.global.overrides]\nssl = { protocol = \"tlsv1_2+\", ciphers = \"ECDHE+AESGCM:!aNULL:!MD5\" }\n",
+    ),
+    (
+        "legacyauth",
+        "[prosody_ext]\nadditional_modules_enabled = [\"legacyauth\"]\n",
+        "[prosody_ext]\nadditional_modules_enabled = [\"bosh\"]\n",
+    ),
+    (
+        "tls-profile-old",
+        "[server.defaults]\ntls_profile = \"old\"\n",
+        "[server.defaults]\ntls_profile = \"intermediate\"\n",
+    ),
+    (
+        "status-endpoint-open",
+        "[prosody.global.overrides]\nopenmetrics_allow_cidr = \"0.0.0.0/0\"\n",
+        "[prosody.global.overrides]\nopenmetrics_allow_cidr = \"172.16.0.0/12\"\n",
+    ),
+    (
+        "s2s-dialback",
+        "[server.defaults]\nfederation_enabled = true\nfederation_whitelist_enabled = true\n",
+        "[server.defaults]\nfederation_enabled = true\nfederation_whitelist_enabled = true\n[prosody.global.overrides]\ns2s_secure_auth = true\n",
+    ),
+    (
+        "federation-no-whitelist",
+        "[server.defaults]\nfederation_enabled = true\n[prosody.global.overrides]\ns2s_secure_auth = true\n",
+        "[server.defaults]\nfederation_enabled = true\nfederation_whitelist_enabled = true\n[prosody.global.overrides]\ns2s_secure_auth = true\n",
+    ),
+    (
+        "open-registration",
+        "[prosody.global.overrides]\nallow_registration = true\n",
+        "[prosody.global.defaults]\nallow_registration = true\n",
+    ),
+    (
+        "trusted-proxies-open",
+        "[prosody.global.overrides]\ntrusted_proxies = [\"127.0.0.1\", \"0.0.0.0/0\"]\n",
+        "[prosody.global.overrides]\ntrusted_proxies = [\"127.0.0.1\", \"::1\"]\n",
+    ),
+    (
+        "push-body",
+        "[prosody.global.overrides]\nc2s_timeout = 60\n",
+        "",
+    ),
+    (
+        "push-sender",
+        "[prosody.global.overrides]\nc2s_timeout = 60\n",
+        "",
+    ),
+    (
+        "debug-setting",
+        "[debug_use_at_your_own_risk]\ndetailed_error_responses = true\n",
+        "[debug_use_at_your_own_risk]\ndetailed_error_responses = false\n",
+    ),
+    (
+        "smtp-unencrypted",
+        "[notifiers.email]\nsmtp_host = \"mail.example.org\"\nsmtp_encrypt = false\n",
+        "[notifiers.email]\nsmtp_host = \"mail.example.org\"\n",
+    ),
+    (
+        "smtp-password-in-file",
+        "[notifiers.email]\nsmtp_host = \"mail.example.org\"\nsmtp_password = \"hunter22\"\n",
+        "[notifiers.email]\nsmtp_host = \"mail.example.org\"\n",
+    ),
+    (
+        "analytics-contradicts-preset",
+        "[vendor_analytics]\npreset = \"gdpr\"\nmin_cohort_size = 5\n",
+        "[vendor_analytics]\npreset = \"gdpr\"\nmin_cohort_size = 30\n",
+    ),
+    ("archive-kept-forever", "", ""),
+];
+
+#[test]
+fn every_rule_triggers_and_stays_quiet_where_it_should() {
+    let tested: Vec<&str> = CASES.iter().map(|c| c.0).chain(["nginx-no-hsts"]).collect();
+    for rule in RULES {
+        assert!(
+            tested.contains(&rule.code),
+            "rule {} has no test case",
+            rule.code
+        );
+    }
+    assert!(
+        codes(&findings_for("", &[], None)).is_empty(),
+        "the quiet pod triggers nothing"
+    );
+    for (code, trigger, clean) in CASES {
+        // These rules read built-in defaults: the trigger restores the default.
+        let env: &[(&str, &str)] = match *code {
+            "push-body" => &[(
+                "PROSE_SERVER__DEFAULTS__PUSH_NOTIFICATION_WITH_BODY",
+                "true",
+            )],
+            "push-sender" => &[(
+                "PROSE_SERVER__DEFAULTS__PUSH_NOTIFICATION_WITH_SENDER",
+                "true",
+            )],
+            "archive-kept-forever" => &[(
+                "PROSE_SERVER__DEFAULTS__MESSAGE_ARCHIVE_RETENTION",
+                "infinite",
+            )],
+            _ => &[],
+        };
+        let hit = findings_for(trigger, env, None);
+        assert!(
+            codes(&hit).contains(code),
+            "{code} not triggered by {trigger:?}: {:?}",
+            codes(&hit)
+        );
+        let miss = findings_for(clean, &[], None);
+        assert!(
+            !codes(&miss).contains(code),
+            "{code} triggered by {clean:?}"
+        );
+    }
+}
+
+#[test]
+fn findings_point_at_the_key_and_its_layer() {
+    let findings = findings_for("", &[("PROSE_SERVER__DEFAULTS__TLS_PROFILE", "old")], None);
+    let finding = findings
+        .iter()
+        .find(|f| f.rule.code == "tls-profile-old")
+        .expect("finding");
+    match &finding.location {
+        Location::Key { key, origin, span } => {
+            assert_eq!(key, "server.defaults.tls_profile");
+            assert_eq!(origin.layer, "env");
+            assert!(
+                origin
+                    .description
+                    .contains("PROSE_SERVER__DEFAULTS__TLS_PROFILE")
+            );
+            assert!(span.is_some());
+        }
+        other => panic!("unexpected location {other:?}"),
+    }
+    // An override that weakens security is caught at the override.
+    let findings = findings_for(
+        "[prosody.global.overrides]\nc2s_require_encryption = false\n",
+        &[],
+        None,
+    );
+    let finding = findings
+        .iter()
+        .find(|f| f.rule.code == "c2s-encryption-off")
+        .expect("finding");
+    assert!(
+        matches!(&finding.location, Location::Key { key, .. } if key == "prosody.global.overrides.c2s_require_encryption")
+    );
+}
+
+#[test]
+fn acknowledged_findings_are_reported_and_do_not_fail_deny() {
+    let extra = "[server.defaults]\nfederation_enabled = true\n[prosody.global.overrides]\ns2s_secure_auth = true\n[audit.acknowledged]\nfederation-no-whitelist = \"we talk to the whole XMPP network on purpose\"\n";
+    let findings = findings_for(extra, &[], None);
+    let finding = findings
+        .iter()
+        .find(|f| f.rule.code == "federation-no-whitelist")
+        .expect("still reported");
+    assert_eq!(
+        finding.acknowledged.as_deref(),
+        Some("we talk to the whole XMPP network on purpose")
+    );
+    assert!(!audit::denied(&findings, Severity::Suggestion));
+    let unacknowledged = findings_for(
+        "[server.defaults]\nfederation_enabled = true\n[prosody.global.overrides]\ns2s_secure_auth = true\n",
+        &[],
+        None,
+    );
+    assert!(audit::denied(&unacknowledged, Severity::Warning));
+    assert!(!audit::denied(&unacknowledged, Severity::Critical));
+}
+
+fn site(text: &str) -> OutputTree {
+    let mut tree = OutputTree::default();
+    tree.insert(GeneratedFile {
+        path: "etc/nginx/sites-available/prose.example.org".into(),
+        contents: text.as_bytes().to_vec(),
+        mode: 0o644,
+    })
+    .expect("path");
+    tree
+}
+
+#[test]
+fn nginx_without_hsts_is_found_at_its_server_block() {
+    let without = site(
+        "server {\n    listen 80;\n    return 301 https://$host$request_uri;\n}\n\nserver {\n    listen 443 ssl;\n    location / { }\n}\n",
+    );
+    let findings = findings_for("", &[], Some(&without));
+    let finding = findings
+        .iter()
+        .find(|f| f.rule.code == "nginx-no-hsts")
+        .expect("finding");
+    assert!(
+        matches!(&finding.location, Location::Output { line: 6, .. }),
+        "{:?}",
+        finding.location
+    );
+    let with = site(
+        "server {\n    listen 443 ssl;\n    add_header Strict-Transport-Security \"max-age=63072000\" always;\n}\n",
+    );
+    assert!(!codes(&findings_for("", &[], Some(&with))).contains(&"nginx-no-hsts"));
+}
