@@ -15,7 +15,16 @@ fn snapshot(root: &Path) -> BTreeMap<String, Vec<u8>> {
         .into_iter()
         .filter_map(Result::ok)
         .filter(|e| e.file_type().is_file())
-        .map(|e| (e.path().strip_prefix(root).unwrap_or(e.path()).to_string_lossy().into_owned(), fs::read(e.path()).unwrap_or_default()))
+        .map(|e| {
+            (
+                e.path()
+                    .strip_prefix(root)
+                    .unwrap_or(e.path())
+                    .to_string_lossy()
+                    .into_owned(),
+                fs::read(e.path()).unwrap_or_default(),
+            )
+        })
         .collect()
 }
 
@@ -28,11 +37,17 @@ fn pod(dir: &Path, domain: &str) -> String {
 
 fn run(args: &[&str]) -> (i32, String, String) {
     let out = prose_compile(args, &[]);
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 fn generated_only(tree: BTreeMap<String, Vec<u8>>) -> BTreeMap<String, Vec<u8>> {
-    tree.into_iter().filter(|(k, _)| !k.starts_with(".prose-compile")).collect()
+    tree.into_iter()
+        .filter(|(k, _)| !k.starts_with(".prose-compile"))
+        .collect()
 }
 
 #[test]
@@ -47,26 +62,58 @@ fn an_interrupted_build_is_detected_and_completed_by_the_next_one() {
     let new_tree = {
         let other = tempfile::tempdir().expect("tempdir");
         let other_out = other.path().join("out");
-        assert_eq!(run(&["build", "--no-env", &config, "-o", &other_out.to_string_lossy()]).0, 0);
+        assert_eq!(
+            run(&[
+                "build",
+                "--no-env",
+                &config,
+                "-o",
+                &other_out.to_string_lossy()
+            ])
+            .0,
+            0
+        );
         snapshot(&other_out)
     };
     // Kill the build after 1, 2 and 3 renames: every file is old or new, never torn.
     for after in 1..=3 {
-        let killed = prose_compile(&["build", "--no-env", &config, "-o", &out_s], &[("PROSE_COMPILE_FAULT_AFTER_RENAMES", &after.to_string())]);
-        assert!(!killed.status.success(), "the fault hook must stop the build");
+        let killed = prose_compile(
+            &["build", "--no-env", &config, "-o", &out_s],
+            &[("PROSE_COMPILE_FAULT_AFTER_RENAMES", &after.to_string())],
+        );
+        assert!(
+            !killed.status.success(),
+            "the fault hook must stop the build"
+        );
         let mid = generated_only(snapshot(&out));
         for (path, bytes) in &mid {
             let matches_old = old.get(path) == Some(bytes);
             let matches_new = new_tree.get(path) == Some(bytes);
-            assert!(matches_old || matches_new, "{path} is neither the old nor the new version after a kill");
+            assert!(
+                matches_old || matches_new,
+                "{path} is neither the old nor the new version after a kill"
+            );
         }
-        assert!(out.join(".prose-compile/pending").exists(), "the journal records the interrupted build");
+        assert!(
+            out.join(".prose-compile/pending").exists(),
+            "the journal records the interrupted build"
+        );
         // Checking reports the drift; building completes the job.
-        assert_eq!(run(&["build", "--check", "--no-env", &config, "-o", &out_s]).0, 1);
+        assert_eq!(
+            run(&["build", "--check", "--no-env", &config, "-o", &out_s]).0,
+            1
+        );
         let (code, _, stderr) = run(&["build", "--no-env", &config, "-o", &out_s]);
         assert_eq!(code, 0, "{stderr}");
-        assert!(stderr.contains("completed an interrupted build"), "{stderr}");
-        assert_eq!(snapshot(&out), new_tree, "after the repair the tree is exactly the new one");
+        assert!(
+            stderr.contains("completed an interrupted build"),
+            "{stderr}"
+        );
+        assert_eq!(
+            snapshot(&out),
+            new_tree,
+            "after the repair the tree is exactly the new one"
+        );
         // Go back to the old tree for the next round.
         fs::write(&config, "[server]\ndomain = \"old.example\"\n").expect("write");
         assert_eq!(run(&["build", "--no-env", &config, "-o", &out_s]).0, 0);
@@ -83,14 +130,25 @@ fn check_diff_hand_edits_and_force() {
     let (code, _, _) = run(&["build", "--check", "--no-env", &config, "-o", &out_s]);
     assert_eq!(code, 1, "nothing built yet: out of date");
     assert_eq!(run(&["build", "--no-env", &config, "-o", &out_s]).0, 0);
-    assert_eq!(run(&["build", "--check", "--no-env", &config, "-o", &out_s]).0, 0, "up to date");
+    assert_eq!(
+        run(&["build", "--check", "--no-env", &config, "-o", &out_s]).0,
+        0,
+        "up to date"
+    );
     assert!(!out.join(".prose-compile").exists());
 
     // A change in prose.toml: --check fails with a diff; diff shows it and exits 0.
-    fs::write(&config, "[server]\ndomain = \"example.org\"\nhttp_port = 5380\n").expect("write");
+    fs::write(
+        &config,
+        "[server]\ndomain = \"example.org\"\nhttp_port = 5380\n",
+    )
+    .expect("write");
     let (code, stdout, _) = run(&["build", "--check", "--no-env", &config, "-o", &out_s]);
     assert_eq!(code, 1);
-    assert!(stdout.contains("-http_ports = { 5280 }") && stdout.contains("+http_ports = { 5380 }"), "{stdout}");
+    assert!(
+        stdout.contains("-http_ports = { 5280 }") && stdout.contains("+http_ports = { 5380 }"),
+        "{stdout}"
+    );
     let (code, diff_out, _) = run(&["diff", "--no-env", &config, "-o", &out_s]);
     assert_eq!(code, 0);
     assert_eq!(diff_out, stdout);
@@ -102,13 +160,29 @@ fn check_diff_hand_edits_and_force() {
     fs::write(&lua, &edited).expect("edit");
     let (code, _, stderr) = run(&["build", "--no-env", &config, "-o", &out_s]);
     assert_eq!(code, 2);
-    assert!(stderr.contains("prosody.cfg.lua was edited by hand"), "{stderr}");
-    assert!(stderr.contains("--- my hand edit") || stderr.contains("-- my hand edit"), "{stderr}");
+    assert!(
+        stderr.contains("prosody.cfg.lua was edited by hand"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("--- my hand edit") || stderr.contains("-- my hand edit"),
+        "{stderr}"
+    );
     assert_eq!(fs::read_to_string(&lua).expect("lua"), edited);
     // --force overwrites it.
-    assert_eq!(run(&["build", "--force", "--no-env", &config, "-o", &out_s]).0, 0);
-    assert!(!fs::read_to_string(&lua).expect("lua").contains("my hand edit"));
-    assert_eq!(run(&["build", "--check", "--no-env", &config, "-o", &out_s]).0, 0);
+    assert_eq!(
+        run(&["build", "--force", "--no-env", &config, "-o", &out_s]).0,
+        0
+    );
+    assert!(
+        !fs::read_to_string(&lua)
+            .expect("lua")
+            .contains("my hand edit")
+    );
+    assert_eq!(
+        run(&["build", "--check", "--no-env", &config, "-o", &out_s]).0,
+        0
+    );
 }
 
 #[test]
@@ -118,15 +192,35 @@ fn stale_files_go_and_unrelated_files_stay() {
     let out = dir.path().join("out");
     let out_s = out.to_string_lossy().into_owned();
     fs::create_dir_all(out.join("etc/nginx/sites-available")).expect("mkdir");
-    fs::write(out.join("etc/nginx/sites-available/default"), "operator's own site\n").expect("write");
+    fs::write(
+        out.join("etc/nginx/sites-available/default"),
+        "operator's own site\n",
+    )
+    .expect("write");
     assert_eq!(run(&["build", "--no-env", &config, "-o", &out_s]).0, 0);
-    assert!(out.join("etc/nginx/sites-available/prose.example.org").exists());
+    assert!(
+        out.join("etc/nginx/sites-available/prose.example.org")
+            .exists()
+    );
     // A new pod domain: the old site file is stale and goes; the operator's stays.
-    fs::write(&config, "[server]\ndomain = \"example.org\"\n[pod.address]\ndomain = \"chat.example.org\"\n").expect("write");
+    fs::write(
+        &config,
+        "[server]\ndomain = \"example.org\"\n[pod.address]\ndomain = \"chat.example.org\"\n",
+    )
+    .expect("write");
     assert_eq!(run(&["build", "--no-env", &config, "-o", &out_s]).0, 0);
-    assert!(!out.join("etc/nginx/sites-available/prose.example.org").exists());
-    assert!(out.join("etc/nginx/sites-available/chat.example.org").exists());
-    assert_eq!(fs::read_to_string(out.join("etc/nginx/sites-available/default")).expect("kept"), "operator's own site\n");
+    assert!(
+        !out.join("etc/nginx/sites-available/prose.example.org")
+            .exists()
+    );
+    assert!(
+        out.join("etc/nginx/sites-available/chat.example.org")
+            .exists()
+    );
+    assert_eq!(
+        fs::read_to_string(out.join("etc/nginx/sites-available/default")).expect("kept"),
+        "operator's own site\n"
+    );
 }
 
 #[test]
@@ -134,22 +228,50 @@ fn fifty_pods_build_and_one_broken_pod_does_not_stop_the_others() {
     let dir = tempfile::tempdir().expect("tempdir");
     let repo = dir.path().join("repo");
     for i in 0..50 {
-        pod(&repo.join(format!("pods/pod{i:02}")), &format!("pod{i:02}.example"));
+        pod(
+            &repo.join(format!("pods/pod{i:02}")),
+            &format!("pod{i:02}.example"),
+        );
     }
-    fs::write(repo.join("pods/pod17/prose.toml"), "[server]\ndomain = \"bad domain\"\n").expect("break one");
+    fs::write(
+        repo.join("pods/pod17/prose.toml"),
+        "[server]\ndomain = \"bad domain\"\n",
+    )
+    .expect("break one");
     let out = dir.path().join("out");
-    let (code, _, stderr) = run(&["build", "--no-env", &repo.to_string_lossy(), "-o", &out.to_string_lossy()]);
+    let (code, _, stderr) = run(&[
+        "build",
+        "--no-env",
+        &repo.to_string_lossy(),
+        "-o",
+        &out.to_string_lossy(),
+    ]);
     assert_eq!(code, 1, "{stderr}");
-    assert!(stderr.contains("built 50 pods: 49 changed, 0 unchanged, 1 invalid, 0 failed"), "{stderr}");
-    assert!(stderr.contains("pod17/prose.toml"), "the broken pod is named: {stderr}");
+    assert!(
+        stderr.contains("built 50 pods: 49 changed, 0 unchanged, 1 invalid, 0 failed"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("pod17/prose.toml"),
+        "the broken pod is named: {stderr}"
+    );
     for i in (0..50).filter(|i| *i != 17) {
         let lua = out.join(format!("pods/pod{i:02}/etc/prosody/prosody.cfg.lua"));
         assert!(lua.exists(), "{}", lua.display());
     }
     assert!(!out.join("pods/pod17").exists());
     // A second run changes nothing for the 49.
-    let (_, _, stderr) = run(&["build", "--no-env", &repo.to_string_lossy(), "-o", &out.to_string_lossy()]);
-    assert!(stderr.contains("0 changed, 49 unchanged, 1 invalid"), "{stderr}");
+    let (_, _, stderr) = run(&[
+        "build",
+        "--no-env",
+        &repo.to_string_lossy(),
+        "-o",
+        &out.to_string_lossy(),
+    ]);
+    assert!(
+        stderr.contains("0 changed, 49 unchanged, 1 invalid"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -162,10 +284,26 @@ fn init_writes_a_starter_that_checks_and_refuses_to_overwrite() {
     assert!(text.starts_with("#:schema ./prose.schema.json\n"));
     assert!(target.join("prose.schema.json").exists());
     assert_eq!(run(&["check", "--no-env", &target_s]).0, 0);
-    fs::write(target.join("prose.toml"), "[server]\ndomain = \"mine.example\"\n").expect("write");
+    fs::write(
+        target.join("prose.toml"),
+        "[server]\ndomain = \"mine.example\"\n",
+    )
+    .expect("write");
     assert_eq!(run(&["init", &target_s, "--domain", "crisp.chat"]).0, 2);
-    assert_eq!(fs::read_to_string(target.join("prose.toml")).expect("kept"), "[server]\ndomain = \"mine.example\"\n");
-    assert_eq!(run(&["init", &dir.path().join("x").to_string_lossy(), "--domain", "bad domain"]).0, 2);
+    assert_eq!(
+        fs::read_to_string(target.join("prose.toml")).expect("kept"),
+        "[server]\ndomain = \"mine.example\"\n"
+    );
+    assert_eq!(
+        run(&[
+            "init",
+            &dir.path().join("x").to_string_lossy(),
+            "--domain",
+            "bad domain"
+        ])
+        .0,
+        2
+    );
 }
 
 #[test]

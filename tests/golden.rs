@@ -19,7 +19,15 @@ fn examples() -> Vec<(String, PathBuf)> {
         .expect("examples/")
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.join("prose.toml").is_file())
-        .map(|p| (p.file_name().unwrap_or_default().to_string_lossy().into_owned(), p.join("prose.toml")))
+        .map(|p| {
+            (
+                p.file_name()
+                    .unwrap_or_default()
+                    .to_string_lossy()
+                    .into_owned(),
+                p.join("prose.toml"),
+            )
+        })
         .collect();
     out.sort();
     out
@@ -31,13 +39,21 @@ fn load_example(path: &Path) -> Loaded {
         ..LoadOptions::default()
     };
     let loaded = load(path, &options).expect("readable");
-    assert!(!loaded.has_errors(), "{}: {:#?}", path.display(), loaded.diagnostics);
+    assert!(
+        !loaded.has_errors(),
+        "{}: {:#?}",
+        path.display(),
+        loaded.diagnostics
+    );
     loaded
 }
 
 /// The tree as `build` writes it: the generated files plus the manifest.
 fn files_of(tree: &OutputTree) -> BTreeMap<String, Vec<u8>> {
-    let mut files: BTreeMap<String, Vec<u8>> = tree.files().map(|f| (f.path.clone(), f.contents.clone())).collect();
+    let mut files: BTreeMap<String, Vec<u8>> = tree
+        .files()
+        .map(|f| (f.path.clone(), f.contents.clone()))
+        .collect();
     files.insert(MANIFEST.into(), tree.manifest().into_bytes());
     files
 }
@@ -49,7 +65,12 @@ fn files_on_disk(root: &Path) -> BTreeMap<String, Vec<u8>> {
         .filter_map(Result::ok)
         .filter(|e| e.file_type().is_file())
         .map(|e| {
-            let relative = e.path().strip_prefix(root).unwrap_or(e.path()).to_string_lossy().into_owned();
+            let relative = e
+                .path()
+                .strip_prefix(root)
+                .unwrap_or(e.path())
+                .to_string_lossy()
+                .into_owned();
             (relative, std::fs::read(e.path()).unwrap_or_default())
         })
         .collect()
@@ -73,16 +94,29 @@ fn examples_match_their_golden_trees() {
             continue;
         }
         let expected = files_on_disk(&expected_root);
-        for file in expected.keys().chain(actual.keys()).collect::<std::collections::BTreeSet<_>>() {
+        for file in expected
+            .keys()
+            .chain(actual.keys())
+            .collect::<std::collections::BTreeSet<_>>()
+        {
             let (old, new) = (expected.get(file), actual.get(file));
             if old == new {
                 continue;
             }
-            let (diff, _) = prose_compile::output::unified_diff(file, old.map_or(&[][..], |v| v), new.map_or(&[][..], |v| v), 200);
+            let (diff, _) = prose_compile::output::unified_diff(
+                file,
+                old.map_or(&[][..], |v| v),
+                new.map_or(&[][..], |v| v),
+                200,
+            );
             failures.push(format!("golden/{name}/{file}:\n{diff}"));
         }
     }
-    assert!(failures.is_empty(), "output differs from golden trees (PROSE_COMPILE_BLESS=1 to accept after review):\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "output differs from golden trees (PROSE_COMPILE_BLESS=1 to accept after review):\n{}",
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -92,7 +126,12 @@ fn golden_trees_cover_every_file_of_the_design() {
         let config = loaded.config.as_ref().expect("valid");
         let tree = compile(&loaded, "prose.toml").expect("compiles");
         let server = config.server.domain.ascii();
-        let pod = config.pod.address.domain.as_ref().map_or_else(|| config.pod_domain(), |d| d.ascii());
+        let pod = config
+            .pod
+            .address
+            .domain
+            .as_ref()
+            .map_or_else(|| config.pod_domain(), |d| d.ascii());
         for file in [
             "etc/prosody/prosody.cfg.lua".to_owned(),
             format!("etc/nginx/sites-available/{pod}"),
@@ -117,7 +156,12 @@ fn examples_audits_match_their_snapshots() {
         let findings = prose_compile::audit::audit(&loaded, tree.as_ref());
         let mut text = String::new();
         for f in &findings {
-            text += &format!("{} {}: {}\n", f.rule.severity.as_str(), f.rule.code, prose_compile::audit::message(f));
+            text += &format!(
+                "{} {}: {}\n",
+                f.rule.severity.as_str(),
+                f.rule.code,
+                prose_compile::audit::message(f)
+            );
         }
         let text = text.replace(&format!("{}/", repo().display()), "");
         assert_snapshot(&dir.join(format!("{name}.txt")), &text);
@@ -137,10 +181,18 @@ fn examples_pass_the_real_validators() {
             std::fs::write(&target, &file.contents).expect("write");
         }
         let reports = verify_tree_with(dir.path(), spec.is_file().then_some(spec.as_path()));
-        assert!(reports.len() >= 7, "{name}: only {} validator reports", reports.len());
+        assert!(
+            reports.len() >= 7,
+            "{name}: only {} validator reports",
+            reports.len()
+        );
         for report in reports {
             match &report.outcome {
-                Outcome::Failed { output } => panic!("{name}: {} rejects {}:\n{output}", report.tool, report.file.display()),
+                Outcome::Failed { output } => panic!(
+                    "{name}: {} rejects {}:\n{output}",
+                    report.tool,
+                    report.file.display()
+                ),
                 Outcome::Skipped { .. } => {
                     require_or_skip(&report.outcome);
                 }
