@@ -67,3 +67,9 @@ pub fn render_all(ctx: &RenderContext) -> Result<Vec<GeneratedFile>, Vec<Diagnos
         Err(errors)
     }
 }
+
+pub mod compose;
+pub mod host_meta;
+pub mod nginx;
+pub mod systemd;
+pub mod templating;

@@ -1,0 +1,95 @@
+//! `var/www/default/.well-known/host-meta` (XRD) and `host-meta.json` (JRD): the XEP-0156
+//! links to the pod's websocket endpoint, and to BOSH when Prosody serves it. nginx serves
+//! them (see [`super::nginx`]) at the server domain, where clients look.
+//!
+//! The XML file carries the "do not edit" notice as a comment; JSON has no comments.
+
+use serde::Serialize;
+
+use super::templating::{self, Templates};
+use super::{GeneratedFile, RenderContext};
+use crate::config::formats;
+use crate::diagnostics::Diagnostic;
+
+pub const DIR: &str = "var/www/default/.well-known";
+pub const WEBSOCKET_REL: &str = "urn:xmpp:alt-connections:websocket";
+pub const BOSH_REL: &str = "urn:xmpp:alt-connections:xbosh";
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Link {
+    pub rel: String,
+    pub href: String,
+}
+
+/// The variables of `host-meta.j2` and `host-meta.json.j2`.
+#[derive(Debug, Clone, Serialize)]
+pub struct HostMeta {
+    pub notice: String,
+    pub links: Vec<Link>,
+}
+
+pub fn render(ctx: &RenderContext) -> Result<Vec<GeneratedFile>, Vec<Diagnostic>> {
+    render_with(ctx, templating::embedded())
+}
+
+pub fn render_with(
+    ctx: &RenderContext,
+    templates: &Templates,
+) -> Result<Vec<GeneratedFile>, Vec<Diagnostic>> {
+    render_host_meta(&host_meta(ctx)?, templates)
+}
+
+/// The links: `wss://<pod domain>/websocket/`, and `https://<pod domain>/http-bind` when BOSH
+/// is enabled (the paths nginx proxies to Prosody). Hostnames in ASCII, as URLs want them.
+pub fn host_meta(ctx: &RenderContext) -> Result<HostMeta, Vec<Diagnostic>> {
+    let pod = formats::hostname(&ctx.config.pod_domain()).map_err(|p| {
+        vec![
+            Diagnostic::error("host-meta", format!("pod domain: {}", p.message))
+                .key("pod.address.domain")
+                .at(ctx.span_of(&["pod", "address", "domain"]), "not a hostname")
+                .help(p.help),
+        ]
+    })?;
+    let mut links = vec![Link {
+        rel: WEBSOCKET_REL.to_owned(),
+        href: format!("wss://{pod}/websocket/"),
+    }];
+    if ctx.config.bosh_enabled() {
+        links.push(Link {
+            rel: BOSH_REL.to_owned(),
+            href: format!("https://{pod}/http-bind"),
+        });
+    }
+    Ok(HostMeta {
+        notice: ctx.notice(),
+        links,
+    })
+}
+
+/// Renders both files. Public so tests can render hostile values the front end would refuse.
+pub fn render_host_meta(
+    host_meta: &HostMeta,
+    templates: &Templates,
+) -> Result<Vec<GeneratedFile>, Vec<Diagnostic>> {
+    let xml = templates.render_file("host-meta.j2", host_meta);
+    let json = templates.render_file("host-meta.json.j2", host_meta);
+    match (xml, json) {
+        (Ok(xml), Ok(json)) => Ok(vec![
+            GeneratedFile {
+                path: format!("{DIR}/host-meta"),
+                contents: xml.into_bytes(),
+                mode: 0o644,
+            },
+            GeneratedFile {
+                path: format!("{DIR}/host-meta.json"),
+                contents: json.into_bytes(),
+                mode: 0o644,
+            },
+        ]),
+        (xml, json) => Err([xml.err(), json.err()]
+            .into_iter()
+            .flatten()
+            .flatten()
+            .collect()),
+    }
+}

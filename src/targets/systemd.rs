@@ -1,0 +1,71 @@
+//! `etc/systemd/system/prose.service`: starts and stops the compose project at boot, as
+//! upstream's `templates/prose.service` (foreground `docker compose up`, a post-start check
+//! that no container exited, `docker compose down` on stop, as user `prose` with
+//! `/etc/prose/prose.env`), from `templates/prose.service.j2`.
+//!
+//! Hardening: the directives that restrict only what the docker CLI needs not do (it talks
+//! to dockerd over a Unix socket; the containers are dockerd's children and unaffected). Each
+//! directive left out is named in the unit with the reason: `PrivateUsers=` (the `docker`
+//! group would not be mapped into the user namespace, so no socket access), `PrivateNetwork=`
+//! and `IPAddressDeny=` (a `DOCKER_HOST` over TCP), `ProtectHome=yes` (registry credentials in
+//! `~/.docker`), `ProcSubset=pid` and `SystemCallFilter=~@resources` (the Go runtime reads
+//! `/proc` and calls `setrlimit`). `SystemCallErrorNumber=EPERM` makes a filtered call fail
+//! instead of killing the process.
+//! `COMPOSE_PROJECT_NAME=prose` keeps the project name of upstream's `name: prose`.
+
+use serde::Serialize;
+
+use super::compose;
+use super::templating::{self, Templates};
+use super::{GeneratedFile, RenderContext};
+use crate::diagnostics::Diagnostic;
+
+pub const PATH: &str = "etc/systemd/system/prose.service";
+
+/// The variables of `prose.service.j2`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Unit {
+    pub notice: String,
+    pub description: String,
+    /// The user the docker CLI runs as (created by the deployment guide, in group `docker`).
+    pub user: String,
+    /// Where `compose.yaml` is: compose finds it (and `compose.override.yaml`) there.
+    pub working_directory: String,
+    pub compose_file: String,
+    pub env_file: String,
+}
+
+pub fn render(ctx: &RenderContext) -> Result<Vec<GeneratedFile>, Vec<Diagnostic>> {
+    render_with(ctx, templating::embedded())
+}
+
+pub fn render_with(
+    ctx: &RenderContext,
+    templates: &Templates,
+) -> Result<Vec<GeneratedFile>, Vec<Diagnostic>> {
+    render_unit(&unit(ctx), templates)
+}
+
+pub fn unit(ctx: &RenderContext) -> Unit {
+    Unit {
+        notice: ctx.notice(),
+        description: format!("Prose Pod of {}", ctx.config.server.domain),
+        user: "prose".to_owned(),
+        working_directory: "/etc/prose".to_owned(),
+        compose_file: format!("/{}", compose::PATH),
+        env_file: "/etc/prose/prose.env".to_owned(),
+    }
+}
+
+/// Renders the unit. Public so tests can render hostile values the front end would refuse.
+pub fn render_unit(
+    unit: &Unit,
+    templates: &Templates,
+) -> Result<Vec<GeneratedFile>, Vec<Diagnostic>> {
+    let text = templates.render_file("prose.service.j2", unit)?;
+    Ok(vec![GeneratedFile {
+        path: PATH.to_owned(),
+        contents: text.into_bytes(),
+        mode: 0o644,
+    }])
+}
