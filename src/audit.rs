@@ -82,8 +82,8 @@ rules! {
         "Restrict it to localhost and the pod's network, e.g. `172.16.0.0/12`.";
     S2S_DIALBACK = "s2s-dialback", Warning,
         "Federation authenticates servers by DNS dialback",
-        "With federation on and `s2s_secure_auth = false`, remote servers are authenticated by dialback, which trusts DNS, instead of certificates.",
-        "Set `s2s_secure_auth = true` in `[prosody.global.overrides]` if your peers have valid certificates.";
+        "With federation on and `s2s_secure_auth` overridden to `false`, remote servers are authenticated by dialback, which trusts DNS, instead of certificates (prose-compile generates `true`).",
+        "Remove the `s2s_secure_auth = false` override, or list the peers without valid certificates in `s2s_insecure_domains`.";
     FEDERATION_NO_WHITELIST = "federation-no-whitelist", Warning,
         "Federation without a whitelist",
         "Any server of the XMPP network can reach your users.",
@@ -373,14 +373,7 @@ pub fn audit(loaded: &Loaded, tree: Option<&OutputTree>) -> Vec<Finding> {
     // Federation.
     let defaults = &config.server.defaults;
     if defaults.federation_enabled {
-        let secure_auth = a
-            .prosody_settings("s2s_secure_auth")
-            .iter()
-            .any(|(_, n)| is_true(&n.value));
-        if !secure_auth {
-            let location = a.key(&["server", "defaults", "federation_enabled"]);
-            a.report(S2S_DIALBACK, location);
-        }
+        a.option_is("s2s_secure_auth", is_false, S2S_DIALBACK);
         if !defaults.federation_whitelist_enabled {
             let location = a.key(&["server", "defaults", "federation_enabled"]);
             a.report(FEDERATION_NO_WHITELIST, location);

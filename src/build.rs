@@ -7,10 +7,20 @@ use crate::config::{LoadError, LoadOptions, Loaded, load};
 use crate::diagnostics::Diagnostic;
 use crate::discover::{CONFIG_FILE, Pod};
 use crate::output::{self, Change, OutputTree, WriteError, WriteSummary};
+use crate::targets::templating::{self, Templates};
 use crate::targets::{self, RenderContext};
 
-/// Renders every target of a valid configuration into one tree.
+/// Renders every target of a valid configuration into one tree, with the embedded templates.
 pub fn compile(loaded: &Loaded, input_label: &str) -> Result<OutputTree, Vec<Diagnostic>> {
+    compile_with(loaded, input_label, templating::embedded())
+}
+
+/// [`compile`] with the given templates (`--templates DIR`).
+pub fn compile_with(
+    loaded: &Loaded,
+    input_label: &str,
+    templates: &Templates,
+) -> Result<OutputTree, Vec<Diagnostic>> {
     let Some(config) = &loaded.config else {
         return Err(Vec::new());
     };
@@ -18,6 +28,7 @@ pub fn compile(loaded: &Loaded, input_label: &str) -> Result<OutputTree, Vec<Dia
         config,
         tree: &loaded.tree,
         input_label: input_label.to_owned(),
+        templates,
     };
     let files = targets::render_all(&ctx)?;
     let mut tree = OutputTree::default();
@@ -32,6 +43,20 @@ pub fn compile(loaded: &Loaded, input_label: &str) -> Result<OutputTree, Vec<Dia
     } else {
         Err(errors)
     }
+}
+
+/// Loads a pod and, when its configuration is valid, renders it too, so the targets' own
+/// checks (e.g. a Prosody option in a section that ignores it) are reported by `check` as
+/// well as by `build`. The tree itself is discarded.
+pub fn load_and_check(path: &Path, options: &LoadOptions) -> Result<Loaded, LoadError> {
+    let mut loaded = load(path, options)?;
+    if !loaded.has_errors()
+        && let Err(diagnostics) = compile(&loaded, CONFIG_FILE)
+    {
+        loaded.diagnostics.extend(diagnostics);
+        crate::diagnostics::normalize(&mut loaded.diagnostics);
+    }
+    Ok(loaded)
 }
 
 /// What to do with a pod's compiled tree.
@@ -85,7 +110,15 @@ pub fn input_label(pod: &Pod) -> String {
     label.to_string_lossy().replace('\\', "/")
 }
 
-pub fn run_pod(pod: &Pod, output_root: &Path, options: &LoadOptions, action: Action) -> PodReport {
+/// What every pod of a run shares.
+pub struct RunOptions<'a> {
+    pub load: &'a LoadOptions,
+    pub action: Action,
+    pub templates: &'a Templates,
+}
+
+pub fn run_pod(pod: &Pod, output_root: &Path, run: &RunOptions<'_>) -> PodReport {
+    let (options, action) = (run.load, run.action);
     let output_dir = output_root.join(&pod.relative_dir);
     let report = |loaded, outcome| PodReport {
         pod: pod.clone(),
@@ -100,7 +133,7 @@ pub fn run_pod(pod: &Pod, output_root: &Path, options: &LoadOptions, action: Act
     if loaded.has_errors() {
         return report(Some(loaded), Outcome::Invalid(Vec::new()));
     }
-    let tree = match compile(&loaded, &input_label(pod)) {
+    let tree = match compile_with(&loaded, &input_label(pod), run.templates) {
         Ok(tree) => tree,
         Err(diagnostics) => return report(Some(loaded), Outcome::Invalid(diagnostics)),
     };
@@ -122,8 +155,7 @@ pub fn run_pod(pod: &Pod, output_root: &Path, options: &LoadOptions, action: Act
 pub fn run_all(
     pods: &[Pod],
     output_root: &Path,
-    options: &LoadOptions,
-    action: Action,
+    run: &RunOptions<'_>,
     progress: &(dyn Fn(usize) + Sync),
 ) -> Vec<PodReport> {
     use std::sync::atomic::{AtomicUsize, Ordering};
@@ -140,7 +172,7 @@ pub fn run_all(
                 loop {
                     let i = next.fetch_add(1, Ordering::SeqCst);
                     let Some(pod) = pods.get(i) else { break };
-                    let report = run_pod(pod, output_root, options, action);
+                    let report = run_pod(pod, output_root, run);
                     if let Ok(mut slots) = results.lock() {
                         slots[i] = Some(report);
                     }

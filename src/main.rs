@@ -13,6 +13,7 @@ use prose_compile::config::{LoadOptions, load};
 use prose_compile::diagnostics::{self, Diagnostic, RenderOptions};
 use prose_compile::discover::{Pod, discover};
 use prose_compile::output::{Change, WriteError, unified_diff};
+use prose_compile::targets::templating::{self, Templates};
 use prose_compile::validators::{self, Outcome as Check};
 
 #[derive(Parser)]
@@ -69,6 +70,10 @@ enum Command {
         /// Overwrite generated files that were edited by hand.
         #[arg(long)]
         force: bool,
+        /// Use the templates in DIR instead of the shipped ones, file by file (same names,
+        /// e.g. `nginx-pod.conf.j2`; same escaping filters and validation).
+        #[arg(long, value_name = "DIR")]
+        templates: Option<PathBuf>,
         #[command(flatten)]
         load: LoadArgs,
     },
@@ -88,6 +93,9 @@ enum Command {
         /// Output directory to compare with.
         #[arg(short, long, default_value = "out")]
         output: PathBuf,
+        /// Use the templates in DIR instead of the shipped ones.
+        #[arg(long, value_name = "DIR")]
+        templates: Option<PathBuf>,
         #[command(flatten)]
         load: LoadArgs,
     },
@@ -252,6 +260,7 @@ fn main() -> ExitCode {
             output,
             check,
             force,
+            templates,
             load,
         } => {
             let action = if check {
@@ -259,13 +268,30 @@ fn main() -> ExitCode {
             } else {
                 Action::Write { force }
             };
-            run_build(&ui, &paths, &output, &load, action, check)
+            run_build(
+                &ui,
+                &paths,
+                &output,
+                &load,
+                action,
+                check,
+                templates.as_deref(),
+            )
         }
         Command::Diff {
             paths,
             output,
+            templates,
             load,
-        } => run_build(&ui, &paths, &output, &load, Action::Compare, false),
+        } => run_build(
+            &ui,
+            &paths,
+            &output,
+            &load,
+            Action::Compare,
+            false,
+            templates.as_deref(),
+        ),
         Command::Check { paths, load } => check(&ui, &paths, &load),
         Command::Schema { output } => schema(output),
         Command::Explain {
@@ -313,7 +339,7 @@ fn check(ui: &Ui, paths: &[PathBuf], load_args: &LoadArgs) -> ExitCode {
     let mut invalid = 0;
     let mut results = Vec::new();
     for pod in &pods {
-        let loaded = match load(&pod.config, &options) {
+        let loaded = match build::load_and_check(&pod.config, &options) {
             Ok(loaded) => loaded,
             Err(error) => return usage_error(&error.to_string()),
         };
@@ -358,10 +384,22 @@ fn run_build(
     load_args: &LoadArgs,
     action: Action,
     fail_on_drift: bool,
+    template_dir: Option<&Path>,
 ) -> ExitCode {
     let pods = match find_pods(paths, Some(output)) {
         Ok(pods) => pods,
         Err(code) => return code,
+    };
+    let custom;
+    let templates = match template_dir {
+        None => templating::embedded(),
+        Some(dir) => match Templates::from_dir(dir) {
+            Ok(loaded) => {
+                custom = loaded;
+                &custom
+            }
+            Err(error) => return usage_error(&format!("--templates {}: {error}", dir.display())),
+        },
     };
     let options = load_args.options();
     let show_progress = pods.len() > 1 && !ui.quiet && std::io::stderr().is_terminal();
@@ -371,7 +409,12 @@ fn run_build(
             let _ = std::io::stderr().flush();
         }
     };
-    let reports = build::run_all(&pods, output, &options, action, &progress);
+    let run = build::RunOptions {
+        load: &options,
+        action,
+        templates,
+    };
+    let reports = build::run_all(&pods, output, &run, &progress);
     if show_progress {
         eprint!("\r\x1b[K");
     }
@@ -433,7 +476,9 @@ fn run_build(
                     status = "unchanged";
                 }
                 if let Some(loaded) = &report.loaded {
-                    let tree = build::compile(loaded, &build::input_label(&report.pod)).ok();
+                    let tree =
+                        build::compile_with(loaded, &build::input_label(&report.pod), templates)
+                            .ok();
                     let findings = prose_compile::audit::audit(loaded, tree.as_ref());
                     ui.note(&format!("{name}: audit: {}", audit_counts(&findings)));
                 }
@@ -446,7 +491,14 @@ fn run_build(
                     drift += 1;
                     status = "out of date";
                     if ui.format == Format::Human {
-                        print_changes(ui, report, changes, &mut diff_budget, &mut hidden);
+                        print_changes(
+                            ui,
+                            report,
+                            changes,
+                            templates,
+                            &mut diff_budget,
+                            &mut hidden,
+                        );
                     }
                 }
             }
@@ -520,13 +572,14 @@ fn print_changes(
     ui: &Ui,
     report: &PodReport,
     changes: &[Change],
+    templates: &Templates,
     budget: &mut usize,
     hidden: &mut usize,
 ) {
     let tree = report
         .loaded
         .as_ref()
-        .and_then(|l| build::compile(l, &build::input_label(&report.pod)).ok());
+        .and_then(|l| build::compile_with(l, &build::input_label(&report.pod), templates).ok());
     let mut out = String::new();
     for change in changes {
         let (path, old, new, note) = match change {

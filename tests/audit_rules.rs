@@ -85,8 +85,8 @@ const CASES: &[(&str, &str, &str)] = &[
     ),
     (
         "s2s-dialback",
+        "[server.defaults]\nfederation_enabled = true\nfederation_whitelist_enabled = true\n[prosody.global.overrides]\ns2s_secure_auth = false\n",
         "[server.defaults]\nfederation_enabled = true\nfederation_whitelist_enabled = true\n",
-        "[server.defaults]\nfederation_enabled = true\nfederation_whitelist_enabled = true\n[prosody.global.overrides]\ns2s_secure_auth = true\n",
     ),
     (
         "federation-no-whitelist",

@@ -449,6 +449,7 @@ fn the_input_label_cannot_escape_its_header_comment() {
         config,
         tree: &loaded.tree,
         input_label: label.to_owned(),
+        templates: prose_compile::targets::templating::embedded(),
     };
     let text = String::from_utf8(prosody::render(&ctx).unwrap()[0].contents.clone()).unwrap();
     let header: Vec<&str> = text.lines().take_while(|l| !l.is_empty()).collect();

@@ -15,14 +15,11 @@ pub const PREFIX: &str = "PROSE_";
 /// Variables of the tool itself: never configuration keys.
 const OWN_PREFIX: &str = "PROSE_COMPILE_";
 
-/// Variables that `compose.yaml` reads from `prose.env` (images, versions, users, ports,
-/// directories): not configuration keys, and not typos either.
+/// Variables that the generated `compose.yaml` reads from `prose.env` (images, versions,
+/// users, ports, directories): not configuration keys, and not typos either. A test keeps
+/// this list equal to the variables `templates/compose.yaml.j2` uses.
 pub const COMPOSE_VARIABLES: &[&str] = &[
-    "PROSE_UID",
-    "PROSE_GID",
-    "PROSE_POD_IS_TTY",
     "PROSE_CONFIG_DIR",
-    "PROSE_ENV_FILE",
     "PROSE_APP_WEB_IMAGE",
     "PROSE_APP_WEB_VERSION",
     "PROSE_APP_WEB_UID",
@@ -54,8 +51,38 @@ pub const COMPOSE_VARIABLES: &[&str] = &[
     "PROSE_POD_SERVER_INTERFACE_HTTPS",
     "PROSE_POD_SERVER_PORT_C2S",
     "PROSE_POD_SERVER_PORT_S2S",
-    "PROSE_POD_SERVER_PORT_HTTP",
     "PROSE_POD_SERVER_PORT_HTTPS",
+];
+
+/// Variables upstream's compose file reads but the generated one does not (docker-compose
+/// 1.x cannot nest `${A:-${B}}` defaults), with what to set instead.
+pub const RETIRED_COMPOSE_VARIABLES: &[(&str, &str)] = &[
+    (
+        "PROSE_UID",
+        "set `PROSE_APP_WEB_UID`, `PROSE_POD_DASHBOARD_UID`, `PROSE_POD_API_UID` and `PROSE_POD_SERVER_UID`",
+    ),
+    (
+        "PROSE_GID",
+        "set `PROSE_APP_WEB_GID`, `PROSE_POD_DASHBOARD_GID`, `PROSE_POD_API_GID` and `PROSE_POD_SERVER_GID`",
+    ),
+    (
+        "PROSE_POD_IS_TTY",
+        "set `PROSE_APP_WEB_IS_TTY`, `PROSE_POD_DASHBOARD_IS_TTY`, `PROSE_POD_API_IS_TTY` and `PROSE_POD_SERVER_IS_TTY`",
+    ),
+    (
+        "PROSE_ENV_FILE",
+        "set `PROSE_POD_API_ENV_FILE` and `PROSODY_ENV_FILE`",
+    ),
+    (
+        "PROSE_POD_SERVER_PORT_HTTP",
+        "set `server.http_port` (`PROSE_SERVER__HTTP_PORT`): nginx and Prosody use it too",
+    ),
+];
+
+/// Compose variables whose change nginx would not follow: the site proxies to these ports.
+const PROXIED_PORTS: &[(&str, &str)] = &[
+    ("PROSE_APP_WEB_PORT", "8080"),
+    ("PROSE_POD_DASHBOARD_PORT", "8081"),
 ];
 
 /// One `NAME=value` assignment with the span of its value.
@@ -196,6 +223,39 @@ pub fn env_layer(
     let nav = SchemaNav::new(schema);
     let mut layer = Node::table(Origin::Default);
     for a in assignments {
+        if let Some((_, instead)) = RETIRED_COMPOSE_VARIABLES
+            .iter()
+            .find(|(name, _)| *name == a.name)
+        {
+            diagnostics.push(
+                Diagnostic::warning(
+                    "compose-variable",
+                    format!("`{}` is not read by the generated compose.yaml", a.name),
+                )
+                .at(Some(a.value_span), "ignored")
+                .help(format!("{instead} instead")),
+            );
+            continue;
+        }
+        if let Some((_, port)) = PROXIED_PORTS
+            .iter()
+            .find(|(name, port)| *name == a.name && a.value.trim() != *port)
+        {
+            diagnostics.push(
+                Diagnostic::warning(
+                    "compose-variable",
+                    format!(
+                        "`{}` moves a port the nginx site still proxies to at {port}",
+                        a.name
+                    ),
+                )
+                .at(Some(a.value_span), "nginx does not follow this")
+                .help(format!(
+                    "remove it (the port is only bound on 127.0.0.1), or keep {port}"
+                )),
+            );
+            continue;
+        }
         if a.name.starts_with(OWN_PREFIX)
             || COMPOSE_VARIABLES.contains(&a.name.as_str())
             || !a.name.starts_with(PREFIX)
@@ -440,6 +500,22 @@ mod tests {
         assert_eq!(&text[got[0].value_span.range()], "debug");
         assert_eq!(got[1].value, "a b");
         assert_eq!(diags.len(), 1);
+    }
+
+    #[test]
+    fn compose_variables_are_exactly_those_the_template_reads() {
+        let template = include_str!("../../templates/compose.yaml.j2");
+        let mut used: Vec<&str> = template
+            .split("${")
+            .skip(1)
+            .filter_map(|rest| rest.split([':', '}', '-']).next())
+            .filter(|name| name.starts_with(PREFIX))
+            .collect();
+        used.sort_unstable();
+        used.dedup();
+        let mut listed = COMPOSE_VARIABLES.to_vec();
+        listed.sort_unstable();
+        assert_eq!(used, listed);
     }
 
     #[test]

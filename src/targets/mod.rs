@@ -18,6 +18,9 @@ pub struct RenderContext<'a> {
     /// The input as named in headers: `prose.toml`, or `<pod dir>/prose.toml` when several
     /// pods are built. Never an absolute path, so output is the same on every machine.
     pub input_label: String,
+    /// The templates of the template-driven targets: the embedded ones, or an operator's
+    /// overrides (`--templates DIR`), which go through the same filters and validation.
+    pub templates: &'a templating::Templates,
 }
 
 impl RenderContext<'_> {
@@ -49,7 +52,13 @@ pub struct GeneratedFile {
 pub type Target = fn(&RenderContext) -> Result<Vec<GeneratedFile>, Vec<Diagnostic>>;
 
 /// Every target, in the order their files are listed.
-const TARGETS: &[Target] = &[prosody::render];
+const TARGETS: &[Target] = &[
+    prosody::render,
+    |ctx| nginx::render_with(ctx, ctx.templates),
+    |ctx| host_meta::render_with(ctx, ctx.templates),
+    |ctx| compose::render_with(ctx, ctx.templates),
+    |ctx| systemd::render_with(ctx, ctx.templates),
+];
 
 /// Runs every target; all targets' diagnostics are reported, not just the first one's.
 pub fn render_all(ctx: &RenderContext) -> Result<Vec<GeneratedFile>, Vec<Diagnostic>> {

@@ -49,6 +49,7 @@ pub fn render_loaded(loaded: &Loaded, label: &str) -> Result<Vec<GeneratedFile>,
         config,
         tree: &loaded.tree,
         input_label: label.to_owned(),
+        templates: prose_compile::targets::templating::embedded(),
     };
     prosody::render(&ctx)
 }

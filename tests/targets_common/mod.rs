@@ -98,6 +98,7 @@ impl Loaded {
             config: &self.config,
             tree: &self.tree,
             input_label: label.to_owned(),
+            templates: prose_compile::targets::templating::embedded(),
         }
     }
 
