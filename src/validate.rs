@@ -2,8 +2,6 @@
 //! checkers) plus the checks a schema cannot express. Every schema error is translated into a
 //! diagnostic on the exact key or value, with a help line.
 
-use std::sync::OnceLock;
-
 use jsonschema::error::{TypeKind, ValidationErrorKind};
 use jsonschema::{ValidationError, Validator};
 use serde_json::Value as Json;
@@ -15,19 +13,78 @@ use crate::config::tree::{Node, Origin, Value, dotted};
 use crate::config::types::NO_CONTROL_PATTERN;
 use crate::diagnostics::Diagnostic;
 
-/// The compiled validator, built once per process (compiling the schema is the costly part).
-fn validator(schema: &Json) -> Option<&'static Validator> {
-    static VALIDATOR: OnceLock<Option<Validator>> = OnceLock::new();
-    VALIDATOR
-        .get_or_init(|| {
-            let mut options = jsonschema::options().should_validate_formats(true);
-            for name in formats::FORMATS {
-                options =
-                    options.with_format(*name, move |v: &str| formats::check(name, v).is_ok());
-            }
-            options.build(schema).ok()
-        })
-        .as_ref()
+/// The validator of the committed schema (`schema/prose.schema.json`), compiled into the
+/// binary at build time: a process pays nothing to compile it. The committed schema is the
+/// generated one (`tests/front_end.rs` fails when they drift), and every `format` it names is
+/// checked by [`formats::check`].
+#[jsonschema::validator(
+    path = "schema/prose.schema.json",
+    draft = Draft202012,
+    validate_formats = true,
+    formats = {
+        "idn-hostname" => crate::validate::format::idn_hostname,
+        "prosody-host" => crate::validate::format::prosody_host,
+        "email" => crate::validate::format::email,
+        "uri" => crate::validate::format::uri,
+        "dashboard-url" => crate::validate::format::dashboard_url,
+        "duration" => crate::validate::format::duration,
+        "retention" => crate::validate::format::retention,
+        "jid-node" => crate::validate::format::jid_node,
+        "ipv4" => crate::validate::format::ipv4,
+        "ipv6" => crate::validate::format::ipv6,
+        "ip" => crate::validate::format::ip,
+        "absolute-path" => crate::validate::format::absolute_path,
+        "prosody-size" => crate::validate::format::prosody_size,
+        "prosody-rate" => crate::validate::format::prosody_rate,
+        "prosody-duration" => crate::validate::format::prosody_duration,
+        "lua-identifier" => crate::validate::format::lua_identifier,
+    },
+    methods = { is_valid = false, validate = false, iter_errors = true }
+)]
+struct BuiltinSchema;
+
+/// One `fn(&str) -> bool` per format of [`formats::FORMATS`], for the validator above.
+mod format {
+    macro_rules! checks {
+        ($($name:ident => $format:literal),* $(,)?) => {
+            $(pub(super) fn $name(value: &str) -> bool {
+                crate::config::formats::check($format, value).is_ok()
+            })*
+            /// Every format registered with the validator, to test against `FORMATS`.
+            #[cfg(test)]
+            pub(super) const REGISTERED: &[&str] = &[$($format),*];
+        };
+    }
+    checks! {
+        idn_hostname => "idn-hostname",
+        prosody_host => "prosody-host",
+        email => "email",
+        uri => "uri",
+        dashboard_url => "dashboard-url",
+        duration => "duration",
+        retention => "retention",
+        jid_node => "jid-node",
+        ipv4 => "ipv4",
+        ipv6 => "ipv6",
+        ip => "ip",
+        absolute_path => "absolute-path",
+        prosody_size => "prosody-size",
+        prosody_rate => "prosody-rate",
+        prosody_duration => "prosody-duration",
+        lua_identifier => "lua-identifier",
+    }
+}
+
+/// Compiles `schema` at run time into a validator with the same format checkers as the
+/// built-in one. The tool does not use it (the built-in validator is compiled with the
+/// binary); it is kept for schemas other than the committed one, for the tests that compare
+/// both, and for `benches/` (what compiling at run time costs a process).
+pub fn compile_validator(schema: &Json) -> Option<Validator> {
+    let mut options = jsonschema::options().should_validate_formats(true);
+    for name in formats::FORMATS {
+        options = options.with_format(*name, move |v: &str| formats::check(name, v).is_ok());
+    }
+    options.build(schema).ok()
 }
 
 /// Reports every schema violation of the tree.
@@ -37,16 +94,9 @@ pub fn schema_errors(
     sources: &Sources,
     diagnostics: &mut Vec<Diagnostic>,
 ) {
-    let Some(validator) = validator(schema) else {
-        diagnostics.push(Diagnostic::error(
-            "internal",
-            "internal error: the built-in schema does not compile",
-        ));
-        return;
-    };
     let instance = tree.to_json();
     let nav = SchemaNav::new(schema);
-    for error in validator.iter_errors(&instance) {
+    for error in BuiltinSchema::iter_errors(&instance) {
         let path = pointer_segments(&error.instance_path().to_string());
         diagnostics.extend(translate(&error, &path, tree, &nav, sources));
     }
@@ -650,5 +700,53 @@ fn unrepresentable(node: &Node) -> Option<&Node> {
         Value::Table(t) => t.values().find_map(unrepresentable),
         Value::Array(items) => items.iter().find_map(unrepresentable),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn the_built_in_validator_checks_every_format() {
+        assert_eq!(format::REGISTERED, formats::FORMATS);
+    }
+
+    /// Each error as `instance path: message`, sorted (generated checks may run in another
+    /// order than the run-time validator's).
+    fn errors<'i>(errors: impl Iterator<Item = ValidationError<'i>>) -> Vec<String> {
+        let mut all: Vec<String> = errors
+            .map(|e| format!("{}: {e}", e.instance_path()))
+            .collect();
+        all.sort();
+        all
+    }
+
+    #[test]
+    fn the_built_in_validator_agrees_with_one_compiled_at_run_time() {
+        let runtime = compile_validator(crate::schema::schema_cached()).expect("schema compiles");
+        let instances = [
+            json!({"server": {"domain": "crisp.chat"}}),
+            json!({}),
+            json!({"server": {}}),
+            json!({"serverr": {"domain": "crisp.chat"}}),
+            json!({"server": {"domain": "Crisp.Chat", "http_port": "80"}}),
+            json!({"server": {"domain": "-bad-.org", "log_level": "loud"}}),
+            json!({"server": {"domain": "crisp.chat"}, "api": {"default_response_timeout": "20s"}}),
+            json!({"server": {"domain": "crisp.chat"}, "notifiers": {"email": {"smtp_host": "mail.crisp.chat", "smtp_port": 70000, "pod_address": "no at sign"}}}),
+            json!({"server": {"domain": "crisp.chat"}, "dashboard": {"url": "ftp://x"}, "pod": {"address": {"ipv4": "1.2.3", "ipv6": "::g"}}}),
+            json!({"server": {"domain": "crisp.chat", "defaults": {"message_archive_retention": "forever-ish"}}}),
+        ];
+        for instance in &instances {
+            assert_eq!(
+                errors(BuiltinSchema::iter_errors(instance)),
+                errors(runtime.iter_errors(instance)),
+                "{instance}"
+            );
+        }
+        assert!(errors(BuiltinSchema::iter_errors(&instances[0])).is_empty());
+        assert!(!errors(BuiltinSchema::iter_errors(&instances[4])).is_empty());
     }
 }
