@@ -835,12 +835,11 @@ fn explain(
         println!("  affects no generated file");
     }
     for lines in &report.affects {
-        let list: Vec<String> = lines.lines.iter().map(usize::to_string).collect();
         println!(
             "  affects: {} line{} {}",
             lines.file,
             plural(lines.lines.len()),
-            list.join(", ")
+            ranges(&lines.lines)
         );
     }
     ExitCode::SUCCESS
@@ -963,4 +962,23 @@ fn audit(
     } else {
         ExitCode::SUCCESS
     }
+}
+
+/// `[1, 2, 3, 7]` -> `"1-3, 7"`.
+fn ranges(lines: &[usize]) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < lines.len() {
+        let start = lines[i];
+        while i + 1 < lines.len() && lines[i + 1] == lines[i] + 1 {
+            i += 1;
+        }
+        parts.push(if lines[i] == start {
+            start.to_string()
+        } else {
+            format!("{start}-{}", lines[i])
+        });
+        i += 1;
+    }
+    parts.join(", ")
 }
