@@ -315,3 +315,90 @@ fn completions_and_man_page_come_from_the_cli_definition() {
     assert_eq!(code, 0);
     assert!(stdout.contains(".TH prose-compile"));
 }
+
+#[test]
+fn templates_dir_overrides_a_shipped_template_and_its_output_is_still_checked() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = pod(&dir.path().join("pod"), "example.org");
+    let templates = dir.path().join("templates");
+    fs::create_dir(&templates).expect("mkdir");
+    let shipped =
+        fs::read_to_string(support::repo().join("templates/host-meta.json.j2")).expect("template");
+    fs::write(
+        templates.join("host-meta.json.j2"),
+        shipped.replace(
+            "\"links\"",
+            "\"subject\": \"acct:example.org\",\n  \"links\"",
+        ),
+    )
+    .expect("write");
+    let out = dir.path().join("out");
+    let args = |out: &Path| {
+        vec![
+            "build".to_owned(),
+            "--no-env".into(),
+            config.clone(),
+            "-o".into(),
+            out.to_string_lossy().into_owned(),
+            "--templates".into(),
+            templates.to_string_lossy().into_owned(),
+        ]
+    };
+    let run_with = |out: &Path| {
+        let a = args(out);
+        let refs: Vec<&str> = a.iter().map(String::as_str).collect();
+        run(&refs)
+    };
+    let (code, _, stderr) = run_with(&out);
+    assert_eq!(code, 0, "{stderr}");
+    let json = fs::read_to_string(out.join("var/www/default/.well-known/host-meta.json"))
+        .expect("written");
+    assert!(json.contains("acct:example.org"));
+    // A template that renders malformed output stops the build before anything is written.
+    fs::write(
+        templates.join("host-meta.json.j2"),
+        "{ \"links\": [ {{ websocket | json }} \n",
+    )
+    .expect("write");
+    let broken_out = dir.path().join("broken");
+    let (code, _, stderr) = run_with(&broken_out);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("host-meta.json` is not valid JSON") || stderr.contains("template"),
+        "{stderr}"
+    );
+    assert!(!broken_out.exists());
+}
+
+#[test]
+fn verify_runs_the_real_validators_over_a_built_tree() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = pod(&dir.path().join("pod"), "example.org");
+    let out = dir.path().join("out");
+    assert_eq!(
+        run(&["build", "--no-env", &config, "-o", &out.to_string_lossy()]).0,
+        0
+    );
+    let (code, stdout, stderr) = run(&["--format", "json", "verify", &out.to_string_lossy()]);
+    let report: serde_json::Value = serde_json::from_str(&stdout).expect("json");
+    let reports = report["reports"].as_array().expect("reports");
+    assert!(reports.len() >= 7, "{stdout}");
+    let required = std::env::var("PROSE_COMPILE_REQUIRE_VALIDATORS").is_ok_and(|v| v == "1");
+    for r in reports {
+        let result = r["result"].as_str().unwrap_or_default();
+        assert_ne!(result, "fail", "{r}");
+        if required {
+            assert_eq!(result, "pass", "{r}");
+        }
+    }
+    assert_eq!(code, 0, "{stderr}");
+    // A broken file is reported as failed with the tool's output, and the exit code says so.
+    fs::write(out.join("var/www/default/.well-known/host-meta"), "<XRD>").expect("break");
+    let (code, stdout, _) = run(&["verify", &out.to_string_lossy()]);
+    if stdout.contains("FAIL") {
+        assert_eq!(code, 1);
+        assert!(stdout.contains("host-meta"));
+    } else {
+        assert!(!required, "xmllint must be installed in CI: {stdout}");
+    }
+}

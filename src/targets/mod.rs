@@ -70,6 +70,7 @@ pub fn render_all(ctx: &RenderContext) -> Result<Vec<GeneratedFile>, Vec<Diagnos
             Err(mut more) => errors.append(&mut more),
         }
     }
+    errors.extend(wellformed::check(&files));
     if errors.is_empty() {
         Ok(files)
     } else {
@@ -82,3 +83,4 @@ pub mod host_meta;
 pub mod nginx;
 pub mod systemd;
 pub mod templating;
+pub mod wellformed;
