@@ -9,25 +9,6 @@ use std::path::Path;
 
 use support::prose_compile;
 
-fn snapshot(root: &Path) -> BTreeMap<String, Vec<u8>> {
-    walkdir::WalkDir::new(root)
-        .sort_by_file_name()
-        .into_iter()
-        .filter_map(Result::ok)
-        .filter(|e| e.file_type().is_file())
-        .map(|e| {
-            (
-                e.path()
-                    .strip_prefix(root)
-                    .unwrap_or(e.path())
-                    .to_string_lossy()
-                    .into_owned(),
-                fs::read(e.path()).unwrap_or_default(),
-            )
-        })
-        .collect()
-}
-
 fn pod(dir: &Path, domain: &str) -> String {
     fs::create_dir_all(dir).expect("mkdir");
     let config = dir.join("prose.toml");
@@ -57,7 +38,7 @@ fn an_interrupted_build_is_detected_and_completed_by_the_next_one() {
     let out = dir.path().join("out");
     let out_s = out.to_string_lossy().into_owned();
     assert_eq!(run(&["build", "--no-env", &config, "-o", &out_s]).0, 0);
-    let old = generated_only(snapshot(&out));
+    let old = generated_only(support::read_tree(&out));
     fs::write(&config, "[server]\ndomain = \"new.example\"\n").expect("write");
     let new_tree = {
         let other = tempfile::tempdir().expect("tempdir");
@@ -73,7 +54,7 @@ fn an_interrupted_build_is_detected_and_completed_by_the_next_one() {
             .0,
             0
         );
-        snapshot(&other_out)
+        support::read_tree(&other_out)
     };
     // Kill the build after 1, 2 and 3 renames: every file is old or new, never torn.
     for after in 1..=3 {
@@ -85,7 +66,7 @@ fn an_interrupted_build_is_detected_and_completed_by_the_next_one() {
             !killed.status.success(),
             "the fault hook must stop the build"
         );
-        let mid = generated_only(snapshot(&out));
+        let mid = generated_only(support::read_tree(&out));
         for (path, bytes) in &mid {
             let matches_old = old.get(path) == Some(bytes);
             let matches_new = new_tree.get(path) == Some(bytes);
@@ -110,7 +91,7 @@ fn an_interrupted_build_is_detected_and_completed_by_the_next_one() {
             "{stderr}"
         );
         assert_eq!(
-            snapshot(&out),
+            support::read_tree(&out),
             new_tree,
             "after the repair the tree is exactly the new one"
         );

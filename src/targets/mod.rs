@@ -54,10 +54,10 @@ pub type Target = fn(&RenderContext) -> Result<Vec<GeneratedFile>, Vec<Diagnosti
 /// Every target, in the order their files are listed.
 const TARGETS: &[Target] = &[
     prosody::render,
-    |ctx| nginx::render_with(ctx, ctx.templates),
-    |ctx| host_meta::render_with(ctx, ctx.templates),
-    |ctx| compose::render_with(ctx, ctx.templates),
-    |ctx| systemd::render_with(ctx, ctx.templates),
+    nginx::render,
+    host_meta::render,
+    compose::render,
+    systemd::render,
 ];
 
 /// Runs every target; all targets' diagnostics are reported, not just the first one's.
