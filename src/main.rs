@@ -189,7 +189,10 @@ impl LoadArgs {
 }
 
 struct Ui {
+    /// Colours on standard error (diagnostics).
     color: bool,
+    /// Colours on standard output (diffs).
+    color_stdout: bool,
     format: Format,
     quiet: bool,
     verbose: bool,
@@ -244,8 +247,14 @@ fn main() -> ExitCode {
         Color::Never => false,
         Color::Auto => std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
     };
+    let color_stdout = match cli.color {
+        Color::Always => true,
+        Color::Never => false,
+        Color::Auto => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+    };
     let ui = Ui {
         color,
+        color_stdout,
         format: cli.format,
         quiet: cli.quiet,
         verbose: cli.verbose,
@@ -603,7 +612,7 @@ fn print_changes(
         *hidden += left;
         out += &text;
     }
-    let colored = if ui.color { colorize(&out) } else { out };
+    let colored = if ui.color_stdout { colorize(&out) } else { out };
     print!("{colored}");
 }
 

@@ -383,3 +383,15 @@ fn verify_runs_the_real_validators_over_a_built_tree() {
         assert!(!required, "xmllint must be installed in CI: {stdout}");
     }
 }
+
+#[test]
+fn a_pod_directory_with_control_characters_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    pod(&dir.path().join("evil\nname"), "example.org");
+    let (code, _, stderr) = run(&["check", "--no-env", &dir.path().to_string_lossy()]);
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("control characters") && stderr.contains("evil\\nname"),
+        "{stderr}"
+    );
+}
