@@ -346,7 +346,11 @@ pub fn prosody_config(file: &Path) -> Outcome {
 
 fn prepare_prosody_dir(file: &Path) -> io::Result<tempfile::TempDir> {
     let dir = temp_dir()?;
-    fs::copy(file, dir.path().join("prosody.cfg.lua"))?;
+    let copy = dir.path().join("prosody.cfg.lua");
+    fs::copy(file, &copy)?;
+    // prosodyctl refuses a file its `prosody` user cannot read; the copy is private to this
+    // check, so its permissions are the environment's business, not the file's.
+    fs::set_permissions(&copy, std::os::unix::fs::PermissionsExt::from_mode(0o644))?;
     fs::create_dir(dir.path().join("certs"))?;
     Ok(dir)
 }
