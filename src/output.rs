@@ -220,6 +220,26 @@ fn check_no_links(root: &Path, relative: &str) -> Result<(), WriteError> {
 }
 
 fn check_root(root: &Path) -> Result<(), WriteError> {
+    // `out/` (as `out`.join("") gives) would make the checks below follow a link named `out`:
+    // look at the path without its trailing separator.
+    let root = &root.components().collect::<PathBuf>();
+    // The work directory is removed and recreated by a build: through a link, that would
+    // delete and write files outside the tree.
+    let work = root.join(WORK_DIR);
+    match fs::symlink_metadata(&work) {
+        Ok(meta) if meta.file_type().is_symlink() || !meta.is_dir() => {
+            return Err(WriteError::Unsafe(format!(
+                "{} is a {}, not the build's work directory: remove it",
+                work.display(),
+                if meta.file_type().is_symlink() {
+                    "symbolic link"
+                } else {
+                    "file"
+                }
+            )));
+        }
+        _ => {}
+    }
     match fs::symlink_metadata(root) {
         Ok(meta) if meta.file_type().is_symlink() => Err(WriteError::Unsafe(format!(
             "the output directory {} is a symbolic link: give its target instead",
@@ -229,6 +249,7 @@ fn check_root(root: &Path) -> Result<(), WriteError> {
             "the output directory {} exists and is not a directory",
             root.display()
         ))),
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(io_error(root, e)),
         _ => Ok(()),
     }
 }
