@@ -191,7 +191,7 @@ fn to_miette(d: &Diagnostic, sources: &Sources) -> Rendered {
 }
 
 /// `text` with the characters that could drive a terminal or reorder what it shows (control
-/// characters but the line feed, bidirectional overrides, line and paragraph separators)
+/// characters but line feed and tab, bidirectional overrides, line and paragraph separators)
 /// written as visible `\u{…}` escapes: configuration values and keys reach messages and
 /// source lines, and must not clear the screen or hide text.
 fn visible(text: &str) -> String {
@@ -203,7 +203,7 @@ fn visible(text: &str) -> String {
 }
 
 fn push_visible(out: &mut String, c: char) {
-    let hostile = (c.is_control() && c != '\n')
+    let hostile = (c.is_control() && c != '\n' && c != '\t')
         || matches!(c, '\u{200e}' | '\u{200f}' | '\u{2028}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
     if hostile {
         out.push_str(&format!("\\u{{{:x}}}", c as u32));
@@ -230,7 +230,7 @@ struct Excerpt {
     label: std::ops::Range<usize>,
     /// Number of the excerpt's first line in the source (0-based).
     first_line: usize,
-    /// Characters cut from the start of the label's line, and the excerpt line it is on.
+    /// The excerpt line of the label, and the bytes its window cut from the start of it.
     shift: (usize, usize),
 }
 
@@ -244,7 +244,12 @@ impl Excerpt {
             at
         };
         let start = floor(span.start);
-        let mut end = floor(span.end.max(span.start));
+        // The end rounds up: a label inside a character (an invalid byte shown as U+FFFD)
+        // covers it.
+        let mut end = span.end.max(start).min(source.len());
+        while !source.is_char_boundary(end) {
+            end += 1;
+        }
         let line_start = |at: usize| source[..at].rfind('\n').map_or(0, |n| n + 1);
         let line_end = |at: usize| source[at..].find('\n').map_or(source.len(), |n| at + n);
         let label_line = line_start(start);
@@ -283,6 +288,9 @@ impl Excerpt {
                     0
                 };
                 lo = anchor.saturating_sub(MAX_SHOWN_LINE / 3);
+                if lo <= '…'.len_utf8() {
+                    lo = 0;
+                }
                 hi = (lo + MAX_SHOWN_LINE).min(content.len());
                 while !content.is_char_boundary(lo) {
                     lo -= 1;
@@ -297,7 +305,8 @@ impl Excerpt {
             if lo > 0 {
                 text.push('…');
                 if (line_start_at..=line_end_at).contains(&start) {
-                    shift = (index, content[..lo].chars().count().saturating_sub(1));
+                    // miette counts columns in bytes; the `…` stands for `lo` bytes.
+                    shift = (index, lo - '…'.len_utf8());
                 }
             }
             for (at, c) in content[lo..hi].char_indices() {
@@ -387,5 +396,62 @@ pub fn to_json<'a>(d: &'a Diagnostic, sources: &'a Sources) -> JsonDiagnostic<'a
         column: place.map(|p| p.1.1),
         label: d.label.as_deref(),
         help: d.help.as_deref(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::source::SourceKind;
+
+    fn render(text: &str, range: std::ops::Range<usize>, message: &str) -> String {
+        let mut sources = Sources::default();
+        let id = sources.add("prose.toml", SourceKind::File, text.to_owned());
+        let d = Diagnostic::error("x", message).at(Some(Span::new(id, range)), "here");
+        render_human(
+            &[d],
+            &sources,
+            RenderOptions {
+                color: false,
+                width: 100,
+            },
+        )
+    }
+
+    #[test]
+    fn a_label_far_along_a_long_line_is_shown_in_a_window() {
+        // miette panics drawing a label past column 65,535 of its source.
+        let text = format!("a = [{}] # end\nb = 1\n", "\"x\",".repeat(30_000));
+        let at = text.find("# end").unwrap();
+        let out = render(&text, at..at + 5, "far");
+        assert!(out.contains("prose.toml:1:120008"), "{out}");
+        assert!(out.contains(" 1 │ …"), "{out}");
+        assert!(out.len() < 2_000, "{}", out.len());
+        assert!(out.contains(" 2 │ b = 1"), "{out}");
+    }
+
+    #[test]
+    fn control_characters_are_never_printed_raw() {
+        let text = "[server]\n\"\u{1b}[2J\u{202e}\" = 1\n";
+        let out = render(text, 9..20, "unknown key `\u{1b}[2J`");
+        assert!(
+            !out.contains('\u{1b}') && !out.contains('\u{202e}'),
+            "{out:?}"
+        );
+        assert!(out.contains("\\u{1b}[2J"), "{out}");
+        assert!(out.contains("prose.toml:2:1"), "{out}");
+    }
+
+    #[test]
+    fn a_label_inside_an_invalid_byte_covers_it_and_lines_keep_their_numbers() {
+        let text = "a = 1\nb = 2\ncaf\u{fffd} = 3\nd = 4\n";
+        let at = text.find('\u{fffd}').unwrap();
+        let out = render(text, at..at + 1, "invalid byte");
+        assert!(out.contains("prose.toml:3:4"), "{out}");
+        assert!(
+            out.contains(" 2 │ b = 2") && out.contains(" 4 │ d = 4"),
+            "{out}"
+        );
+        assert!(!out.contains("a = 1"), "{out}");
     }
 }

@@ -122,7 +122,10 @@ fn generate(name: &str, s: &mut Scratch) {
     match name {
         "file-10mb" => {
             let line = "# a comment line of a file far too large to be a pod's configuration\n";
-            toml(format!("{HEAD}{}", line.repeat(10 * 1024 * 1024 / line.len() + 1)));
+            toml(format!(
+                "{HEAD}{}",
+                line.repeat(10 * 1024 * 1024 / line.len() + 1)
+            ));
         }
         "string-10mb" => toml(format!(
             "{HEAD}[branding]\ncompany_name = \"{}\"\n",
@@ -133,10 +136,7 @@ fn generate(name: &str, s: &mut Scratch) {
             "{HEAD}{}\n",
             "#".repeat((1 << 20) - HEAD.len() - 1)
         )),
-        "tables-10000" => toml(format!(
-            "{HEAD}[{}]\nx = 1\n",
-            vec!["a"; 10_000].join(".")
-        )),
+        "tables-10000" => toml(format!("{HEAD}[{}]\nx = 1\n", vec!["a"; 10_000].join("."))),
         "tables-33" => toml(format!(
             "{HEAD}[prosody.global.overrides.{}]\nx = 1\n",
             vec!["a"; 30].join(".")
@@ -165,7 +165,10 @@ fn generate(name: &str, s: &mut Scratch) {
             let keys: String = (0..5_000).map(|i| format!("unknown_{i} = 1\n")).collect();
             toml(format!("{HEAD}{keys}"))
         }
-        "long-key-70k" => toml(format!("{HEAD}[prosody.global.overrides]\n{} = 1\n", "k".repeat(70 << 10))),
+        "long-key-70k" => toml(format!(
+            "{HEAD}[prosody.global.overrides]\n{} = 1\n",
+            "k".repeat(70 << 10)
+        )),
         "long-string-70k" => toml(format!(
             "{HEAD}[prosody.global.overrides]\nmotd_text = \"{}\"\n",
             "m".repeat(70 << 10)
@@ -173,17 +176,24 @@ fn generate(name: &str, s: &mut Scratch) {
         "env-file-10mb" => {
             toml(HEAD.to_owned());
             let line = "# padding of an env file far too large\n";
-            fs::write(pod.join("prose.env"), line.repeat(10 * 1024 * 1024 / line.len())).unwrap();
+            fs::write(
+                pod.join("prose.env"),
+                line.repeat(10 * 1024 * 1024 / line.len()),
+            )
+            .unwrap();
         }
         "env-file-2000-lines" => {
             toml(HEAD.to_owned());
-            let lines: String = (0..2_000).map(|i| format!("PROSE_LOG__LEVEL=debug # {i}\n")).collect();
+            let lines: String = (0..2_000)
+                .map(|i| format!("PROSE_LOG__LEVEL=debug # {i}\n"))
+                .collect();
             fs::write(pod.join("prose.env"), lines).unwrap();
         }
         "env-vars-1001" => {
             toml(HEAD.to_owned());
             for i in 0..1_001 {
-                s.extra_env.push((format!("PROSE_NOT_A_KEY_{i}"), "1".into()));
+                s.extra_env
+                    .push((format!("PROSE_NOT_A_KEY_{i}"), "1".into()));
             }
         }
         "env-value-100k" => {
@@ -269,7 +279,11 @@ fn setup(name: &str, s: &mut Scratch) {
         }
         "manifest-dotdot" => {
             fs::create_dir_all(&out).unwrap();
-            fs::write(out.join("SHA256SUMS"), manifest_line("../sentinel/precious")).unwrap();
+            fs::write(
+                out.join("SHA256SUMS"),
+                manifest_line("../sentinel/precious"),
+            )
+            .unwrap();
         }
         "manifest-absolute" => {
             fs::create_dir_all(&out).unwrap();
@@ -277,8 +291,11 @@ fn setup(name: &str, s: &mut Scratch) {
         }
         "manifest-nested-dotdot" => {
             fs::create_dir_all(&out).unwrap();
-            fs::write(out.join("SHA256SUMS"), manifest_line("etc/../../sentinel/precious"))
-                .unwrap();
+            fs::write(
+                out.join("SHA256SUMS"),
+                manifest_line("etc/../../sentinel/precious"),
+            )
+            .unwrap();
         }
         "manifest-stale-symlink" => {
             // The manifest claims a file the build would now remove as stale; it is a link out.
@@ -299,7 +316,11 @@ fn setup(name: &str, s: &mut Scratch) {
         }
         "journal-dotdot" => {
             fs::create_dir_all(&work).unwrap();
-            fs::write(work.join("pending"), manifest_line("../../sentinel/precious")).unwrap();
+            fs::write(
+                work.join("pending"),
+                manifest_line("../../sentinel/precious"),
+            )
+            .unwrap();
         }
         "staging-symlink-outside" => {
             // A journal left behind, and a staging directory that is a link out.
@@ -320,7 +341,8 @@ fn setup(name: &str, s: &mut Scratch) {
             }
         }
         "sibling-env-fifo" => {
-            let fifo = std::ffi::CString::new(root.join("pod/prose.env").to_str().unwrap()).unwrap();
+            let fifo =
+                std::ffi::CString::new(root.join("pod/prose.env").to_str().unwrap()).unwrap();
             // SAFETY: a valid NUL-terminated path.
             assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o644) }, 0);
         }
@@ -449,6 +471,8 @@ fn run(case: &Case, s: &Scratch) -> Run {
         });
     }
     let start = Instant::now();
+    // Reaped below with `wait4` (which also gives the peak memory), not `Child::wait`.
+    #[allow(clippy::zombie_processes)]
     let child = cmd.spawn().expect("run prose-compile");
     let pid = child.id() as libc::pid_t;
     let mut status = 0;
@@ -489,10 +513,9 @@ fn run(case: &Case, s: &Scratch) -> Run {
 }
 
 fn run_case(dir: &Path, report: &mut Vec<String>) -> Result<(), String> {
-    let case: Case = toml::from_str(
-        &fs::read_to_string(dir.join("case.toml")).map_err(|e| e.to_string())?,
-    )
-    .map_err(|e| format!("case.toml: {e}"))?;
+    let case: Case =
+        toml::from_str(&fs::read_to_string(dir.join("case.toml")).map_err(|e| e.to_string())?)
+            .map_err(|e| format!("case.toml: {e}"))?;
     let s = scratch(dir, &case);
     let before = snapshot(&s.root);
     let result = run(&case, &s);
@@ -550,14 +573,7 @@ fn run_case(dir: &Path, report: &mut Vec<String>) -> Result<(), String> {
             .keys()
             .chain(after.keys())
             .filter(|k| before.get(*k) != after.get(*k))
-            .map(|k| {
-                format!(
-                    "{}: {:?} -> {:?}",
-                    k.display(),
-                    before.get(k),
-                    after.get(k)
-                )
-            })
+            .map(|k| format!("{}: {:?} -> {:?}", k.display(), before.get(k), after.get(k)))
             .collect();
         return Err(format!(
             "files outside the output tree changed:\n{}",
@@ -573,7 +589,10 @@ fn run_case(dir: &Path, report: &mut Vec<String>) -> Result<(), String> {
 /// Every tree under `out` (one per manifest) passes the real validators.
 fn verify_outputs(out: &Path) -> Result<(), String> {
     let mut roots = Vec::new();
-    for entry in walkdir::WalkDir::new(out).into_iter().filter_map(Result::ok) {
+    for entry in walkdir::WalkDir::new(out)
+        .into_iter()
+        .filter_map(Result::ok)
+    {
         if entry.file_name() == "SHA256SUMS" {
             roots.push(entry.path().parent().unwrap().to_owned());
         }

@@ -15,8 +15,11 @@ use prose_compile::config::{LoadOptions, load};
 use prose_compile::targets::prosody::lua;
 use prose_compile::targets::templating::{self, escape};
 
+/// A fuzz target's function.
+pub type Target = fn(&[u8]);
+
 /// Every target: its name (the directory of its corpus) and its function.
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Target)] = &[
     ("pipeline", pipeline),
     ("escape_lua", escape_lua),
     ("escape_nginx", escape_nginx),
@@ -92,6 +95,25 @@ pub fn pipeline(data: &[u8]) {
             );
         }
     }
+    // Diagnostics render (miette, JSON) without a panic, and drive no terminal.
+    let human = prose_compile::diagnostics::render_human(
+        &loaded.diagnostics,
+        &loaded.sources,
+        prose_compile::diagnostics::RenderOptions {
+            color: false,
+            width: 100,
+        },
+    );
+    if let Some(c) = human
+        .chars()
+        .find(|c| c.is_control() && !matches!(c, '\n' | '\t'))
+    {
+        panic!("a raw control character {c:?} in the diagnostics:\n{human}");
+    }
+    for d in &loaded.diagnostics {
+        serde_json::to_string(&prose_compile::diagnostics::to_json(d, &loaded.sources))
+            .expect("a diagnostic serialises");
+    }
     if loaded.config.is_none() {
         return;
     }
@@ -102,7 +124,11 @@ pub fn pipeline(data: &[u8]) {
     let manifest = prose_compile::output::parse_manifest(&tree.manifest()).expect("manifest");
     for file in tree.files() {
         let twin = again.get(&file.path).expect("same files");
-        assert_eq!(file.contents, twin.contents, "{} is not deterministic", file.path);
+        assert_eq!(
+            file.contents, twin.contents,
+            "{} is not deterministic",
+            file.path
+        );
         assert_eq!(
             manifest.get(&file.path).map(String::as_str),
             Some(prose_compile::output::sha256_hex(&file.contents).as_str()),
@@ -151,7 +177,11 @@ pub fn escape_lua(data: &[u8]) {
     );
     if lua::is_lua_identifier(&s) {
         let mut chars = s.chars();
-        assert!(chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_'));
+        assert!(
+            chars
+                .next()
+                .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        );
         assert!(chars.all(|c| c.is_ascii_alphanumeric() || c == '_'));
         assert!(!LUA_KEYWORDS.contains(&&*s), "{s} is a keyword");
     }
@@ -329,10 +359,15 @@ pub fn escape_nginx(data: &[u8]) {
                 ],
                 "{token} does not read back"
             );
-            assert!(!token.contains('$'), "nginx would expand a variable: {token}");
+            assert!(
+                !token.contains('$'),
+                "nginx would expand a variable: {token}"
+            );
         }
         Err(_) => assert!(
-            s.contains('$') || s.chars().any(|c| c.is_control() || c == '\u{2028}' || c == '\u{2029}'),
+            s.contains('$')
+                || s.chars()
+                    .any(|c| c.is_control() || c == '\u{2028}' || c == '\u{2029}'),
             "{s:?} refused without a reason"
         ),
     }
@@ -464,7 +499,10 @@ fn nginx_unescape(raw: &[char]) -> String {
 pub fn escape_yaml(data: &[u8]) {
     let s = String::from_utf8_lossy(data);
     let scalar = escape::yaml_str(&s).expect("yaml_str refuses nothing");
-    let doc = format!("a: {scalar}\nb: {scalar} # {}\nc: 1\n", escape::line_comment(&s));
+    let doc = format!(
+        "a: {scalar}\nb: {scalar} # {}\nc: 1\n",
+        escape::line_comment(&s)
+    );
     let value: serde_yaml_ng::Value =
         serde_yaml_ng::from_str(&doc).unwrap_or_else(|e| panic!("{e}: {doc}"));
     let map = value.as_mapping().expect("a mapping");
@@ -505,7 +543,10 @@ pub fn escape_xml(data: &[u8]) {
     }
     let comment = escape::xml_comment(&s);
     assert!(!comment.contains("--"), "`--` in a comment: {comment}");
-    assert!(!comment.ends_with('-'), "a comment ending in `-`: {comment}");
+    assert!(
+        !comment.ends_with('-'),
+        "a comment ending in `-`: {comment}"
+    );
     assert!(comment.chars().all(is_xml_char), "{comment:?}");
     assert!(!comment.contains(['\n', '\r']), "{comment:?}");
 }
@@ -588,7 +629,11 @@ pub fn escape_systemd_json(data: &[u8]) {
             assert!(!hostile(&arg), "{arg:?}");
             let line = format!("{arg} next");
             let words = systemd_words(&line).unwrap_or_else(|e| panic!("{e}: {line}"));
-            assert_eq!(words, [s.to_string(), "next".to_owned()], "{arg} does not read back");
+            assert_eq!(
+                words,
+                [s.to_string(), "next".to_owned()],
+                "{arg} does not read back"
+            );
         }
         Err(_) => assert!(hostile(&s), "{s:?} refused"),
     }
@@ -596,7 +641,8 @@ pub fn escape_systemd_json(data: &[u8]) {
     let rendered = env
         .render_str("{{ v | json }}", minijinja::context! { v => s.as_ref() })
         .expect("json renders every string");
-    let back: String = serde_json::from_str(&rendered).unwrap_or_else(|e| panic!("{e}: {rendered}"));
+    let back: String =
+        serde_json::from_str(&rendered).unwrap_or_else(|e| panic!("{e}: {rendered}"));
     assert_eq!(back, s);
 }
 

@@ -106,12 +106,12 @@ pub fn file_too_large(
         ),
     };
     Diagnostic::error(CODE, message)
-    .at(Some(Span::new(id, 0..end)), "this file is too large")
-    .help(format!(
-        "a pod's {what} is a few kilobytes: check that `{}` is the right file, and move \
+        .at(Some(Span::new(id, 0..end)), "this file is too large")
+        .help(format!(
+            "a pod's {what} is a few kilobytes: check that `{}` is the right file, and move \
          anything else out of it",
-        path.display()
-    ))
+            path.display()
+        ))
 }
 
 fn human_size(n: u64) -> String {
@@ -372,7 +372,8 @@ pub fn cap_diagnostics(diagnostics: &mut Vec<Diagnostic>) {
         return;
     }
     // The limits' own diagnostics explain everything else: they are always kept, in place.
-    let room = MAX_DIAGNOSTICS.saturating_sub(diagnostics.iter().filter(|d| d.code == CODE).count());
+    let room =
+        MAX_DIAGNOSTICS.saturating_sub(diagnostics.iter().filter(|d| d.code == CODE).count());
     let (mut kept, mut rest) = (0, Vec::new());
     diagnostics.retain(|d| {
         if d.code == CODE || kept < room {
@@ -435,7 +436,10 @@ mod tests {
         let long = format!("s = \"{}\"\n", "x".repeat(MAX_STRING_BYTES + 1));
         let mut diags = Vec::new();
         assert!(!check_tree(&parse(&long), &mut diags));
-        assert!(diags[0].message.contains("a string is 64.0 KiB"), "{diags:?}");
+        assert!(
+            diags[0].message.contains("a string is 64.0 KiB"),
+            "{diags:?}"
+        );
         let fits = format!("s = \"{}\"\n", "x".repeat(MAX_STRING_BYTES));
         assert!(check_tree(&parse(&fits), &mut Vec::new()));
     }

@@ -114,7 +114,12 @@ pub fn load(path: &Path, options: &LoadOptions) -> Result<Loaded, LoadError> {
         &mut diagnostics,
     ));
     let mut sets = options.sets.clone();
-    limits::check_entries(&mut sets, "the command line (`--set`)", |_| None, &mut diagnostics);
+    limits::check_entries(
+        &mut sets,
+        "the command line (`--set`)",
+        |_| None,
+        &mut diagnostics,
+    );
     upper_layers.push(env::set_layer(
         &sets,
         schema,
@@ -182,12 +187,11 @@ fn read_text(
     sources: &mut Sources,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Result<Option<String>, LoadError> {
-    let read = limits::read_bounded(path, limits::MAX_ENV_FILE_BYTES).map_err(|source| {
-        LoadError {
+    let read =
+        limits::read_bounded(path, limits::MAX_ENV_FILE_BYTES).map_err(|source| LoadError {
             path: path.to_owned(),
             source,
-        }
-    })?;
+        })?;
     Ok(match read {
         limits::Bounded::Bytes(bytes) => Some(String::from_utf8_lossy(&bytes).into_owned()),
         limits::Bounded::TooLarge { size, first_line } => {
@@ -209,16 +213,16 @@ fn read_config(
     sources: &mut Sources,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Result<Option<Node>, LoadError> {
-    let read = limits::read_bounded(path, limits::MAX_CONFIG_BYTES).map_err(|source| {
-        LoadError {
+    let read =
+        limits::read_bounded(path, limits::MAX_CONFIG_BYTES).map_err(|source| LoadError {
             path: path.to_owned(),
             source,
-        }
-    })?;
+        })?;
     let bytes = match read {
         limits::Bounded::Bytes(bytes) => bytes,
         limits::Bounded::TooLarge { size, first_line } => {
-            let too_large = limits::file_too_large(path, SourceKind::File, size, first_line, sources);
+            let too_large =
+                limits::file_too_large(path, SourceKind::File, size, first_line, sources);
             diagnostics.push(too_large);
             return Ok(None);
         }
