@@ -374,8 +374,11 @@ pub fn escape_nginx(data: &[u8]) {
     if let Ok(name) = escape::nginx_name(&s) {
         assert_eq!(name, s);
         assert!(
+            // Upper-case hex digits in an IPv6 address are plain too (nginx compares server
+            // names case-insensitively); a hostname is lower-case LDH.
             name.bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-.:[]".contains(&b)),
+                .all(|b| b.is_ascii_alphanumeric() || b"-.:[]".contains(&b))
+                && (name.starts_with('[') || !name.bytes().any(|b| b.is_ascii_uppercase())),
             "server_name {name:?} needs quoting"
         );
         assert!(!name.is_empty());
