@@ -58,6 +58,13 @@ pub fn discover(paths: &[PathBuf], output_dirs: &[PathBuf]) -> Result<Vec<Pod>, 
             let entry = entry.map_err(|e| format!("{}: {e}", path.display()))?;
             if entry.file_type().is_file() && entry.file_name() == CONFIG_FILE {
                 let dir = entry.path().parent().unwrap_or(path);
+                // The directory names the pod in headers and output paths: keep it printable.
+                if dir.to_string_lossy().chars().any(char::is_control) {
+                    return Err(format!(
+                        "{}: a pod directory name contains control characters; rename it",
+                        dir.display().to_string().escape_debug()
+                    ));
+                }
                 pods.push(Pod {
                     config: entry.path().to_owned(),
                     relative_dir: dir.strip_prefix(path).unwrap_or(Path::new("")).to_owned(),

@@ -371,6 +371,7 @@ fn affected_lines(config: &Config, baseline: &OutputTree, path: &[String]) -> Ve
         for file in baseline.files() {
             let after = tree
                 .get(&file.path)
+                .or_else(|| renamed_counterpart(baseline, &tree, &file.path))
                 .map(|f| f.contents.as_slice())
                 .unwrap_or_default();
             for line in changed_lines(&file.contents, after) {
@@ -386,6 +387,25 @@ fn affected_lines(config: &Config, baseline: &OutputTree, path: &[String]) -> Ve
             Lines { file, lines }
         })
         .collect()
+}
+
+/// A file named after a value (an nginx site named by its domain) is renamed, not removed,
+/// when the value changes: the one new file in the same directory is its new version.
+fn renamed_counterpart<'t>(
+    baseline: &OutputTree,
+    variant: &'t OutputTree,
+    path: &str,
+) -> Option<&'t crate::targets::GeneratedFile> {
+    let dir = |p: &str| {
+        p.rsplit_once('/')
+            .map(|(d, _)| d.to_owned())
+            .unwrap_or_default()
+    };
+    let mut new_files = variant
+        .files()
+        .filter(|f| baseline.get(&f.path).is_none() && dir(&f.path) == dir(path));
+    let only = new_files.next()?;
+    new_files.next().is_none().then_some(only)
 }
 
 fn render(config: &Config) -> Option<OutputTree> {
@@ -435,6 +455,16 @@ fn variants(config: &Config, path: &[String]) -> Vec<Config> {
         .cloned()
         .unwrap_or_default();
     let mut candidates: Vec<Json> = allowed.into_iter().filter(|v| v != current).collect();
+    // Strings with a format: known-valid values of that format.
+    let format = nav
+        .at(path)
+        .and_then(|s| s.get("format"))
+        .and_then(Json::as_str);
+    candidates.extend(
+        format_alternatives(format)
+            .iter()
+            .map(|v| Json::String((*v).to_owned())),
+    );
     match current {
         Json::Bool(b) => candidates.push(Json::Bool(!b)),
         Json::Number(n) => {
@@ -459,6 +489,9 @@ fn variants(config: &Config, path: &[String]) -> Vec<Config> {
             continue;
         }
         let mut changed = base.clone();
+        if let (Json::String(old), Json::String(new)) = (current, &candidate) {
+            rename_hosts(&mut changed, old, new);
+        }
         if let Some(slot) = changed.pointer_mut(&pointer(path)) {
             *slot = candidate;
         }
@@ -470,6 +503,41 @@ fn variants(config: &Config, path: &[String]) -> Vec<Config> {
         }
     }
     out
+}
+
+/// A changed hostname carries the `prosody.<host>` tables that name it (or a subdomain of it,
+/// like `groups.<domain>`), so the variant still renders.
+fn rename_hosts(config: &mut Json, old: &str, new: &str) {
+    let Some(Json::Object(hosts)) = config.get_mut("prosody") else {
+        return;
+    };
+    let renamed: serde_json::Map<String, Json> = std::mem::take(hosts)
+        .into_iter()
+        .map(|(host, tables)| {
+            let host = match host.strip_suffix(old) {
+                Some("") => new.to_owned(),
+                Some(prefix) if prefix.ends_with('.') => format!("{prefix}{new}"),
+                _ => host,
+            };
+            (host, tables)
+        })
+        .collect();
+    *hosts = renamed;
+}
+
+/// Valid values of a string format, to perturb values that no textual edit keeps valid.
+fn format_alternatives(format: Option<&str>) -> &'static [&'static str] {
+    match format {
+        Some("retention") => &["P1D", "infinite"],
+        Some("duration") => &["PT1S", "P1D"],
+        Some("prosody-duration") => &["PT1S", "never"],
+        Some("prosody-size") => &["1MiB", "2MiB"],
+        Some("prosody-rate") => &["1kB/s", "2kB/s"],
+        Some("ipv4") => &["192.0.2.1", "192.0.2.2"],
+        Some("ipv6") => &["2001:db8::1", "2001:db8::2"],
+        Some("ip") => &["192.0.2.1", "::1"],
+        _ => &[],
+    }
 }
 
 /// `"P2Y"` -> `"P3Y"`: another value of the same form.

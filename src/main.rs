@@ -189,7 +189,10 @@ impl LoadArgs {
 }
 
 struct Ui {
+    /// Colours on standard error (diagnostics).
     color: bool,
+    /// Colours on standard output (diffs).
+    color_stdout: bool,
     format: Format,
     quiet: bool,
     verbose: bool,
@@ -244,8 +247,14 @@ fn main() -> ExitCode {
         Color::Never => false,
         Color::Auto => std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
     };
+    let color_stdout = match cli.color {
+        Color::Always => true,
+        Color::Never => false,
+        Color::Auto => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+    };
     let ui = Ui {
         color,
+        color_stdout,
         format: cli.format,
         quiet: cli.quiet,
         verbose: cli.verbose,
@@ -603,7 +612,7 @@ fn print_changes(
         *hidden += left;
         out += &text;
     }
-    let colored = if ui.color { colorize(&out) } else { out };
+    let colored = if ui.color_stdout { colorize(&out) } else { out };
     print!("{colored}");
 }
 
@@ -835,12 +844,11 @@ fn explain(
         println!("  affects no generated file");
     }
     for lines in &report.affects {
-        let list: Vec<String> = lines.lines.iter().map(usize::to_string).collect();
         println!(
             "  affects: {} line{} {}",
             lines.file,
             plural(lines.lines.len()),
-            list.join(", ")
+            ranges(&lines.lines)
         );
     }
     ExitCode::SUCCESS
@@ -963,4 +971,23 @@ fn audit(
     } else {
         ExitCode::SUCCESS
     }
+}
+
+/// `[1, 2, 3, 7]` -> `"1-3, 7"`.
+fn ranges(lines: &[usize]) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < lines.len() {
+        let start = lines[i];
+        while i + 1 < lines.len() && lines[i + 1] == lines[i] + 1 {
+            i += 1;
+        }
+        parts.push(if lines[i] == start {
+            start.to_string()
+        } else {
+            format!("{start}-{}", lines[i])
+        });
+        i += 1;
+    }
+    parts.join(", ")
 }

@@ -357,16 +357,7 @@ fn type_error(path: &[String], node: &Node, _kind: &TypeKind, nav: &SchemaNav<'_
             ));
     }
     let want = expected(nav, path);
-    let mut d = Diagnostic::error(
-        "type",
-        format!(
-            "`{key}` must be {want}, found {}{}",
-            node.value.kind_name(),
-            from_env(node)
-        ),
-    )
-    .key(key)
-    .at(node.origin.span(), format!("expected {want}"));
+    let mut d = type_mismatch(&key, node, &want);
     d.help = Some(if let Some(example) = example(nav, path) {
         example
     } else if node.value.kind_name() == "a string" && want.contains("number") {
@@ -377,6 +368,20 @@ fn type_error(path: &[String], node: &Node, _kind: &TypeKind, nav: &SchemaNav<'_
         format!("write {want} here")
     });
     d
+}
+
+/// "`key` must be <want>, found <kind>", labelled on the value.
+fn type_mismatch(key: &str, node: &Node, want: &str) -> Diagnostic {
+    Diagnostic::error(
+        "type",
+        format!(
+            "`{key}` must be {want}, found {}{}",
+            node.value.kind_name(),
+            from_env(node)
+        ),
+    )
+    .key(key)
+    .at(node.origin.span(), format!("expected {want}"))
 }
 
 fn range_error(
@@ -449,7 +454,7 @@ fn alternatives_error(path: &[String], node: &Node, nav: &SchemaNav<'_>) -> Diag
     let key = dotted(path);
     let formats_here: Vec<String> = nav
         .at(path)
-        .map(|schema| collect_formats(schema, nav))
+        .map(|schema| nav.formats(schema))
         .unwrap_or_default();
     if let Some(text) = node.as_str() {
         for format in &formats_here {
@@ -465,37 +470,7 @@ fn alternatives_error(path: &[String], node: &Node, nav: &SchemaNav<'_>) -> Diag
         }
     }
     let want = expected(nav, path);
-    Diagnostic::error(
-        "type",
-        format!(
-            "`{key}` must be {want}, found {}{}",
-            node.value.kind_name(),
-            from_env(node)
-        ),
-    )
-    .key(key)
-    .at(node.origin.span(), format!("expected {want}"))
-}
-
-fn collect_formats(schema: &Json, nav: &SchemaNav<'_>) -> Vec<String> {
-    let mut out = Vec::new();
-    let resolved = nav.at::<&str>(&[]).map(|_| schema).unwrap_or(schema);
-    if let Some(f) = resolved.get("format").and_then(Json::as_str) {
-        out.push(f.to_owned());
-    }
-    for key in ["anyOf", "oneOf"] {
-        for alt in resolved
-            .get(key)
-            .and_then(Json::as_array)
-            .into_iter()
-            .flatten()
-        {
-            if let Some(f) = alt.get("format").and_then(Json::as_str) {
-                out.push(f.to_owned());
-            }
-        }
-    }
-    out
+    type_mismatch(&key, node, &want).help(format!("write {want} here"))
 }
 
 /// Checks on what the user wrote, before computed defaults fill anything in.

@@ -348,11 +348,9 @@ fn prepare_prosody_dir(file: &Path) -> io::Result<tempfile::TempDir> {
     let dir = temp_dir()?;
     let copy = dir.path().join("prosody.cfg.lua");
     fs::copy(file, &copy)?;
-    // The generated file is 0640 (it may hold secrets); run as root, prosodyctl checks that
-    // the `prosody` user can read it, which the scratch copy must allow (the installed file is
-    // owned by that group on a pod).
-    fs::set_permissions(&copy, fs::Permissions::from_mode(0o644))?;
-    fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755))?;
+    // prosodyctl refuses a file its `prosody` user cannot read; the copy is private to this
+    // check, so its permissions are the environment's business, not the file's.
+    fs::set_permissions(&copy, std::os::unix::fs::PermissionsExt::from_mode(0o644))?;
     fs::create_dir(dir.path().join("certs"))?;
     Ok(dir)
 }

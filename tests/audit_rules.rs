@@ -269,3 +269,65 @@ fn nginx_without_hsts_is_found_at_its_server_block() {
     );
     assert!(!codes(&findings_for("", &[], Some(&with))).contains(&"nginx-no-hsts"));
 }
+
+fn binary(args: &[&str]) -> (i32, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_prose-compile"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env_clear()
+        .args(args)
+        .output()
+        .expect("run");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+#[test]
+fn deny_sets_the_exit_code_and_sarif_is_well_formed() {
+    // The minimal example has warnings (push privacy) and a suggestion, no critical finding.
+    assert_eq!(
+        binary(&[
+            "audit",
+            "--no-env",
+            "examples/minimal",
+            "--deny",
+            "critical"
+        ])
+        .0,
+        0
+    );
+    assert_eq!(
+        binary(&["audit", "--no-env", "examples/minimal", "--deny", "warning"]).0,
+        1
+    );
+    assert_eq!(binary(&["audit", "--no-env", "examples/minimal"]).0, 0);
+    let (code, sarif) = binary(&["--format", "sarif", "audit", "--no-env", "examples/minimal"]);
+    assert_eq!(code, 0);
+    let sarif: serde_json::Value = serde_json::from_str(&sarif).expect("json");
+    assert_eq!(sarif["version"], "2.1.0");
+    let run = &sarif["runs"][0];
+    assert_eq!(
+        run["tool"]["driver"]["rules"].as_array().map(Vec::len),
+        Some(RULES.len())
+    );
+    let results = run["results"].as_array().expect("results");
+    assert!(
+        results
+            .iter()
+            .any(|r| r["ruleId"] == "push-body" && r["level"] == "warning")
+    );
+    assert!(results.iter().all(|r| {
+        r["locations"][0]["physicalLocation"]["region"]["startLine"]
+            .as_u64()
+            .is_some()
+    }));
+    let (code, json) = binary(&["--format", "json", "audit", "--no-env", "examples/full"]);
+    assert_eq!(code, 0);
+    let json: serde_json::Value = serde_json::from_str(&json).expect("json");
+    assert!(
+        json["pods"][0]["findings"]
+            .as_array()
+            .is_some_and(|f| f.iter().any(|f| f["code"] == "smtp-password-in-file"))
+    );
+}

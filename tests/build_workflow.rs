@@ -9,25 +9,6 @@ use std::path::Path;
 
 use support::prose_compile;
 
-fn snapshot(root: &Path) -> BTreeMap<String, Vec<u8>> {
-    walkdir::WalkDir::new(root)
-        .sort_by_file_name()
-        .into_iter()
-        .filter_map(Result::ok)
-        .filter(|e| e.file_type().is_file())
-        .map(|e| {
-            (
-                e.path()
-                    .strip_prefix(root)
-                    .unwrap_or(e.path())
-                    .to_string_lossy()
-                    .into_owned(),
-                fs::read(e.path()).unwrap_or_default(),
-            )
-        })
-        .collect()
-}
-
 fn pod(dir: &Path, domain: &str) -> String {
     fs::create_dir_all(dir).expect("mkdir");
     let config = dir.join("prose.toml");
@@ -57,7 +38,7 @@ fn an_interrupted_build_is_detected_and_completed_by_the_next_one() {
     let out = dir.path().join("out");
     let out_s = out.to_string_lossy().into_owned();
     assert_eq!(run(&["build", "--no-env", &config, "-o", &out_s]).0, 0);
-    let old = generated_only(snapshot(&out));
+    let old = generated_only(support::read_tree(&out));
     fs::write(&config, "[server]\ndomain = \"new.example\"\n").expect("write");
     let new_tree = {
         let other = tempfile::tempdir().expect("tempdir");
@@ -73,7 +54,7 @@ fn an_interrupted_build_is_detected_and_completed_by_the_next_one() {
             .0,
             0
         );
-        snapshot(&other_out)
+        support::read_tree(&other_out)
     };
     // Kill the build after 1, 2 and 3 renames: every file is old or new, never torn.
     for after in 1..=3 {
@@ -85,7 +66,7 @@ fn an_interrupted_build_is_detected_and_completed_by_the_next_one() {
             !killed.status.success(),
             "the fault hook must stop the build"
         );
-        let mid = generated_only(snapshot(&out));
+        let mid = generated_only(support::read_tree(&out));
         for (path, bytes) in &mid {
             let matches_old = old.get(path) == Some(bytes);
             let matches_new = new_tree.get(path) == Some(bytes);
@@ -110,7 +91,7 @@ fn an_interrupted_build_is_detected_and_completed_by_the_next_one() {
             "{stderr}"
         );
         assert_eq!(
-            snapshot(&out),
+            support::read_tree(&out),
             new_tree,
             "after the repair the tree is exactly the new one"
         );
@@ -314,4 +295,103 @@ fn completions_and_man_page_come_from_the_cli_definition() {
     let (code, stdout, _) = run(&["man"]);
     assert_eq!(code, 0);
     assert!(stdout.contains(".TH prose-compile"));
+}
+
+#[test]
+fn templates_dir_overrides_a_shipped_template_and_its_output_is_still_checked() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = pod(&dir.path().join("pod"), "example.org");
+    let templates = dir.path().join("templates");
+    fs::create_dir(&templates).expect("mkdir");
+    let shipped =
+        fs::read_to_string(support::repo().join("templates/host-meta.json.j2")).expect("template");
+    fs::write(
+        templates.join("host-meta.json.j2"),
+        shipped.replace(
+            "\"links\"",
+            "\"subject\": \"acct:example.org\",\n  \"links\"",
+        ),
+    )
+    .expect("write");
+    let out = dir.path().join("out");
+    let args = |out: &Path| {
+        vec![
+            "build".to_owned(),
+            "--no-env".into(),
+            config.clone(),
+            "-o".into(),
+            out.to_string_lossy().into_owned(),
+            "--templates".into(),
+            templates.to_string_lossy().into_owned(),
+        ]
+    };
+    let run_with = |out: &Path| {
+        let a = args(out);
+        let refs: Vec<&str> = a.iter().map(String::as_str).collect();
+        run(&refs)
+    };
+    let (code, _, stderr) = run_with(&out);
+    assert_eq!(code, 0, "{stderr}");
+    let json = fs::read_to_string(out.join("var/www/default/.well-known/host-meta.json"))
+        .expect("written");
+    assert!(json.contains("acct:example.org"));
+    // A template that renders malformed output stops the build before anything is written.
+    fs::write(
+        templates.join("host-meta.json.j2"),
+        "{ \"links\": [ {{ websocket | json }} \n",
+    )
+    .expect("write");
+    let broken_out = dir.path().join("broken");
+    let (code, _, stderr) = run_with(&broken_out);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("host-meta.json` is not valid JSON") || stderr.contains("template"),
+        "{stderr}"
+    );
+    assert!(!broken_out.exists());
+}
+
+#[test]
+fn verify_runs_the_real_validators_over_a_built_tree() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = pod(&dir.path().join("pod"), "example.org");
+    let out = dir.path().join("out");
+    assert_eq!(
+        run(&["build", "--no-env", &config, "-o", &out.to_string_lossy()]).0,
+        0
+    );
+    let (code, stdout, stderr) = run(&["--format", "json", "verify", &out.to_string_lossy()]);
+    let report: serde_json::Value = serde_json::from_str(&stdout).expect("json");
+    let reports = report["reports"].as_array().expect("reports");
+    assert!(reports.len() >= 7, "{stdout}");
+    let required = std::env::var("PROSE_COMPILE_REQUIRE_VALIDATORS").is_ok_and(|v| v == "1");
+    for r in reports {
+        let result = r["result"].as_str().unwrap_or_default();
+        assert_ne!(result, "fail", "{r}");
+        if required {
+            assert_eq!(result, "pass", "{r}");
+        }
+    }
+    assert_eq!(code, 0, "{stderr}");
+    // A broken file is reported as failed with the tool's output, and the exit code says so.
+    fs::write(out.join("var/www/default/.well-known/host-meta"), "<XRD>").expect("break");
+    let (code, stdout, _) = run(&["verify", &out.to_string_lossy()]);
+    if stdout.contains("FAIL") {
+        assert_eq!(code, 1);
+        assert!(stdout.contains("host-meta"));
+    } else {
+        assert!(!required, "xmllint must be installed in CI: {stdout}");
+    }
+}
+
+#[test]
+fn a_pod_directory_with_control_characters_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    pod(&dir.path().join("evil\nname"), "example.org");
+    let (code, _, stderr) = run(&["check", "--no-env", &dir.path().to_string_lossy()]);
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("control characters") && stderr.contains("evil\\nname"),
+        "{stderr}"
+    );
 }

@@ -58,24 +58,6 @@ fn files_of(tree: &OutputTree) -> BTreeMap<String, Vec<u8>> {
     files
 }
 
-fn files_on_disk(root: &Path) -> BTreeMap<String, Vec<u8>> {
-    walkdir::WalkDir::new(root)
-        .sort_by_file_name()
-        .into_iter()
-        .filter_map(Result::ok)
-        .filter(|e| e.file_type().is_file())
-        .map(|e| {
-            let relative = e
-                .path()
-                .strip_prefix(root)
-                .unwrap_or(e.path())
-                .to_string_lossy()
-                .into_owned();
-            (relative, std::fs::read(e.path()).unwrap_or_default())
-        })
-        .collect()
-}
-
 #[test]
 fn examples_match_their_golden_trees() {
     let mut failures = Vec::new();
@@ -93,7 +75,7 @@ fn examples_match_their_golden_trees() {
             }
             continue;
         }
-        let expected = files_on_disk(&expected_root);
+        let expected = support::read_tree(&expected_root);
         for file in expected
             .keys()
             .chain(actual.keys())

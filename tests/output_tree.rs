@@ -225,3 +225,36 @@ fn plan_lists_what_would_change() {
             .is_empty()
     );
 }
+
+#[test]
+fn the_prosody_configuration_is_private_only_when_it_holds_a_secret() {
+    use prose_compile::build::compile;
+    use prose_compile::config::{LoadOptions, load};
+    let mode_of = |extra: &str| {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("prose.toml");
+        fs::write(
+            &path,
+            format!("[server]\ndomain = \"example.org\"\n{extra}"),
+        )
+        .expect("write");
+        let loaded = load(&path, &LoadOptions::default()).expect("load");
+        let tree = compile(&loaded, "prose.toml").expect("compile");
+        tree.get("etc/prosody/prosody.cfg.lua").expect("lua").mode
+    };
+    // Readable by the Prosody user after `rsync -a`…
+    assert_eq!(mode_of(""), 0o644);
+    // …unless an option carries a secret.
+    assert_eq!(
+        mode_of(
+            "[prosody.\"upload.prose.local\".overrides]\nhttp_file_share_secret = \"s3cret-value\"\n"
+        ),
+        0o640
+    );
+    assert_eq!(
+        mode_of(
+            "[prosody.global.overrides]\nsql = { driver = \"PostgreSQL\", password = \"pw\" }\n"
+        ),
+        0o640
+    );
+}

@@ -144,6 +144,14 @@ impl<'a> SchemaNav<'a> {
         }
     }
 
+    /// The string formats the schema (or any of its alternatives) declares.
+    pub fn formats(&self, schema: &'a Value) -> Vec<String> {
+        self.alternatives(schema)
+            .into_iter()
+            .filter_map(|alt| alt.get("format").and_then(Value::as_str).map(str::to_owned))
+            .collect()
+    }
+
     /// The named keys a table accepts (for "did you mean").
     pub fn property_names(&self, schema: &'a Value) -> Vec<&'a str> {
         let mut names = Vec::new();

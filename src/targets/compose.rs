@@ -19,7 +19,7 @@
 use serde::Serialize;
 
 use super::nginx::{APP_PORT, DASHBOARD_PORT};
-use super::templating::{self, Templates};
+use super::templating::Templates;
 use super::{GeneratedFile, RenderContext};
 use crate::config::formats;
 use crate::diagnostics::Diagnostic;
@@ -40,15 +40,9 @@ pub struct Compose {
     pub server_alias: String,
 }
 
+/// Renders with `ctx.templates` (the embedded ones, or `--templates DIR`).
 pub fn render(ctx: &RenderContext) -> Result<Vec<GeneratedFile>, Vec<Diagnostic>> {
-    render_with(ctx, templating::embedded())
-}
-
-pub fn render_with(
-    ctx: &RenderContext,
-    templates: &Templates,
-) -> Result<Vec<GeneratedFile>, Vec<Diagnostic>> {
-    render_compose(&compose(ctx)?, templates)
+    render_compose(&compose(ctx)?, ctx.templates)
 }
 
 pub fn compose(ctx: &RenderContext) -> Result<Compose, Vec<Diagnostic>> {

@@ -6,7 +6,7 @@
 
 use serde::Serialize;
 
-use super::templating::{self, Templates};
+use super::templating::Templates;
 use super::{GeneratedFile, RenderContext};
 use crate::config::formats;
 use crate::diagnostics::Diagnostic;
@@ -28,15 +28,9 @@ pub struct HostMeta {
     pub links: Vec<Link>,
 }
 
+/// Renders with `ctx.templates` (the embedded ones, or `--templates DIR`).
 pub fn render(ctx: &RenderContext) -> Result<Vec<GeneratedFile>, Vec<Diagnostic>> {
-    render_with(ctx, templating::embedded())
-}
-
-pub fn render_with(
-    ctx: &RenderContext,
-    templates: &Templates,
-) -> Result<Vec<GeneratedFile>, Vec<Diagnostic>> {
-    render_host_meta(&host_meta(ctx)?, templates)
+    render_host_meta(&host_meta(ctx)?, ctx.templates)
 }
 
 /// The links: `wss://<pod domain>/websocket/`, and `https://<pod domain>/http-bind` when BOSH

@@ -54,10 +54,10 @@ pub type Target = fn(&RenderContext) -> Result<Vec<GeneratedFile>, Vec<Diagnosti
 /// Every target, in the order their files are listed.
 const TARGETS: &[Target] = &[
     prosody::render,
-    |ctx| nginx::render_with(ctx, ctx.templates),
-    |ctx| host_meta::render_with(ctx, ctx.templates),
-    |ctx| compose::render_with(ctx, ctx.templates),
-    |ctx| systemd::render_with(ctx, ctx.templates),
+    nginx::render,
+    host_meta::render,
+    compose::render,
+    systemd::render,
 ];
 
 /// Runs every target; all targets' diagnostics are reported, not just the first one's.
@@ -70,6 +70,7 @@ pub fn render_all(ctx: &RenderContext) -> Result<Vec<GeneratedFile>, Vec<Diagnos
             Err(mut more) => errors.append(&mut more),
         }
     }
+    errors.extend(wellformed::check(&files));
     if errors.is_empty() {
         Ok(files)
     } else {
@@ -82,3 +83,4 @@ pub mod host_meta;
 pub mod nginx;
 pub mod systemd;
 pub mod templating;
+pub mod wellformed;

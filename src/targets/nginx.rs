@@ -26,7 +26,7 @@
 
 use serde::Serialize;
 
-use super::templating::{self, Templates};
+use super::templating::Templates;
 use super::{GeneratedFile, RenderContext};
 use crate::config::formats;
 use crate::config::model::{TlsProfile, UPLOAD_HOST};
@@ -154,15 +154,9 @@ pub struct Plan {
     pub well_known: Option<WellKnownSite>,
 }
 
+/// Renders with `ctx.templates` (the embedded ones, or `--templates DIR`).
 pub fn render(ctx: &RenderContext) -> Result<Vec<GeneratedFile>, Vec<Diagnostic>> {
-    render_with(ctx, templating::embedded())
-}
-
-pub fn render_with(
-    ctx: &RenderContext,
-    templates: &Templates,
-) -> Result<Vec<GeneratedFile>, Vec<Diagnostic>> {
-    render_plan(&plan(ctx)?, templates)
+    render_plan(&plan(ctx)?, ctx.templates)
 }
 
 /// Renders a plan. Public so tests can render hostile values the front end would refuse.

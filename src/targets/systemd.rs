@@ -16,7 +16,7 @@
 use serde::Serialize;
 
 use super::compose;
-use super::templating::{self, Templates};
+use super::templating::Templates;
 use super::{GeneratedFile, RenderContext};
 use crate::diagnostics::Diagnostic;
 
@@ -35,15 +35,9 @@ pub struct Unit {
     pub env_file: String,
 }
 
+/// Renders with `ctx.templates` (the embedded ones, or `--templates DIR`).
 pub fn render(ctx: &RenderContext) -> Result<Vec<GeneratedFile>, Vec<Diagnostic>> {
-    render_with(ctx, templating::embedded())
-}
-
-pub fn render_with(
-    ctx: &RenderContext,
-    templates: &Templates,
-) -> Result<Vec<GeneratedFile>, Vec<Diagnostic>> {
-    render_unit(&unit(ctx), templates)
+    render_unit(&unit(ctx), ctx.templates)
 }
 
 pub fn unit(ctx: &RenderContext) -> Unit {

@@ -2,6 +2,7 @@
 //! only rewritten deliberately (`PROSE_COMPILE_BLESS=1`).
 #![allow(dead_code)] // each test binary uses a different part of this module
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -54,4 +55,21 @@ pub fn assert_snapshot(path: &Path, actual: &str) {
             path.display()
         );
     }
+}
+
+/// Every file below `root`, by path relative to it.
+pub fn read_tree(root: &Path) -> BTreeMap<String, Vec<u8>> {
+    walkdir::WalkDir::new(root)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_file())
+        .map(|e| {
+            let relative = e.path().strip_prefix(root).unwrap_or(e.path());
+            (
+                relative.to_string_lossy().into_owned(),
+                std::fs::read(e.path()).unwrap_or_default(),
+            )
+        })
+        .collect()
 }

@@ -93,6 +93,18 @@ pub fn try_load_str(toml: &str) -> Option<Loaded> {
 }
 
 impl Loaded {
+    /// A context rendering with the given templates (a `--templates DIR` override).
+    pub fn ctx_with<'a>(
+        &'a self,
+        label: &str,
+        templates: &'a prose_compile::targets::templating::Templates,
+    ) -> RenderContext<'a> {
+        RenderContext {
+            templates,
+            ..self.ctx(label)
+        }
+    }
+
     pub fn ctx(&self, label: &str) -> RenderContext<'_> {
         RenderContext {
             config: &self.config,

@@ -49,8 +49,25 @@ use crate::diagnostics::Diagnostic;
 
 /// Where the file goes in the output tree.
 pub const PATH: &str = "etc/prosody/prosody.cfg.lua";
-/// It can hold secrets (`http_file_share_secret`, an `sql` password, …).
-pub const MODE: u32 = 0o640;
+/// World-readable unless it holds a secret: Prosody runs as the pod's own user (uid 1001 in
+/// the server container) and must read it after `rsync -a`.
+pub const MODE: u32 = 0o644;
+/// With a secret (`http_file_share_secret`, an `sql` or `ssl` password, …): owner and group only.
+pub const SECRET_MODE: u32 = 0o640;
+
+/// Whether any `prosody.<host>` option (or a key of a table option) names a secret.
+fn holds_secret(ctx: &RenderContext) -> bool {
+    let mut found = false;
+    if let Some(hosts) = ctx.tree.get_path(&["prosody"]) {
+        hosts.for_each_leaf(&mut Vec::new(), &mut |path, _| {
+            found |= path
+                .iter()
+                .skip(2)
+                .any(|k| crate::diagnostics::is_secret_key(k));
+        });
+    }
+    found
+}
 /// The first line: the Pod Server backs up any configuration that does not start with it.
 pub const FIRST_LINE: &str = "-- Prose Pod Server";
 
@@ -59,7 +76,7 @@ pub fn render(ctx: &RenderContext) -> Result<Vec<GeneratedFile>, Vec<Diagnostic>
     Ok(vec![GeneratedFile {
         path: PATH.to_owned(),
         contents: file.print().into_bytes(),
-        mode: MODE,
+        mode: if holds_secret(ctx) { SECRET_MODE } else { MODE },
     }])
 }
 

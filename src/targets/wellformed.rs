@@ -1,0 +1,102 @@
+//! Structural checks on rendered files, before anything is written: YAML, JSON and XML must
+//! parse, systemd units must be sections and `Key=Value` lines. The shipped templates always
+//! pass (the golden tests prove it); these checks catch a broken `--templates` override at
+//! build time instead of on the server.
+
+use super::GeneratedFile;
+use crate::diagnostics::Diagnostic;
+
+/// The first structural problem of a generated file, if any.
+pub fn problem(file: &GeneratedFile) -> Option<String> {
+    let text = match std::str::from_utf8(&file.contents) {
+        Ok(text) => text,
+        Err(e) => return Some(format!("not UTF-8: {e}")),
+    };
+    let path = file.path.as_str();
+    if path.ends_with(".yaml") || path.ends_with(".yml") {
+        return match serde_yaml_ng::from_str::<serde_yaml_ng::Value>(text) {
+            Ok(serde_yaml_ng::Value::Mapping(_)) => None,
+            Ok(_) => Some("not a YAML mapping".into()),
+            Err(e) => Some(format!("not valid YAML: {e}")),
+        };
+    }
+    if path.ends_with(".json") {
+        return serde_json::from_str::<serde_json::Value>(text)
+            .err()
+            .map(|e| format!("not valid JSON: {e}"));
+    }
+    if path.ends_with("/host-meta") {
+        return roxmltree::Document::parse(text)
+            .err()
+            .map(|e| format!("not well-formed XML: {e}"));
+    }
+    if path.ends_with(".service") {
+        return unit_problem(text);
+    }
+    None
+}
+
+fn unit_problem(text: &str) -> Option<String> {
+    let mut in_section = false;
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') || line.starts_with(';') {
+            continue;
+        }
+        if line.starts_with('[') && line.ends_with(']') {
+            in_section = true;
+            continue;
+        }
+        let key = line.split('=').next().unwrap_or_default();
+        let is_key = !key.is_empty()
+            && key
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if !in_section || !line.contains('=') || !is_key {
+            return Some(format!(
+                "line {} is not `Key=Value` inside a [Section]",
+                n + 1
+            ));
+        }
+    }
+    None
+}
+
+/// Diagnostics for every malformed file.
+pub fn check(files: &[GeneratedFile]) -> Vec<Diagnostic> {
+    files
+        .iter()
+        .filter_map(|f| {
+            problem(f).map(|why| {
+                Diagnostic::error("malformed-output", format!("generated `{}` is {why}", f.path))
+                    .help("a template produced it: if you use `--templates`, check the template of this file")
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(path: &str, text: &str) -> GeneratedFile {
+        GeneratedFile {
+            path: path.into(),
+            contents: text.as_bytes().to_vec(),
+            mode: 0o644,
+        }
+    }
+
+    #[test]
+    fn malformed_outputs_are_caught() {
+        assert!(problem(&file("etc/prose/compose.yaml", "services: {}\n")).is_none());
+        assert!(problem(&file("etc/prose/compose.yaml", "services: [\n")).is_some());
+        assert!(problem(&file("a/host-meta.json", "{\"links\": []}")).is_none());
+        assert!(problem(&file("a/host-meta.json", "{\"links\": ]")).is_some());
+        assert!(problem(&file("a/host-meta", "<XRD><Link/></XRD>")).is_none());
+        assert!(problem(&file("a/host-meta", "<XRD><Link></XRD>")).is_some());
+        assert!(problem(&file("x/prose.service", "[Unit]\nDescription=x\n")).is_none());
+        assert!(problem(&file("x/prose.service", "Description=x\n")).is_some());
+        assert!(problem(&file("x/prose.service", "[Unit]\nnot a directive\n")).is_some());
+    }
+}
