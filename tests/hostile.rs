@@ -363,7 +363,6 @@ fn setup(name: &str, s: &mut Scratch) {
             let names = [
                 "q\"uote's",
                 "dollar$HOME%n%%",
-                "new\nline",
                 "comment --> <!-- ]] --[[",
                 "semi;colon{brace}#",
                 "back\\slash\\",
@@ -374,6 +373,12 @@ fn setup(name: &str, s: &mut Scratch) {
                 fs::create_dir_all(&dir).unwrap();
                 fs::write(dir.join("prose.toml"), &config).unwrap();
             }
+        }
+        "pods-newline-directory-name" => {
+            let config = fs::read(root.join("pod/prose.toml")).unwrap();
+            let dir = root.join("pods").join("new\nline\u{1b}[2J");
+            fs::create_dir_all(&dir).unwrap();
+            fs::write(dir.join("prose.toml"), config).unwrap();
         }
         other => panic!("unknown setup {other}"),
     }
