@@ -310,6 +310,24 @@ fn setup(name: &str, s: &mut Scratch) {
             let digest = prose_compile::output::sha256_hex(b"do not touch\n");
             fs::write(out.join("SHA256SUMS"), format!("{digest}  old/precious\n")).unwrap();
         }
+        "output-file-is-fifo" => {
+            fs::create_dir_all(out.join("etc/prosody")).unwrap();
+            mkfifo(&out.join("etc/prosody/prosody.cfg.lua"));
+        }
+        "output-file-huge" => {
+            // A sparse 8 GiB file where a generated file goes, listed in no manifest.
+            fs::create_dir_all(out.join("etc/prosody")).unwrap();
+            let file = fs::File::create(out.join("etc/prosody/prosody.cfg.lua")).unwrap();
+            file.set_len(8 << 30).unwrap();
+        }
+        "manifest-endless" => {
+            fs::create_dir_all(&out).unwrap();
+            symlink("/dev/zero", out.join("SHA256SUMS")).unwrap();
+        }
+        "journal-endless" => {
+            fs::create_dir_all(&work).unwrap();
+            symlink("/dev/zero", work.join("pending")).unwrap();
+        }
         "journal-garbage" => {
             fs::create_dir_all(&work).unwrap();
             fs::write(work.join("pending"), "garbage\x00\x01\n").unwrap();
@@ -340,18 +358,10 @@ fn setup(name: &str, s: &mut Scratch) {
                 fs::set_permissions(&out, fs::Permissions::from_mode(0o555)).unwrap();
             }
         }
-        "sibling-env-fifo" => {
-            let fifo =
-                std::ffi::CString::new(root.join("pod/prose.env").to_str().unwrap()).unwrap();
-            // SAFETY: a valid NUL-terminated path.
-            assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o644) }, 0);
-        }
+        "sibling-env-fifo" => mkfifo(&root.join("pod/prose.env")),
         "config-is-fifo" => {
             let _ = fs::remove_file(root.join("pod/prose.toml"));
-            let fifo =
-                std::ffi::CString::new(root.join("pod/prose.toml").to_str().unwrap()).unwrap();
-            // SAFETY: a valid NUL-terminated path.
-            assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o644) }, 0);
+            mkfifo(&root.join("pod/prose.toml"));
         }
         "config-symlink-dev-zero" => {
             let _ = fs::remove_file(root.join("pod/prose.toml"));
@@ -382,6 +392,12 @@ fn setup(name: &str, s: &mut Scratch) {
         }
         other => panic!("unknown setup {other}"),
     }
+}
+
+fn mkfifo(path: &Path) {
+    let path = std::ffi::CString::new(path.to_str().unwrap()).unwrap();
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(path.as_ptr(), 0o644) }, 0);
 }
 
 fn is_root() -> bool {
