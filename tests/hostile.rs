@@ -226,6 +226,12 @@ fn generate(name: &str, s: &mut Scratch) {
                 nested("{a=", "}", 10_000)
             ));
         }
+        "set-path-10000" => {
+            toml(HEAD.to_owned());
+            s.extra_args.push("--set".into());
+            s.extra_args
+                .push(format!("{}=1", vec!["a"; 10_000].join(".")));
+        }
         other => panic!("unknown generator {other}"),
     }
 }
