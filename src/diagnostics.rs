@@ -6,7 +6,10 @@
 
 use std::fmt;
 
-use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource};
+use miette::{
+    GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteError, MietteSpanContents,
+    SourceCode, SourceSpan, SpanContents,
+};
 use serde::Serialize;
 
 use crate::config::source::{Sources, Span};
@@ -134,7 +137,7 @@ struct Rendered {
     severity: miette::Severity,
     help: Option<String>,
     label: Option<LabeledSpan>,
-    source: Option<NamedSource<String>>,
+    source: Option<Excerpt>,
 }
 
 impl fmt::Display for Rendered {
@@ -168,22 +171,200 @@ impl miette::Diagnostic for Rendered {
 }
 
 fn to_miette(d: &Diagnostic, sources: &Sources) -> Rendered {
-    let source = d.span.map(|span| {
+    let excerpt = d.span.map(|span| {
         let source = sources.get(span.source);
-        NamedSource::new(&source.name, source.text.clone())
+        Excerpt::new(&source.name, &source.text, span.range())
     });
     Rendered {
-        message: d.message.clone(),
+        message: visible(&d.message),
         code: format!("prose::{}", d.code),
         severity: match d.severity {
             Severity::Error => miette::Severity::Error,
             Severity::Warning => miette::Severity::Warning,
         },
-        help: d.help.clone(),
-        label: d
-            .span
-            .map(|span| LabeledSpan::new_with_span(d.label.clone(), span.range())),
-        source,
+        help: d.help.as_deref().map(visible),
+        label: excerpt
+            .as_ref()
+            .map(|e| LabeledSpan::new_with_span(d.label.as_deref().map(visible), e.label.clone())),
+        source: excerpt,
+    }
+}
+
+/// `text` with the characters that could drive a terminal or reorder what it shows (control
+/// characters but line feed and tab, bidirectional overrides, line and paragraph separators)
+/// written as visible `\u{…}` escapes: configuration values and keys reach messages and
+/// source lines, and must not clear the screen or hide text.
+fn visible(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        push_visible(&mut out, c);
+    }
+    out
+}
+
+fn push_visible(out: &mut String, c: char) {
+    let hostile = (c.is_control() && c != '\n' && c != '\t')
+        || matches!(c, '\u{200e}' | '\u{200f}' | '\u{2028}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+    if hostile {
+        out.push_str(&format!("\\u{{{:x}}}", c as u32));
+    } else {
+        out.push(c);
+    }
+}
+
+/// Longest source line shown whole; longer lines are cut to a window around the label.
+const MAX_SHOWN_LINE: usize = 240;
+/// Lines a label may cover before it is cut to its first line.
+const MAX_LABEL_LINES: usize = 8;
+
+/// The part of a source a diagnostic shows: the label's lines and one line either side, long
+/// lines cut to a window around the label and hostile characters made [`visible`]. Line numbers
+/// stay those of the whole source. Rendering only this excerpt keeps the cost of a diagnostic
+/// independent of the size of its source (miette scans the text it is given from the start,
+/// and cannot draw a label past column 65,535).
+#[derive(Debug)]
+struct Excerpt {
+    name: String,
+    text: String,
+    /// The label, in `text`.
+    label: std::ops::Range<usize>,
+    /// Number of the excerpt's first line in the source (0-based).
+    first_line: usize,
+    /// The excerpt line of the label, and the bytes its window cut from the start of it.
+    shift: (usize, usize),
+}
+
+impl Excerpt {
+    fn new(name: &str, source: &str, span: std::ops::Range<usize>) -> Excerpt {
+        let floor = |mut at: usize| {
+            at = at.min(source.len());
+            while !source.is_char_boundary(at) {
+                at -= 1;
+            }
+            at
+        };
+        let start = floor(span.start);
+        // The end rounds up: a label inside a character (an invalid byte shown as U+FFFD)
+        // covers it.
+        let mut end = span.end.max(start).min(source.len());
+        while !source.is_char_boundary(end) {
+            end += 1;
+        }
+        let line_start = |at: usize| source[..at].rfind('\n').map_or(0, |n| n + 1);
+        let line_end = |at: usize| source[at..].find('\n').map_or(source.len(), |n| at + n);
+        let label_line = line_start(start);
+        if source[start..end].matches('\n').count() >= MAX_LABEL_LINES {
+            end = line_end(start);
+        }
+        let from = if label_line == 0 {
+            0
+        } else {
+            line_start(label_line - 1)
+        };
+        let last = line_end(end);
+        let to = if last < source.len() {
+            line_end(last + 1)
+        } else {
+            last
+        };
+        let first_line = source.as_bytes()[..from]
+            .iter()
+            .filter(|b| **b == b'\n')
+            .count();
+
+        let mut text = String::new();
+        let mut label = 0..0;
+        let mut shift = (0, 0);
+        let mut line_start_at = from;
+        for (index, line) in source[from..to].split('\n').enumerate() {
+            let line_end_at = line_start_at + line.len();
+            let content = line.strip_suffix('\r').unwrap_or(line);
+            // The byte range of `content` shown.
+            let (mut lo, mut hi) = (0, content.len());
+            if content.len() > MAX_SHOWN_LINE {
+                let anchor = if (line_start_at..=line_end_at).contains(&start) {
+                    start - line_start_at
+                } else {
+                    0
+                };
+                lo = anchor.saturating_sub(MAX_SHOWN_LINE / 3);
+                if lo <= '…'.len_utf8() {
+                    lo = 0;
+                }
+                hi = (lo + MAX_SHOWN_LINE).min(content.len());
+                while !content.is_char_boundary(lo) {
+                    lo -= 1;
+                }
+                while !content.is_char_boundary(hi) {
+                    hi += 1;
+                }
+            }
+            if index > 0 {
+                text.push('\n');
+            }
+            if lo > 0 {
+                text.push('…');
+                if (line_start_at..=line_end_at).contains(&start) {
+                    // miette counts columns in bytes; the `…` stands for `lo` bytes.
+                    shift = (index, lo - '…'.len_utf8());
+                }
+            }
+            for (at, c) in content[lo..hi].char_indices() {
+                let here = line_start_at + lo + at;
+                if here == start {
+                    label.start = text.len();
+                }
+                if here == end {
+                    label.end = text.len();
+                }
+                push_visible(&mut text, c);
+            }
+            let past = line_start_at + lo + (hi - lo);
+            if (past..=line_end_at).contains(&start) {
+                label.start = text.len();
+            }
+            if (past..=line_end_at).contains(&end) || (end > past && end <= line_end_at) {
+                label.end = text.len();
+            }
+            if hi < content.len() {
+                text.push('…');
+            }
+            line_start_at = line_end_at + 1;
+        }
+        label.end = label.end.max(label.start);
+        Excerpt {
+            name: name.to_owned(),
+            text,
+            label,
+            first_line,
+            shift,
+        }
+    }
+}
+
+impl SourceCode for Excerpt {
+    fn read_span<'a>(
+        &'a self,
+        span: &SourceSpan,
+        context_lines_before: usize,
+        context_lines_after: usize,
+    ) -> Result<Box<dyn SpanContents<'a> + 'a>, MietteError> {
+        let inner = self
+            .text
+            .read_span(span, context_lines_before, context_lines_after)?;
+        let column = if inner.line() == self.shift.0 {
+            inner.column() + self.shift.1
+        } else {
+            inner.column()
+        };
+        Ok(Box::new(MietteSpanContents::new_named(
+            self.name.clone(),
+            inner.data(),
+            *inner.span(),
+            inner.line() + self.first_line,
+            column,
+            inner.line_count(),
+        )))
     }
 }
 
@@ -215,5 +396,62 @@ pub fn to_json<'a>(d: &'a Diagnostic, sources: &'a Sources) -> JsonDiagnostic<'a
         column: place.map(|p| p.1.1),
         label: d.label.as_deref(),
         help: d.help.as_deref(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::source::SourceKind;
+
+    fn render(text: &str, range: std::ops::Range<usize>, message: &str) -> String {
+        let mut sources = Sources::default();
+        let id = sources.add("prose.toml", SourceKind::File, text.to_owned());
+        let d = Diagnostic::error("x", message).at(Some(Span::new(id, range)), "here");
+        render_human(
+            &[d],
+            &sources,
+            RenderOptions {
+                color: false,
+                width: 100,
+            },
+        )
+    }
+
+    #[test]
+    fn a_label_far_along_a_long_line_is_shown_in_a_window() {
+        // miette panics drawing a label past column 65,535 of its source.
+        let text = format!("a = [{}] # end\nb = 1\n", "\"x\",".repeat(30_000));
+        let at = text.find("# end").unwrap();
+        let out = render(&text, at..at + 5, "far");
+        assert!(out.contains("prose.toml:1:120008"), "{out}");
+        assert!(out.contains(" 1 │ …"), "{out}");
+        assert!(out.len() < 2_000, "{}", out.len());
+        assert!(out.contains(" 2 │ b = 1"), "{out}");
+    }
+
+    #[test]
+    fn control_characters_are_never_printed_raw() {
+        let text = "[server]\n\"\u{1b}[2J\u{202e}\" = 1\n";
+        let out = render(text, 9..20, "unknown key `\u{1b}[2J`");
+        assert!(
+            !out.contains('\u{1b}') && !out.contains('\u{202e}'),
+            "{out:?}"
+        );
+        assert!(out.contains("\\u{1b}[2J"), "{out}");
+        assert!(out.contains("prose.toml:2:1"), "{out}");
+    }
+
+    #[test]
+    fn a_label_inside_an_invalid_byte_covers_it_and_lines_keep_their_numbers() {
+        let text = "a = 1\nb = 2\ncaf\u{fffd} = 3\nd = 4\n";
+        let at = text.find('\u{fffd}').unwrap();
+        let out = render(text, at..at + 1, "invalid byte");
+        assert!(out.contains("prose.toml:3:4"), "{out}");
+        assert!(
+            out.contains(" 2 │ b = 2") && out.contains(" 4 │ d = 4"),
+            "{out}"
+        );
+        assert!(!out.contains("a = 1"), "{out}");
     }
 }

@@ -204,22 +204,65 @@ fn check_no_links(root: &Path, relative: &str) -> Result<(), WriteError> {
     }
     let file = root.join(relative);
     if let Ok(meta) = fs::symlink_metadata(&file)
-        && (meta.file_type().is_symlink() || meta.is_dir())
+        && !meta.is_file()
     {
         return Err(WriteError::Unsafe(format!(
             "{} is a {}: refusing to replace it",
             file.display(),
             if meta.is_dir() {
                 "directory"
-            } else {
+            } else if meta.file_type().is_symlink() {
                 "symbolic link"
+            } else {
+                "special file (not a regular file)"
             }
         )));
     }
     Ok(())
 }
 
+/// Largest file of the tree read back from the disk: a generated file is a few KiB, so a
+/// larger one is not ours and its first 16 MiB are enough to tell (and to show).
+const MAX_ON_DISK_BYTES: u64 = 16 << 20;
+
+/// A file of the tree as it is on disk: only a regular file (a FIFO would block, a device never
+/// end), and at most [`MAX_ON_DISK_BYTES`] of it.
+fn read_on_disk(path: &Path) -> std::io::Result<Vec<u8>> {
+    if !fs::metadata(path)?.is_file() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "not a regular file",
+        ));
+    }
+    use std::io::Read as _;
+    let mut bytes = Vec::new();
+    fs::File::open(path)?
+        .take(MAX_ON_DISK_BYTES)
+        .read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
 fn check_root(root: &Path) -> Result<(), WriteError> {
+    // `out/` (as `out`.join("") gives) would make the checks below follow a link named `out`:
+    // look at the path without its trailing separator.
+    let root = &root.components().collect::<PathBuf>();
+    // The work directory is removed and recreated by a build: through a link, that would
+    // delete and write files outside the tree.
+    let work = root.join(WORK_DIR);
+    match fs::symlink_metadata(&work) {
+        Ok(meta) if meta.file_type().is_symlink() || !meta.is_dir() => {
+            return Err(WriteError::Unsafe(format!(
+                "{} is a {}, not the build's work directory: remove it",
+                work.display(),
+                if meta.file_type().is_symlink() {
+                    "symbolic link"
+                } else {
+                    "file"
+                }
+            )));
+        }
+        _ => {}
+    }
     match fs::symlink_metadata(root) {
         Ok(meta) if meta.file_type().is_symlink() => Err(WriteError::Unsafe(format!(
             "the output directory {} is a symbolic link: give its target instead",
@@ -229,9 +272,13 @@ fn check_root(root: &Path) -> Result<(), WriteError> {
             "the output directory {} exists and is not a directory",
             root.display()
         ))),
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(io_error(root, e)),
         _ => Ok(()),
     }
 }
+
+/// Largest manifest (or journal) read: a tree's is a few hundred bytes.
+const MAX_MANIFEST_BYTES: u64 = 16 << 20;
 
 /// The manifests that say which files on disk are ours: the last complete build's, plus the
 /// interrupted build's if a journal is left.
@@ -243,8 +290,15 @@ struct Ownership {
 impl Ownership {
     fn read(root: &Path) -> Result<Self, WriteError> {
         let read = |path: PathBuf| -> Result<Option<Manifest>, WriteError> {
-            match fs::read(&path) {
-                Ok(bytes) => {
+            // Bounded: a manifest that is a link to `/dev/zero` must not eat the memory.
+            match crate::config::limits::read_bounded(&path, MAX_MANIFEST_BYTES) {
+                Ok(crate::config::limits::Bounded::TooLarge { .. }) => {
+                    Err(WriteError::CorruptManifest {
+                        path,
+                        reason: format!("larger than {} MiB", MAX_MANIFEST_BYTES >> 20),
+                    })
+                }
+                Ok(crate::config::limits::Bounded::Bytes(bytes)) => {
                     let text =
                         String::from_utf8(bytes).map_err(|_| WriteError::CorruptManifest {
                             path: path.clone(),
@@ -301,7 +355,7 @@ pub fn plan(tree: &OutputTree, root: &Path) -> Result<Vec<Change>, WriteError> {
     let mut changes = Vec::new();
     for file in tree.files() {
         let path = root.join(&file.path);
-        match fs::read(&path) {
+        match read_on_disk(&path) {
             Ok(old) if old != file.contents => changes.push(Change::Update {
                 path: file.path.clone(),
                 old,
@@ -332,7 +386,7 @@ pub fn plan(tree: &OutputTree, root: &Path) -> Result<Vec<Change>, WriteError> {
     stale.sort();
     stale.dedup();
     for path in stale {
-        if let Ok(old) = fs::read(root.join(path)) {
+        if let Ok(old) = read_on_disk(&root.join(path)) {
             changes.push(Change::Remove {
                 path: path.clone(),
                 old,
@@ -356,7 +410,9 @@ pub fn write(tree: &OutputTree, root: &Path, force: bool) -> Result<WriteSummary
     let mut unchanged = Vec::new();
     for file in tree.files() {
         let path = root.join(&file.path);
-        let Ok(old) = fs::read(&path) else { continue };
+        let Ok(old) = read_on_disk(&path) else {
+            continue;
+        };
         let same_mode =
             fs::metadata(&path).is_ok_and(|m| m.permissions().mode() & 0o7777 == file.mode);
         if old == file.contents && same_mode {
@@ -383,7 +439,7 @@ pub fn write(tree: &OutputTree, root: &Path, force: bool) -> Result<WriteSummary
     };
     for path in &stale {
         check_no_links(root, path)?;
-        if let Ok(old) = fs::read(root.join(path))
+        if let Ok(old) = read_on_disk(&root.join(path))
             && !force
             && !ownership.owns(path, &sha256_hex(&old))
         {

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use super::Config;
 use super::env::{self, SetArg};
+use super::limits;
 use super::parse::{mask_secrets, parse_toml};
 use super::presets::{self, BUILTIN_PRESETS_TOML};
 use super::source::{SourceKind, Sources, Span};
@@ -76,13 +77,21 @@ pub fn load(path: &Path, options: &LoadOptions) -> Result<Loaded, LoadError> {
     }
     env_files.extend(options.env_files.iter().cloned());
     for env_file in &env_files {
-        let text = read_text(env_file)?;
+        let Some(text) = read_text(env_file, &mut sources, &mut diagnostics)? else {
+            continue;
+        };
         let id = sources.add(
             env_file.display().to_string(),
             SourceKind::EnvFile,
             String::new(),
         );
-        let assignments = env::parse_env_file(&text, id, &mut diagnostics);
+        let mut assignments = env::parse_env_file(&text, id, &mut diagnostics);
+        limits::check_entries(
+            &mut assignments,
+            "the env file",
+            |a| Some(a.value_span),
+            &mut diagnostics,
+        );
         sources.set_text(id, env::mask_assignments(&text, &assignments));
         upper_layers.push(env::env_layer(
             &assignments,
@@ -91,22 +100,43 @@ pub fn load(path: &Path, options: &LoadOptions) -> Result<Loaded, LoadError> {
             &mut diagnostics,
         ));
     }
-    let assignments = env::environment_source(&options.environment, &mut sources);
+    let mut assignments = env::environment_source(&options.environment, &mut sources);
+    limits::check_entries(
+        &mut assignments,
+        "the environment (`PROSE_*` variables)",
+        |a| Some(a.value_span),
+        &mut diagnostics,
+    );
     upper_layers.push(env::env_layer(
         &assignments,
         schema,
         &sources,
         &mut diagnostics,
     ));
+    let mut sets = options.sets.clone();
+    limits::check_entries(
+        &mut sets,
+        "the command line (`--set`)",
+        |_| None,
+        &mut diagnostics,
+    );
     upper_layers.push(env::set_layer(
-        &options.sets,
+        &sets,
         schema,
         &mut sources,
         &mut diagnostics,
     ));
 
+    let file = file.filter(|file| {
+        let mut merged = file.clone();
+        for layer in &upper_layers {
+            merged.merge(layer.clone());
+        }
+        limits::check_tree(&merged, &mut diagnostics)
+    });
     let Some(file) = file else {
         diagnostics::normalize(&mut diagnostics);
+        limits::cap_diagnostics(&mut diagnostics);
         return Ok(Loaded {
             path: path.to_owned(),
             sources,
@@ -125,6 +155,7 @@ pub fn load(path: &Path, options: &LoadOptions) -> Result<Loaded, LoadError> {
     computed_defaults(&mut tree);
     validate::semantic(&tree, &mut diagnostics);
     diagnostics::normalize(&mut diagnostics);
+    limits::cap_diagnostics(&mut diagnostics);
 
     let config = if diagnostics.iter().any(Diagnostic::is_error) {
         None
@@ -150,13 +181,30 @@ pub fn load(path: &Path, options: &LoadOptions) -> Result<Loaded, LoadError> {
     })
 }
 
-fn read_text(path: &Path) -> Result<String, LoadError> {
-    std::fs::read(path)
-        .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
-        .map_err(|source| LoadError {
+/// Reads an env file; `Ok(None)` when it is over its size limit (diagnosed).
+fn read_text(
+    path: &Path,
+    sources: &mut Sources,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Result<Option<String>, LoadError> {
+    let read =
+        limits::read_bounded(path, limits::MAX_ENV_FILE_BYTES).map_err(|source| LoadError {
             path: path.to_owned(),
             source,
-        })
+        })?;
+    Ok(match read {
+        limits::Bounded::Bytes(bytes) => Some(String::from_utf8_lossy(&bytes).into_owned()),
+        limits::Bounded::TooLarge { size, first_line } => {
+            diagnostics.push(limits::file_too_large(
+                path,
+                SourceKind::EnvFile,
+                size,
+                first_line,
+                sources,
+            ));
+            None
+        }
+    })
 }
 
 /// Reads and parses `prose.toml`. `Ok(None)` when it is unreadable as TOML (diagnosed).
@@ -165,10 +213,20 @@ fn read_config(
     sources: &mut Sources,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Result<Option<Node>, LoadError> {
-    let bytes = std::fs::read(path).map_err(|source| LoadError {
-        path: path.to_owned(),
-        source,
-    })?;
+    let read =
+        limits::read_bounded(path, limits::MAX_CONFIG_BYTES).map_err(|source| LoadError {
+            path: path.to_owned(),
+            source,
+        })?;
+    let bytes = match read {
+        limits::Bounded::Bytes(bytes) => bytes,
+        limits::Bounded::TooLarge { size, first_line } => {
+            let too_large =
+                limits::file_too_large(path, SourceKind::File, size, first_line, sources);
+            diagnostics.push(too_large);
+            return Ok(None);
+        }
+    };
     let name = path.display().to_string();
     let text = match String::from_utf8(bytes) {
         Ok(text) => text,

@@ -12,6 +12,12 @@ pub fn parse_toml(text: &str, source: SourceId, diagnostics: &mut Vec<Diagnostic
     let (table, errors) = DeTable::parse_recoverable(text);
     if !errors.is_empty() {
         for error in errors {
+            if let Some(limit) =
+                super::limits::parser_recursion(error.message(), error.span(), text, source)
+            {
+                diagnostics.push(limit);
+                continue;
+            }
             let span = error.span().map(|r| Span::new(source, r));
             diagnostics.push(
                 Diagnostic::error(
