@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::audit::{self, Finding};
 use crate::config::{LoadError, LoadOptions, Loaded, load};
 use crate::diagnostics::Diagnostic;
 use crate::discover::{CONFIG_FILE, Pod};
@@ -76,6 +77,10 @@ pub struct PodReport {
     pub output_dir: PathBuf,
     pub loaded: Option<Loaded>,
     pub outcome: Outcome,
+    /// The audit of a written pod (`Outcome::Written`), over its configuration and the tree
+    /// just compiled: run on the pod's worker thread, so the tree is neither kept nor
+    /// compiled a second time.
+    pub findings: Option<Vec<Finding>>,
 }
 
 #[derive(Debug)]
@@ -125,6 +130,7 @@ pub fn run_pod(pod: &Pod, output_root: &Path, run: &RunOptions<'_>) -> PodReport
         output_dir: output_dir.clone(),
         loaded,
         outcome,
+        findings: None,
     };
     let loaded = match load(&pod.config, options) {
         Ok(loaded) => loaded,
@@ -139,7 +145,13 @@ pub fn run_pod(pod: &Pod, output_root: &Path, run: &RunOptions<'_>) -> PodReport
     };
     let outcome = match action {
         Action::Write { force } => match output::write(&tree, &output_dir, force) {
-            Ok(summary) => Outcome::Written(summary),
+            Ok(summary) => {
+                let findings = audit::audit(&loaded, Some(&tree));
+                return PodReport {
+                    findings: Some(findings),
+                    ..report(Some(loaded), Outcome::Written(summary))
+                };
+            }
             Err(error) => Outcome::WriteFailed(error),
         },
         Action::Compare => match output::plan(&tree, &output_dir) {

@@ -484,12 +484,8 @@ fn run_build(
                     unchanged += 1;
                     status = "unchanged";
                 }
-                if let Some(loaded) = &report.loaded {
-                    let tree =
-                        build::compile_with(loaded, &build::input_label(&report.pod), templates)
-                            .ok();
-                    let findings = prose_compile::audit::audit(loaded, tree.as_ref());
-                    ui.note(&format!("{name}: audit: {}", audit_counts(&findings)));
+                if let Some(findings) = &report.findings {
+                    ui.note(&format!("{name}: audit: {}", audit_counts(findings)));
                 }
             }
             Outcome::Compared(changes) => {

@@ -15,19 +15,84 @@ use crate::config::tree::{Node, Origin, Value, dotted};
 use crate::config::types::NO_CONTROL_PATTERN;
 use crate::diagnostics::Diagnostic;
 
-/// The compiled validator, built once per process (compiling the schema is the costly part).
+/// The validator of the committed schema (`schema/prose.schema.json`), compiled into the
+/// binary at build time: deciding that a configuration is valid costs a process nothing to
+/// compile. The committed schema is the generated one (`tests/front_end.rs` fails when they
+/// drift), and every `format` it names is checked by [`formats::check`].
+#[jsonschema::validator(
+    path = "schema/prose.schema.json",
+    draft = Draft202012,
+    validate_formats = true,
+    formats = {
+        "idn-hostname" => crate::validate::format::idn_hostname,
+        "prosody-host" => crate::validate::format::prosody_host,
+        "email" => crate::validate::format::email,
+        "uri" => crate::validate::format::uri,
+        "dashboard-url" => crate::validate::format::dashboard_url,
+        "duration" => crate::validate::format::duration,
+        "retention" => crate::validate::format::retention,
+        "jid-node" => crate::validate::format::jid_node,
+        "ipv4" => crate::validate::format::ipv4,
+        "ipv6" => crate::validate::format::ipv6,
+        "ip" => crate::validate::format::ip,
+        "absolute-path" => crate::validate::format::absolute_path,
+        "prosody-size" => crate::validate::format::prosody_size,
+        "prosody-rate" => crate::validate::format::prosody_rate,
+        "prosody-duration" => crate::validate::format::prosody_duration,
+        "lua-identifier" => crate::validate::format::lua_identifier,
+    },
+    methods = { is_valid = true, validate = false, iter_errors = false }
+)]
+struct BuiltinSchema;
+
+/// One `fn(&str) -> bool` per format of [`formats::FORMATS`], for the validator above.
+mod format {
+    macro_rules! checks {
+        ($($name:ident => $format:literal),* $(,)?) => {
+            $(pub(super) fn $name(value: &str) -> bool {
+                crate::config::formats::check($format, value).is_ok()
+            })*
+            /// Every format registered with the validator, to test against `FORMATS`.
+            #[cfg(test)]
+            pub(super) const REGISTERED: &[&str] = &[$($format),*];
+        };
+    }
+    checks! {
+        idn_hostname => "idn-hostname",
+        prosody_host => "prosody-host",
+        email => "email",
+        uri => "uri",
+        dashboard_url => "dashboard-url",
+        duration => "duration",
+        retention => "retention",
+        jid_node => "jid-node",
+        ipv4 => "ipv4",
+        ipv6 => "ipv6",
+        ip => "ip",
+        absolute_path => "absolute-path",
+        prosody_size => "prosody-size",
+        prosody_rate => "prosody-rate",
+        prosody_duration => "prosody-duration",
+        lua_identifier => "lua-identifier",
+    }
+}
+
+/// The validator compiled at run time, once per process, that explains an invalid
+/// configuration: its errors carry what the diagnostics need (e.g. the offending key of a
+/// `propertyNames` error, which the generated validator does not report).
 fn validator(schema: &Json) -> Option<&'static Validator> {
     static VALIDATOR: OnceLock<Option<Validator>> = OnceLock::new();
-    VALIDATOR
-        .get_or_init(|| {
-            let mut options = jsonschema::options().should_validate_formats(true);
-            for name in formats::FORMATS {
-                options =
-                    options.with_format(*name, move |v: &str| formats::check(name, v).is_ok());
-            }
-            options.build(schema).ok()
-        })
-        .as_ref()
+    VALIDATOR.get_or_init(|| compile_validator(schema)).as_ref()
+}
+
+/// Compiles `schema` at run time into a validator with the same format checkers as the
+/// built-in one (`benches/` measure what this costs a process).
+pub fn compile_validator(schema: &Json) -> Option<Validator> {
+    let mut options = jsonschema::options().should_validate_formats(true);
+    for name in formats::FORMATS {
+        options = options.with_format(*name, move |v: &str| formats::check(name, v).is_ok());
+    }
+    options.build(schema).ok()
 }
 
 /// Reports every schema violation of the tree.
@@ -37,6 +102,13 @@ pub fn schema_errors(
     sources: &Sources,
     diagnostics: &mut Vec<Diagnostic>,
 ) {
+    let instance = tree.to_json();
+    // A valid configuration, the common case (every build of a working `prose.toml`), is
+    // decided by the validator compiled with the binary; only an invalid one pays for
+    // compiling the schema at run time, to explain each error.
+    if BuiltinSchema::is_valid(&instance) {
+        return;
+    }
     let Some(validator) = validator(schema) else {
         diagnostics.push(Diagnostic::error(
             "internal",
@@ -44,7 +116,6 @@ pub fn schema_errors(
         ));
         return;
     };
-    let instance = tree.to_json();
     let nav = SchemaNav::new(schema);
     for error in validator.iter_errors(&instance) {
         let path = pointer_segments(&error.instance_path().to_string());
@@ -625,5 +696,49 @@ fn unrepresentable(node: &Node) -> Option<&Node> {
         Value::Table(t) => t.values().find_map(unrepresentable),
         Value::Array(items) => items.iter().find_map(unrepresentable),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn the_built_in_validator_checks_every_format() {
+        assert_eq!(format::REGISTERED, formats::FORMATS);
+    }
+
+    /// The generated validator decides validity; the run-time one explains the errors: they
+    /// must agree on what is valid. (`tests/cases/check/` adds every bad input of the corpus.)
+    #[test]
+    fn the_built_in_validator_agrees_with_one_compiled_at_run_time() {
+        let runtime = compile_validator(crate::schema::schema_cached()).expect("schema compiles");
+        let instances = [
+            json!({"server": {"domain": "crisp.chat"}}),
+            json!({}),
+            json!({"server": {}}),
+            json!({"serverr": {"domain": "crisp.chat"}}),
+            json!({"server": {"domain": "Crisp.Chat", "http_port": "80"}}),
+            json!({"server": {"domain": "-bad-.org", "log_level": "loud"}}),
+            json!({"server": {"domain": "crisp.chat"}, "api": {"default_response_timeout": "20s"}}),
+            json!({"server": {"domain": "crisp.chat"}, "notifiers": {"email": {"smtp_host": "mail.crisp.chat", "smtp_port": 70000, "pod_address": "no at sign"}}}),
+            json!({"server": {"domain": "crisp.chat"}, "dashboard": {"url": "ftp://x"}, "pod": {"address": {"ipv4": "1.2.3", "ipv6": "::g"}}}),
+            json!({"server": {"domain": "crisp.chat", "defaults": {"message_archive_retention": "forever-ish"}}}),
+            json!({"server": {"domain": "crisp.chat"}, "prosody": {"not a host": {}}}),
+            json!({"server": {"domain": "crisp.chat"}, "prosody": {"global": {"overrides": {"os.execute": 1}}}}),
+            json!({"server": {"domain": "crisp.chat"}, "prosody": {"global": {"overrides": {"max_archive_query_results": 1}}}}),
+        ];
+        for instance in &instances {
+            assert_eq!(
+                BuiltinSchema::is_valid(instance),
+                runtime.is_valid(instance),
+                "{instance}"
+            );
+        }
+        assert!(BuiltinSchema::is_valid(&instances[0]));
+        assert!(!BuiltinSchema::is_valid(&instances[4]));
+        assert!(!BuiltinSchema::is_valid(&instances[10]));
     }
 }
