@@ -90,7 +90,11 @@ pub enum Outcome {
     /// Invalid configuration, or a target refused it (diagnostics in `loaded` and here).
     Invalid(Vec<Diagnostic>),
     Written(WriteSummary),
-    Compared(Vec<Change>),
+    /// What differs on disk, and the tree it was compared with (for the diff).
+    Compared {
+        changes: Vec<Change>,
+        tree: OutputTree,
+    },
     WriteFailed(WriteError),
 }
 
@@ -155,7 +159,7 @@ pub fn run_pod(pod: &Pod, output_root: &Path, run: &RunOptions<'_>) -> PodReport
             Err(error) => Outcome::WriteFailed(error),
         },
         Action::Compare => match output::plan(&tree, &output_dir) {
-            Ok(changes) => Outcome::Compared(changes),
+            Ok(changes) => Outcome::Compared { changes, tree },
             Err(error) => Outcome::WriteFailed(error),
         },
     };

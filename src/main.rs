@@ -12,7 +12,7 @@ use prose_compile::config::source::Sources;
 use prose_compile::config::{LoadOptions, load};
 use prose_compile::diagnostics::{self, Diagnostic, RenderOptions};
 use prose_compile::discover::{Pod, discover};
-use prose_compile::output::{Change, WriteError, unified_diff};
+use prose_compile::output::{Change, OutputTree, WriteError, unified_diff};
 use prose_compile::targets::templating::{self, Templates};
 use prose_compile::validators::{self, Outcome as Check};
 
@@ -488,7 +488,7 @@ fn run_build(
                     ui.note(&format!("{name}: audit: {}", audit_counts(findings)));
                 }
             }
-            Outcome::Compared(changes) => {
+            Outcome::Compared { changes, tree } => {
                 if changes.is_empty() {
                     unchanged += 1;
                     status = "up to date";
@@ -496,14 +496,7 @@ fn run_build(
                     drift += 1;
                     status = "out of date";
                     if ui.format == Format::Human {
-                        print_changes(
-                            ui,
-                            report,
-                            changes,
-                            templates,
-                            &mut diff_budget,
-                            &mut hidden,
-                        );
+                        print_changes(ui, report, changes, tree, &mut diff_budget, &mut hidden);
                     }
                 }
             }
@@ -577,27 +570,21 @@ fn print_changes(
     ui: &Ui,
     report: &PodReport,
     changes: &[Change],
-    templates: &Templates,
+    tree: &OutputTree,
     budget: &mut usize,
     hidden: &mut usize,
 ) {
-    let tree = report
-        .loaded
-        .as_ref()
-        .and_then(|l| build::compile_with(l, &build::input_label(&report.pod), templates).ok());
     let mut out = String::new();
     for change in changes {
         let (path, old, new, note) = match change {
-            Change::Create { path } => (path, Vec::new(), generated(&tree, path), "new file"),
-            Change::Update { path, old } => (path, old.clone(), generated(&tree, path), "changed"),
+            Change::Create { path } => (path, Vec::new(), generated(tree, path), "new file"),
+            Change::Update { path, old } => (path, old.clone(), generated(tree, path), "changed"),
             Change::Remove { path, old } => (path, old.clone(), Vec::new(), "would be removed"),
             Change::Mode { path, old } => {
                 out += &format!(
                     "mode of {} is {old:o}, expected {:o}\n",
                     path,
-                    tree.as_ref()
-                        .and_then(|t| t.get(path))
-                        .map_or(0, |f| f.mode)
+                    tree.get(path).map_or(0, |f| f.mode)
                 );
                 continue;
             }
@@ -612,9 +599,8 @@ fn print_changes(
     print!("{colored}");
 }
 
-fn generated(tree: &Option<prose_compile::output::OutputTree>, path: &str) -> Vec<u8> {
-    tree.as_ref()
-        .and_then(|t| t.get(path))
+fn generated(tree: &OutputTree, path: &str) -> Vec<u8> {
+    tree.get(path)
         .map(|f| f.contents.clone())
         .unwrap_or_default()
 }
@@ -761,11 +747,7 @@ fn explain(
             Err(message) => return usage_error(&message),
         };
         if json {
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&report).unwrap_or_default()
-            );
-            return ExitCode::SUCCESS;
+            return print_json(&report);
         }
         println!("{}:{}: {}", report.file, report.line, report.text.trim());
         if report.causes.is_empty() {
@@ -784,11 +766,7 @@ fn explain(
     let Some(key) = key else {
         let settings = explain_all(&loaded);
         if json {
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&settings).unwrap_or_default()
-            );
-            return ExitCode::SUCCESS;
+            return print_json(&settings);
         }
         let mut section = "";
         for s in &settings {
@@ -810,11 +788,7 @@ fn explain(
         Err(message) => return usage_error(&message),
     };
     if json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&report).unwrap_or_default()
-        );
-        return ExitCode::SUCCESS;
+        return print_json(&report);
     }
     println!("{} = {}", report.key, show(&report.value));
     println!("  set by: {}", report.origin.description);
@@ -986,4 +960,13 @@ fn ranges(lines: &[usize]) -> String {
         i += 1;
     }
     parts.join(", ")
+}
+
+/// Prints a report as pretty JSON (`--format json`).
+fn print_json(report: &impl serde::Serialize) -> ExitCode {
+    println!(
+        "{}",
+        serde_json::to_string_pretty(report).unwrap_or_default()
+    );
+    ExitCode::SUCCESS
 }
