@@ -5,7 +5,7 @@
 //! string variable of every template. Outcome: refused, or inert (no extra nginx directive,
 //! YAML key, XML element or attribute, JSON member, systemd directive).
 
-mod targets_common;
+use crate::support::targets as targets_common;
 
 use std::fs;
 use std::process::Command;

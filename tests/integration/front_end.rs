@@ -1,7 +1,7 @@
 //! The front end on real input: the committed schema, an independent validator, the
 //! shipped examples, preset resolution and provenance of every kind of origin.
 
-mod support;
+use crate::support;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -114,7 +114,7 @@ fn independent_validator_accepts_examples_and_rejects_schema_violations() {
         bad.len()
     );
     let mut args = vec![
-        repo().join("tests/support/validate_schema.py"),
+        repo().join("tests/integration/support/validate_schema.py"),
         repo().join(prose_compile::schema::SCHEMA_PATH),
     ];
     args.extend(good.iter().cloned());

@@ -10,9 +10,7 @@ use prose_compile::config::{self, Config, LoadOptions};
 use prose_compile::diagnostics::Diagnostic;
 use prose_compile::targets::{GeneratedFile, RenderContext, compose, host_meta, nginx, systemd};
 
-pub fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+pub use super::repo;
 
 pub fn compose_spec() -> PathBuf {
     PathBuf::from(concat!(

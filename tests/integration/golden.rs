@@ -3,7 +3,7 @@
 //! rewrites the golden tree instead (review the git diff like code). The examples' audit
 //! reports are golden too, and every example's tree must pass the real validators.
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

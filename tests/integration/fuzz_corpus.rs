@@ -3,7 +3,7 @@
 //! added) and on the crash regressions (`tests/cases/fuzz-regressions/<target>/`), so the
 //! targets compile and their oracles hold in every `cargo test`, without a nightly toolchain.
 
-#[path = "../fuzz/src/lib.rs"]
+#[path = "../../fuzz/src/lib.rs"]
 #[allow(dead_code)]
 mod fuzz;
 

@@ -5,7 +5,7 @@
 //! - the Lua sandbox (`tests/fixtures/prosody/sandbox.lua`) loads with no violation;
 //! - sets, as the sandbox reads it, what the effective configuration says.
 
-mod prosody_support;
+use crate::support::prosody as prosody_support;
 
 use std::path::Path;
 
@@ -46,7 +46,7 @@ fn rendered() -> Vec<(String, Config, String, prose_compile::config::Loaded)> {
 }
 
 fn display(path: &Path) -> String {
-    path.strip_prefix(manifest_dir())
+    path.strip_prefix(repo())
         .unwrap_or(path)
         .display()
         .to_string()

@@ -6,17 +6,14 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+pub use super::repo;
 use prose_compile::config::{LoadOptions, Loaded, load};
 use prose_compile::diagnostics::Diagnostic;
 use prose_compile::targets::{GeneratedFile, RenderContext, prosody};
 use prose_compile::validators::{Outcome, require_or_skip};
 
-pub fn manifest_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
 pub fn fixture(name: &str) -> PathBuf {
-    manifest_dir().join("tests/fixtures/prosody").join(name)
+    repo().join("tests/fixtures/prosody").join(name)
 }
 
 /// Options that keep the process environment and any `prose.env` out of the test.
@@ -169,7 +166,7 @@ pub fn temp_lua(text: &str) -> (tempfile::TempDir, PathBuf) {
 /// Every `prose.toml` the Lua tests run on: the examples, then this target's fixtures.
 pub fn all_configs() -> Vec<PathBuf> {
     let mut paths = Vec::new();
-    if let Ok(entries) = fs::read_dir(manifest_dir().join("examples")) {
+    if let Ok(entries) = fs::read_dir(repo().join("examples")) {
         let mut examples: Vec<PathBuf> = entries
             .filter_map(Result::ok)
             .map(|e| e.path().join("prose.toml"))
@@ -178,7 +175,7 @@ pub fn all_configs() -> Vec<PathBuf> {
         examples.sort();
         paths.extend(examples);
     }
-    let mut fixtures: Vec<PathBuf> = fs::read_dir(manifest_dir().join("tests/fixtures/prosody"))
+    let mut fixtures: Vec<PathBuf> = fs::read_dir(repo().join("tests/fixtures/prosody"))
         .unwrap()
         .filter_map(Result::ok)
         .map(|e| e.path())

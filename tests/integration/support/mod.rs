@@ -2,6 +2,9 @@
 //! only rewritten deliberately (`PROSE_COMPILE_BLESS=1`).
 #![allow(dead_code)] // each test binary uses a different part of this module
 
+pub mod prosody;
+pub mod targets;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -2,7 +2,7 @@
 //! `--templates DIR` loads), and the rules every template obeys (strict undefined, no string
 //! printed without an escaping filter).
 
-mod targets_common;
+use crate::support::targets as targets_common;
 
 use std::fs;
 

@@ -1,7 +1,7 @@
 //! `explain`: every kind of origin, override chains, presets, computed defaults, and the
 //! keys behind generated lines (through the real binary, `--format json`).
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 

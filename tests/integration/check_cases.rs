@@ -3,7 +3,7 @@
 //! the message and the line its label points at. The full human rendering is snapshot-tested
 //! in `expected.txt` next to them.
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeMap;
 use std::path::Path;

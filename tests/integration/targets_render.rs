@@ -3,7 +3,7 @@
 //! config`, the Compose Specification schema, `systemd-analyze verify`), then what each
 //! file must say for its configuration.
 
-mod targets_common;
+use crate::support::targets as targets_common;
 
 use std::collections::BTreeSet;
 use std::fs;

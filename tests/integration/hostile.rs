@@ -12,7 +12,7 @@
 //! nothing changed outside `out/` (every file, mode and link under the scratch directory is
 //! compared before and after); and, for a successful build, a tree the real validators accept.
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeMap;
 use std::fs;

@@ -9,7 +9,7 @@
 //! run on a subset (nginx and xmllint on every 8th case). The seed is fixed so CI is
 //! reproducible; `PROSE_COMPILE_PROPTEST_SEED=<n>` explores others.
 
-mod prosody_support;
+use crate::support::prosody as prosody_support;
 
 use std::fs;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -1,7 +1,7 @@
 //! The repository workflow through the real binary: interrupted builds, hand edits,
 //! `--check`, stale files, many pods, `init`.
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeMap;
 use std::fs;

@@ -1,7 +1,7 @@
 //! What the Prosody target refuses to render, and how it says so: every error names the
 //! `prose.toml` key and points at it.
 
-mod prosody_support;
+use crate::support::prosody as prosody_support;
 
 use prose_compile::config::Loaded;
 use prose_compile::diagnostics::{Diagnostic, Severity};

@@ -6,7 +6,7 @@
 //! loads every rendered file too (Prosody 0.12 exposes `os` to the config) and the marker file
 //! the payloads try to create must not exist afterwards.
 
-mod prosody_support;
+use crate::support::prosody as prosody_support;
 
 use std::path::Path;
 

@@ -1,0 +1,22 @@
+//! The integration tests, in one binary (one link of the crate instead of one per file).
+//! `support` holds what they share: running the binary, snapshots, loading and rendering.
+
+mod support;
+
+mod audit_rules;
+mod build_workflow;
+mod check_cases;
+mod explain;
+mod front_end;
+mod fuzz_corpus;
+mod golden;
+mod hostile;
+mod output_tree;
+mod properties;
+mod prosody_diagnostics;
+mod prosody_injection;
+mod prosody_lua;
+mod targets_injection;
+mod targets_render;
+mod targets_templates;
+mod validators;
