@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
-use prose_compile::build::compile;
+use prose_compile::pipeline::compile;
 use prose_compile::config::{LoadOptions, Loaded, load};
 use prose_compile::output::{self, OutputTree};
 use prose_compile::targets::templating::{self, Templates};

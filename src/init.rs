@@ -45,7 +45,7 @@ domain = "{domain}"
 pub fn init(dir: &Path, domain: &str) -> Result<Vec<PathBuf>, String> {
     hostname(domain).map_err(|p| format!("--domain {domain}: {} ({})", p.message, p.help))?;
     std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    let config = dir.join(crate::discover::CONFIG_FILE);
+    let config = dir.join(crate::pipeline::discover::CONFIG_FILE);
     let mut file = std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
@@ -59,7 +59,7 @@ pub fn init(dir: &Path, domain: &str) -> Result<Vec<PathBuf>, String> {
     std::io::Write::write_all(&mut file, starter(domain).as_bytes())
         .map_err(|e| format!("{}: {e}", config.display()))?;
     let schema = dir.join(SCHEMA_FILE);
-    std::fs::write(&schema, crate::schema::schema_text())
+    std::fs::write(&schema, crate::config::schema::schema_text())
         .map_err(|e| format!("{}: {e}", schema.display()))?;
     Ok(vec![config, schema])
 }

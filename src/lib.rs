@@ -1,14 +1,18 @@
 //! prose-compile: compiles a Prose Pod `prose.toml` into the pod's server configuration tree.
+//!
+//! The modules form a one-way stack (each uses only those above it in this list); see
+//! `ARCHITECTURE.md`:
+//! files, diagnostics ← provenance ← config ← targets ← output ← pipeline ←
+//! explain, audit, verify, init ← cli.
 
-pub mod audit;
-pub mod build;
-pub mod config;
+pub mod files;
 pub mod diagnostics;
-pub mod discover;
-pub mod explain;
-pub mod init;
-pub mod output;
-pub mod schema;
+pub mod provenance;
+pub mod config;
 pub mod targets;
-pub mod validate;
-pub mod validators;
+pub mod output;
+pub mod pipeline;
+pub mod explain;
+pub mod audit;
+pub mod verify;
+pub mod init;

@@ -6,15 +6,15 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
-use prose_compile::build::{self, Action, Outcome, PodReport};
+use prose_compile::pipeline::{self, Action, Outcome, PodReport};
 use prose_compile::config::env::{SetArg, parse_set};
-use prose_compile::config::source::Sources;
+use prose_compile::diagnostics::source::Sources;
 use prose_compile::config::{LoadOptions, load};
 use prose_compile::diagnostics::{self, Diagnostic, RenderOptions};
-use prose_compile::discover::{Pod, discover};
+use prose_compile::pipeline::discover::{Pod, discover};
 use prose_compile::output::{Change, OutputTree, WriteError, unified_diff};
 use prose_compile::targets::templating::{self, Templates};
-use prose_compile::validators::{self, Outcome as Check};
+use prose_compile::verify::{self, Outcome as Check};
 
 #[derive(Parser)]
 #[command(
@@ -621,7 +621,7 @@ fn colorize(diff: &str) -> String {
 }
 
 fn schema(output: Option<PathBuf>) -> ExitCode {
-    let text = prose_compile::schema::schema_text();
+    let text = prose_compile::config::schema::schema_text();
     match output {
         None => {
             if std::io::stdout().lock().write_all(text.as_bytes()).is_err() {

@@ -117,10 +117,10 @@ pub fn pipeline(data: &[u8]) {
     if loaded.config.is_none() {
         return;
     }
-    let Ok(tree) = prose_compile::build::compile(&loaded, "prose.toml") else {
+    let Ok(tree) = prose_compile::pipeline::compile(&loaded, "prose.toml") else {
         return;
     };
-    let again = prose_compile::build::compile(&loaded, "prose.toml").expect("second render");
+    let again = prose_compile::pipeline::compile(&loaded, "prose.toml").expect("second render");
     let manifest = prose_compile::output::parse_manifest(&tree.manifest()).expect("manifest");
     for file in tree.files() {
         let twin = again.get(&file.path).expect("same files");

@@ -4,10 +4,10 @@
 
 use toml::de::DeValue;
 
-use super::parse::mask_range;
+use crate::diagnostics::mask_range;
 use super::schema_nav::{Kinds, SchemaNav, did_you_mean};
-use super::source::{SourceId, SourceKind, Sources, Span};
-use super::tree::{Node, Origin, Value, dotted};
+use crate::diagnostics::source::{SourceId, SourceKind, Sources, Span};
+use crate::provenance::{Node, Origin, Value, dotted};
 use crate::diagnostics::{Diagnostic, is_secret_key};
 
 pub const PREFIX: &str = "PROSE_";

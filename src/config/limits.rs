@@ -8,11 +8,10 @@
 //! parsing the env files and gathering `--set`, after merging the layers, and before handing
 //! the diagnostics back.
 
-use std::io::Read;
 use std::path::Path;
 
-use super::source::{SourceId, SourceKind, Sources, Span};
-use super::tree::{Node, Value, dotted};
+use crate::diagnostics::source::{SourceId, SourceKind, Sources, Span};
+use crate::provenance::{Node, Value, dotted};
 use crate::diagnostics::{Diagnostic, Severity};
 
 /// Largest `prose.toml` read (1 MiB).
@@ -41,39 +40,6 @@ fn human_bytes(n: u64) -> String {
     } else {
         format!("{n} bytes")
     }
-}
-
-/// What [`read_bounded`] found.
-pub enum Bounded {
-    /// The whole file, within the limit.
-    Bytes(Vec<u8>),
-    /// The file is larger than the limit: its size when it is a regular file (not a device
-    /// or a pipe), and the beginning of its first line (lossy, at most 200 bytes) so a
-    /// diagnostic can show where it is.
-    TooLarge {
-        size: Option<u64>,
-        first_line: String,
-    },
-}
-
-/// Reads at most `limit` bytes of `path` (never more, even from a device or a growing file).
-pub fn read_bounded(path: &Path, limit: u64) -> std::io::Result<Bounded> {
-    let file = std::fs::File::open(path)?;
-    let mut bytes = Vec::new();
-    file.take(limit + 1).read_to_end(&mut bytes)?;
-    if bytes.len() as u64 <= limit {
-        return Ok(Bounded::Bytes(bytes));
-    }
-    let size = std::fs::metadata(path)
-        .ok()
-        .filter(|m| m.is_file())
-        .map(|m| m.len().max(limit + 1));
-    let head = &bytes[..bytes.len().min(200)];
-    let line = head.split(|b| *b == b'\n').next().unwrap_or_default();
-    Ok(Bounded::TooLarge {
-        size,
-        first_line: String::from_utf8_lossy(line).into_owned(),
-    })
 }
 
 /// The diagnostic for a file over its size limit; adds a source showing its first line.

@@ -11,10 +11,10 @@ use super::env::{self, SetArg};
 use super::limits;
 use super::parse::{mask_secrets, parse_toml};
 use super::presets::{self, BUILTIN_PRESETS_TOML};
-use super::source::{SourceKind, Sources, Span};
-use super::tree::{Node, Origin, Value};
+use crate::diagnostics::source::{SourceKind, Sources, Span};
+use crate::provenance::{Node, Origin, Value};
 use crate::diagnostics::{self, Diagnostic};
-use crate::validate;
+use crate::config::validate;
 
 /// How to gather the layers above the file.
 #[derive(Debug, Clone, Default)]
@@ -60,7 +60,7 @@ pub struct LoadError {
 pub const SIBLING_ENV_FILE: &str = "prose.env";
 
 pub fn load(path: &Path, options: &LoadOptions) -> Result<Loaded, LoadError> {
-    let schema = crate::schema::schema_cached();
+    let schema = crate::config::schema::schema_cached();
     let mut sources = Sources::default();
     let mut diagnostics = Vec::new();
     let file = read_config(path, &mut sources, &mut diagnostics)?;
@@ -188,13 +188,13 @@ fn read_text(
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Result<Option<String>, LoadError> {
     let read =
-        limits::read_bounded(path, limits::MAX_ENV_FILE_BYTES).map_err(|source| LoadError {
+        crate::files::read_bounded(path, limits::MAX_ENV_FILE_BYTES).map_err(|source| LoadError {
             path: path.to_owned(),
             source,
         })?;
     Ok(match read {
-        limits::Bounded::Bytes(bytes) => Some(String::from_utf8_lossy(&bytes).into_owned()),
-        limits::Bounded::TooLarge { size, first_line } => {
+        crate::files::Bounded::Bytes(bytes) => Some(String::from_utf8_lossy(&bytes).into_owned()),
+        crate::files::Bounded::TooLarge { size, first_line } => {
             diagnostics.push(limits::file_too_large(
                 path,
                 SourceKind::EnvFile,
@@ -214,13 +214,13 @@ fn read_config(
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Result<Option<Node>, LoadError> {
     let read =
-        limits::read_bounded(path, limits::MAX_CONFIG_BYTES).map_err(|source| LoadError {
+        crate::files::read_bounded(path, limits::MAX_CONFIG_BYTES).map_err(|source| LoadError {
             path: path.to_owned(),
             source,
         })?;
     let bytes = match read {
-        limits::Bounded::Bytes(bytes) => bytes,
-        limits::Bounded::TooLarge { size, first_line } => {
+        crate::files::Bounded::Bytes(bytes) => bytes,
+        crate::files::Bounded::TooLarge { size, first_line } => {
             let too_large =
                 limits::file_too_large(path, SourceKind::File, size, first_line, sources);
             diagnostics.push(too_large);
@@ -262,7 +262,7 @@ fn with_presets(user: Node, diagnostics: &mut Vec<Diagnostic>) -> Node {
     let mut ignored = Vec::new();
     let mut builtin = parse_toml(
         BUILTIN_PRESETS_TOML,
-        super::source::SourceId(usize::MAX),
+        crate::diagnostics::source::SourceId(usize::MAX),
         &mut ignored,
     )
     .unwrap_or_else(|| Node::table(Origin::Default));

@@ -6,12 +6,12 @@ pub mod limits;
 pub mod load;
 pub mod model;
 pub mod parse;
+pub mod schema;
 pub mod presets;
 pub mod prosody;
 pub mod schema_nav;
-pub mod source;
-pub mod tree;
 pub mod types;
+pub mod validate;
 
 pub use load::{LoadError, LoadOptions, Loaded, load};
 pub use model::Config;

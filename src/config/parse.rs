@@ -2,9 +2,9 @@
 
 use toml::de::{DeTable, DeValue};
 
-use super::source::{SourceId, Span};
-use super::tree::{Node, Origin, Value};
-use crate::diagnostics::{Diagnostic, is_secret_key};
+use crate::diagnostics::source::{SourceId, Span};
+use crate::provenance::{Node, Origin, Value};
+use crate::diagnostics::{Diagnostic, is_secret_key, mask_range};
 
 /// Parses a TOML document. Syntax errors are all reported (the parser recovers where it can);
 /// a document with any syntax error yields no tree, since its structure cannot be trusted.
@@ -107,23 +107,6 @@ pub fn mask_secrets(text: &str, root: &Node) -> String {
     });
     // Masking replaces whole UTF-8 sequences byte for byte with ASCII, so this cannot fail.
     String::from_utf8(bytes).unwrap_or_default()
-}
-
-/// Replaces the inside of a quoted value (or the whole value) with `*`.
-pub fn mask_range(bytes: &mut [u8], start: usize, end: usize) {
-    let end = end.min(bytes.len());
-    let quoted =
-        end > start + 1 && matches!(bytes[start], b'"' | b'\'') && bytes[end - 1] == bytes[start];
-    let (from, to) = if quoted {
-        (start + 1, end - 1)
-    } else {
-        (start, end)
-    };
-    for b in &mut bytes[from..to] {
-        if *b != b'\n' {
-            *b = b'*';
-        }
-    }
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@ use indexmap::IndexMap;
 
 use super::model::AnalyticsPreset;
 use super::schema_nav::did_you_mean;
-use super::tree::{Node, Origin};
+use crate::provenance::{Node, Origin};
 use crate::diagnostics::Diagnostic;
 
 /// The reference's default `vendor_analytics.presets`, as TOML (also the source of the
@@ -170,8 +170,8 @@ pub fn tag(node: &mut Node, name: &str, via: &[String]) {
         at,
     };
     match &mut node.value {
-        crate::config::tree::Value::Table(t) => t.values_mut().for_each(|n| tag(n, name, via)),
-        crate::config::tree::Value::Array(items) => {
+        crate::provenance::Value::Table(t) => t.values_mut().for_each(|n| tag(n, name, via)),
+        crate::provenance::Value::Array(items) => {
             items.iter_mut().for_each(|n| tag(n, name, via))
         }
         _ => {}

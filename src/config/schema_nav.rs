@@ -216,7 +216,7 @@ mod tests {
 
     #[test]
     fn navigates_refs_maps_and_options() {
-        let schema = crate::schema::schema();
+        let schema = crate::config::schema::schema();
         let nav = SchemaNav::new(&schema);
         let port = nav.at(&["server", "http_port"]).unwrap();
         assert!(nav.kinds(port).integer);

@@ -6,8 +6,8 @@
 pub mod prosody;
 
 use crate::config::Config;
-use crate::config::source::Span;
-use crate::config::tree::Node;
+use crate::diagnostics::source::Span;
+use crate::provenance::Node;
 use crate::diagnostics::Diagnostic;
 
 /// What a target needs: the validated configuration, the tree it came from (to point

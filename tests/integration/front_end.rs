@@ -7,10 +7,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use prose_compile::config::env::parse_set;
-use prose_compile::config::tree::Origin;
+use prose_compile::provenance::Origin;
 use prose_compile::config::{LoadOptions, Loaded, load};
-use prose_compile::validators::Outcome;
-use prose_compile::validators::require_or_skip;
+use prose_compile::verify::Outcome;
+use prose_compile::verify::require_or_skip;
 use support::repo;
 
 fn examples() -> Vec<PathBuf> {
@@ -36,10 +36,10 @@ fn isolated() -> LoadOptions {
 
 #[test]
 fn committed_schema_matches_the_model() {
-    let committed = std::fs::read_to_string(repo().join(prose_compile::schema::SCHEMA_PATH))
+    let committed = std::fs::read_to_string(repo().join(prose_compile::config::schema::SCHEMA_PATH))
         .expect("schema/prose.schema.json");
     assert!(
-        committed == prose_compile::schema::schema_text(),
+        committed == prose_compile::config::schema::schema_text(),
         "schema/prose.schema.json is stale: run `cargo run -- schema -o schema/prose.schema.json` and commit it"
     );
 }
@@ -115,7 +115,7 @@ fn independent_validator_accepts_examples_and_rejects_schema_violations() {
     );
     let mut args = vec![
         repo().join("tests/integration/support/validate_schema.py"),
-        repo().join(prose_compile::schema::SCHEMA_PATH),
+        repo().join(prose_compile::config::schema::SCHEMA_PATH),
     ];
     args.extend(good.iter().cloned());
     args.extend(bad.iter().cloned());
@@ -327,7 +327,7 @@ fn defaults_are_valid_against_the_schema() {
     let mut value = value;
     strip_nulls(&mut value);
     let validator =
-        jsonschema::validator_for(prose_compile::schema::schema_cached()).expect("schema compiles");
+        jsonschema::validator_for(prose_compile::config::schema::schema_cached()).expect("schema compiles");
     let errors: Vec<String> = validator
         .iter_errors(&value)
         .map(|e| format!("{}: {e}", e.instance_path()))

@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use prose_compile::validators::{self, Outcome, require_or_skip};
+use prose_compile::verify::{self, Outcome, require_or_skip};
 use serde::Deserialize;
 
 #[derive(Deserialize)]

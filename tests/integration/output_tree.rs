@@ -228,7 +228,7 @@ fn plan_lists_what_would_change() {
 
 #[test]
 fn the_prosody_configuration_is_private_only_when_it_holds_a_secret() {
-    use prose_compile::build::compile;
+    use prose_compile::pipeline::compile;
     use prose_compile::config::{LoadOptions, load};
     let mode_of = |extra: &str| {
         let dir = tempfile::tempdir().expect("tempdir");

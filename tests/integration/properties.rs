@@ -16,8 +16,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngSeed, TestCaseError, TestRunner};
-use prose_compile::build::compile;
-use prose_compile::validators::{self, require_or_skip};
+use prose_compile::pipeline::compile;
+use prose_compile::verify::{self, require_or_skip};
 use prosody_support::{load_str, sandbox};
 
 /// A configuration and the values its Prosody passthrough options must load to.

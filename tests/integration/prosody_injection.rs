@@ -12,7 +12,7 @@ use std::path::Path;
 
 use prose_compile::targets::RenderContext;
 use prose_compile::targets::prosody;
-use prose_compile::validators::{self, require_or_skip};
+use prose_compile::verify::{self, require_or_skip};
 use prosody_support::*;
 use serde_json::{Value as J, json};
 

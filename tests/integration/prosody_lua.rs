@@ -13,7 +13,7 @@ use prose_compile::config::Config;
 use prose_compile::config::formats::{IsoDuration, Retention};
 use prose_compile::config::model::{LogLevel, UPLOAD_HOST};
 use prose_compile::targets::prosody;
-use prose_compile::validators::{self, require_or_skip};
+use prose_compile::verify::{self, require_or_skip};
 use prosody_support::*;
 use serde_json::{Value as J, json};
 

@@ -12,7 +12,7 @@ use std::process::Command;
 
 use prose_compile::targets::templating::{Templates, escape};
 use prose_compile::targets::{compose, host_meta, nginx, systemd};
-use prose_compile::validators::{self, require_or_skip};
+use prose_compile::verify::{self, require_or_skip};
 use targets_common::*;
 
 /// Breakout characters of every format (output-formats.md §7) and payloads built from them.

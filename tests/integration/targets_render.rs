@@ -11,7 +11,7 @@ use std::path::PathBuf;
 
 use prose_compile::config::env::COMPOSE_VARIABLES;
 use prose_compile::targets::{GeneratedFile, nginx};
-use prose_compile::validators::{self, Outcome, require_or_skip};
+use prose_compile::verify::{self, Outcome, require_or_skip};
 use targets_common::*;
 
 #[track_caller]

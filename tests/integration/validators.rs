@@ -4,7 +4,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use prose_compile::validators::{self, Outcome, require_or_skip};
+use prose_compile::verify::{self, Outcome, require_or_skip};
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -119,7 +119,7 @@ pub fn prosody_hostname(host: &str) -> String {
     }
 }
 
-fn key_span(ctx_config: &Ctx<'_>, path: &[&str]) -> Option<crate::config::source::Span> {
+fn key_span(ctx_config: &Ctx<'_>, path: &[&str]) -> Option<crate::diagnostics::source::Span> {
     ctx_config.tree.and_then(|t| {
         t.get_path(path)
             .and_then(|n| n.origin.span().or(n.key_span))
@@ -130,7 +130,7 @@ fn key_span(ctx_config: &Ctx<'_>, path: &[&str]) -> Option<crate::config::source
 pub struct Ctx<'a> {
     pub config: &'a Config,
     /// The configuration tree, to point diagnostics at keys (absent in some unit tests).
-    pub tree: Option<&'a crate::config::tree::Node>,
+    pub tree: Option<&'a crate::provenance::Node>,
 }
 
 /// The sections Prose generates, global first, and errors about keys Prosody cannot be given

@@ -43,8 +43,8 @@ use settings::{Origin, Settings};
 use super::{GeneratedFile, RenderContext};
 use crate::config::formats;
 use crate::config::prosody::ProsodySettings;
-use crate::config::source::Span;
-use crate::config::tree::dotted;
+use crate::diagnostics::source::Span;
+use crate::provenance::dotted;
 use crate::diagnostics::Diagnostic;
 
 /// Where the file goes in the output tree.

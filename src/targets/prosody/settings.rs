@@ -5,7 +5,7 @@ use indexmap::IndexMap;
 
 use super::layout::{self, EXTRA_GROUP};
 use super::lua::{Definition, Group, Ident, NameError, Value};
-use crate::config::tree::dotted;
+use crate::provenance::dotted;
 
 /// Where an option is printed.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -10,7 +10,7 @@ pub use super::repo;
 use prose_compile::config::{LoadOptions, Loaded, load};
 use prose_compile::diagnostics::Diagnostic;
 use prose_compile::targets::{GeneratedFile, RenderContext, prosody};
-use prose_compile::validators::{Outcome, require_or_skip};
+use prose_compile::verify::{Outcome, require_or_skip};
 
 pub fn fixture(name: &str) -> PathBuf {
     repo().join("tests/fixtures/prosody").join(name)

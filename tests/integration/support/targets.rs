@@ -5,7 +5,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use prose_compile::config::tree::Node;
+use prose_compile::provenance::Node;
 use prose_compile::config::{self, Config, LoadOptions};
 use prose_compile::diagnostics::Diagnostic;
 use prose_compile::targets::{GeneratedFile, RenderContext, compose, host_meta, nginx, systemd};
@@ -425,7 +425,7 @@ pub fn tool_or_skip(program: &str, args: &[&str]) -> bool {
     if installed(program, args) {
         return true;
     }
-    prose_compile::validators::require_or_skip(&prose_compile::validators::Outcome::Skipped {
+    prose_compile::verify::require_or_skip(&prose_compile::verify::Outcome::Skipped {
         reason: format!("{program} not installed"),
     })
 }

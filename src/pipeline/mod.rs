@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 use crate::audit::{self, Finding};
 use crate::config::{LoadError, LoadOptions, Loaded, load};
 use crate::diagnostics::Diagnostic;
-use crate::discover::{CONFIG_FILE, Pod};
+pub mod discover;
+
+use discover::{CONFIG_FILE, Pod};
 use crate::output::{self, Change, OutputTree, WriteError, WriteSummary};
 use crate::targets::templating::{self, Templates};
 use crate::targets::{self, RenderContext};

@@ -10,8 +10,8 @@ use serde_json::Value as Json;
 
 use crate::config::formats::{self, IsoDuration};
 use crate::config::schema_nav::{SchemaNav, did_you_mean};
-use crate::config::source::{Sources, Span};
-use crate::config::tree::{Node, Origin, Value, dotted};
+use crate::diagnostics::source::{Sources, Span};
+use crate::provenance::{Node, Origin, Value, dotted};
 use crate::config::types::NO_CONTROL_PATTERN;
 use crate::diagnostics::Diagnostic;
 
@@ -24,22 +24,22 @@ use crate::diagnostics::Diagnostic;
     draft = Draft202012,
     validate_formats = true,
     formats = {
-        "idn-hostname" => crate::validate::format::idn_hostname,
-        "prosody-host" => crate::validate::format::prosody_host,
-        "email" => crate::validate::format::email,
-        "uri" => crate::validate::format::uri,
-        "dashboard-url" => crate::validate::format::dashboard_url,
-        "duration" => crate::validate::format::duration,
-        "retention" => crate::validate::format::retention,
-        "jid-node" => crate::validate::format::jid_node,
-        "ipv4" => crate::validate::format::ipv4,
-        "ipv6" => crate::validate::format::ipv6,
-        "ip" => crate::validate::format::ip,
-        "absolute-path" => crate::validate::format::absolute_path,
-        "prosody-size" => crate::validate::format::prosody_size,
-        "prosody-rate" => crate::validate::format::prosody_rate,
-        "prosody-duration" => crate::validate::format::prosody_duration,
-        "lua-identifier" => crate::validate::format::lua_identifier,
+        "idn-hostname" => crate::config::validate::format::idn_hostname,
+        "prosody-host" => crate::config::validate::format::prosody_host,
+        "email" => crate::config::validate::format::email,
+        "uri" => crate::config::validate::format::uri,
+        "dashboard-url" => crate::config::validate::format::dashboard_url,
+        "duration" => crate::config::validate::format::duration,
+        "retention" => crate::config::validate::format::retention,
+        "jid-node" => crate::config::validate::format::jid_node,
+        "ipv4" => crate::config::validate::format::ipv4,
+        "ipv6" => crate::config::validate::format::ipv6,
+        "ip" => crate::config::validate::format::ip,
+        "absolute-path" => crate::config::validate::format::absolute_path,
+        "prosody-size" => crate::config::validate::format::prosody_size,
+        "prosody-rate" => crate::config::validate::format::prosody_rate,
+        "prosody-duration" => crate::config::validate::format::prosody_duration,
+        "lua-identifier" => crate::config::validate::format::lua_identifier,
     },
     methods = { is_valid = true, validate = false, iter_errors = false }
 )]
@@ -643,7 +643,7 @@ fn prosody_options(tree: &Node, diagnostics: &mut Vec<Diagnostic>) {
     let Some(hosts) = tree.get_path(&["prosody"]).and_then(Node::as_table) else {
         return;
     };
-    let schema = crate::schema::schema_cached();
+    let schema = crate::config::schema::schema_cached();
     let nav = SchemaNav::new(schema);
     let known = nav
         .at(&["prosody", "global", "overrides"])
@@ -714,7 +714,7 @@ mod tests {
     /// must agree on what is valid. (`tests/cases/check/` adds every bad input of the corpus.)
     #[test]
     fn the_built_in_validator_agrees_with_one_compiled_at_run_time() {
-        let runtime = compile_validator(crate::schema::schema_cached()).expect("schema compiles");
+        let runtime = compile_validator(crate::config::schema::schema_cached()).expect("schema compiles");
         let instances = [
             json!({"server": {"domain": "crisp.chat"}}),
             json!({}),

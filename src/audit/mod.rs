@@ -10,9 +10,9 @@ use serde_json::Value as Json;
 
 use crate::config::Config;
 use crate::config::load::Loaded;
-use crate::config::source::Span;
-use crate::config::tree::{Node, Origin, Value, dotted};
-use crate::explain::{OriginInfo, describe_origin};
+use crate::diagnostics::source::Span;
+use crate::provenance::{Node, Origin, Value, dotted};
+use crate::provenance::{OriginInfo, describe_origin};
 use crate::output::OutputTree;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, clap::ValueEnum)]

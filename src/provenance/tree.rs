@@ -6,40 +6,8 @@
 
 use indexmap::IndexMap;
 
-use super::source::Span;
-
-/// Where a value was set.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Origin {
-    /// A built-in default of the model (or a built-in preset's table).
-    Default,
-    /// A vendor analytics preset: `name` set it, `chain` is how the selected preset reached it
-    /// (e.g. `["lgpd", "gdpr"]`); `at` is where the preset's value was written, if in a file.
-    Preset {
-        name: String,
-        chain: Vec<String>,
-        at: Option<Span>,
-    },
-    /// A `prose.toml`.
-    File(Span),
-    /// An environment variable, from the process environment or an env file.
-    Env { var: String, span: Span },
-    /// A `--set` argument.
-    Set(Span),
-    /// A default computed from other keys, e.g. `pod.address.domain` from `server.domain`.
-    Computed { from: Vec<String> },
-}
-
-impl Origin {
-    /// The span to point a diagnostic at, if the value was written somewhere.
-    pub fn span(&self) -> Option<Span> {
-        match self {
-            Origin::File(span) | Origin::Set(span) | Origin::Env { span, .. } => Some(*span),
-            Origin::Preset { at, .. } => *at,
-            Origin::Default | Origin::Computed { .. } => None,
-        }
-    }
-}
+use super::Origin;
+use crate::diagnostics::source::Span;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {

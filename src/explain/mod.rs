@@ -11,55 +11,15 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use serde_json::Value as Json;
 
-use crate::build::compile;
+use crate::pipeline::compile;
 use crate::config::Config;
 use crate::config::env::var_name;
 use crate::config::load::Loaded;
 use crate::config::schema_nav::{SchemaNav, did_you_mean};
-use crate::config::source::{SourceKind, Sources};
-use crate::config::tree::{Node, Origin, dotted};
+use crate::diagnostics::source::{SourceKind, Sources};
+use crate::provenance::{Node, Origin, OriginInfo, describe_origin, dotted};
 use crate::diagnostics::is_secret_key;
 use crate::output::OutputTree;
-
-/// Where a value was set, in words and as data.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct OriginInfo {
-    /// `default`, `preset`, `file`, `env`, `set` or `computed`.
-    pub layer: &'static str,
-    /// Human description: `prose.toml:12:1`, `env PROSE_LOG__LEVEL (prose.env:3)`, …
-    pub description: String,
-}
-
-pub fn describe_origin(origin: &Origin, sources: &Sources) -> OriginInfo {
-    let (layer, description) = match origin {
-        Origin::Default => ("default", "built-in default".to_owned()),
-        Origin::Preset { name, chain, at } => {
-            let mut text = format!("preset `{name}`");
-            if !chain.is_empty() {
-                text += &format!(" (inherited via `{}`)", chain.join("` -> `"));
-            }
-            if let Some(span) = at {
-                text += &format!(", defined at {}", sources.describe(*span));
-            }
-            ("preset", text)
-        }
-        Origin::File(span) => ("file", sources.describe(*span)),
-        Origin::Env { var, span } => {
-            let source = sources.get(span.source);
-            let place = match source.kind {
-                SourceKind::Environment => "process environment".to_owned(),
-                _ => {
-                    let (line, _) = sources.line_col(*span);
-                    format!("{}:{line}", source.name)
-                }
-            };
-            ("env", format!("env {var} ({place})"))
-        }
-        Origin::Set(_) => ("set", "--set".to_owned()),
-        Origin::Computed { from } => ("computed", format!("computed from `{}`", from.join("`, `"))),
-    };
-    OriginInfo { layer, description }
-}
 
 /// One value that was replaced by a higher layer.
 #[derive(Debug, Clone, Serialize)]
@@ -116,7 +76,7 @@ pub fn explain_key(loaded: &Loaded, key: &str) -> Result<KeyReport, String> {
         .config
         .as_ref()
         .ok_or("the configuration is invalid: run `check`")?;
-    let schema = crate::schema::schema_cached();
+    let schema = crate::config::schema::schema_cached();
     let nav = SchemaNav::new(schema);
     let path = path_of(key).map_err(|_| format!("`{key}` is not a key path"))?;
     let Some(sub) = nav.at(&path) else {
@@ -227,7 +187,7 @@ pub struct Setting {
 
 /// `explain` without a key: every value that differs from its built-in default, by section.
 pub fn explain_all(loaded: &Loaded) -> Vec<Setting> {
-    let schema = crate::schema::schema_cached();
+    let schema = crate::config::schema::schema_cached();
     let nav = SchemaNav::new(schema);
     let mut out = Vec::new();
     loaded
@@ -446,7 +406,7 @@ fn variants(config: &Config, path: &[String]) -> Vec<Config> {
     let Some(current) = base.pointer(&pointer(path)) else {
         return Vec::new();
     };
-    let nav_schema = crate::schema::schema_cached();
+    let nav_schema = crate::config::schema::schema_cached();
     let nav = SchemaNav::new(nav_schema);
     let allowed: Vec<Json> = nav
         .at(path)

@@ -291,14 +291,14 @@ impl Ownership {
     fn read(root: &Path) -> Result<Self, WriteError> {
         let read = |path: PathBuf| -> Result<Option<Manifest>, WriteError> {
             // Bounded: a manifest that is a link to `/dev/zero` must not eat the memory.
-            match crate::config::limits::read_bounded(&path, MAX_MANIFEST_BYTES) {
-                Ok(crate::config::limits::Bounded::TooLarge { .. }) => {
+            match crate::files::read_bounded(&path, MAX_MANIFEST_BYTES) {
+                Ok(crate::files::Bounded::TooLarge { .. }) => {
                     Err(WriteError::CorruptManifest {
                         path,
                         reason: format!("larger than {} MiB", MAX_MANIFEST_BYTES >> 20),
                     })
                 }
-                Ok(crate::config::limits::Bounded::Bytes(bytes)) => {
+                Ok(crate::files::Bounded::Bytes(bytes)) => {
                     let text =
                         String::from_utf8(bytes).map_err(|_| WriteError::CorruptManifest {
                             path: path.clone(),
