@@ -21,12 +21,12 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
-use prose_compile::pipeline::compile;
 use prose_compile::config::{LoadOptions, Loaded, load};
+use prose_compile::config::{schema, validate};
 use prose_compile::output::{self, OutputTree};
-use prose_compile::targets::templating::{self, Templates};
-use prose_compile::targets::{self, GeneratedFile, RenderContext, Target};
-use prose_compile::{schema, validate};
+use prose_compile::pipeline::compile;
+use prose_compile::targets::templating::Templates;
+use prose_compile::targets::{self, GeneratedFile, RenderContext};
 
 const EXAMPLES: &[&str] = &["minimal", "full"];
 const LABEL: &str = "prose.toml";
@@ -71,7 +71,9 @@ fn init(c: &mut Criterion) {
     group.bench_function("validator_compile", |b| {
         b.iter(|| validate::compile_validator(black_box(json)).expect("schema compiles"))
     });
-    group.bench_function("templates_compile", |b| b.iter(Templates::embedded));
+    group.bench_function("templates_compile", |b| {
+        b.iter(|| Templates::embedded(&targets::template_sources()))
+    });
     group.finish();
 }
 
@@ -119,13 +121,6 @@ fn validate_stage(c: &mut Criterion) {
 }
 
 fn render_stage(c: &mut Criterion) {
-    let targets: &[(&str, Target)] = &[
-        ("prosody", targets::prosody::render),
-        ("nginx", targets::nginx::render),
-        ("host_meta", targets::host_meta::render),
-        ("compose", targets::compose::render),
-        ("systemd", targets::systemd::render),
-    ];
     let mut group = c.benchmark_group("render");
     for name in EXAMPLES {
         let loaded = loaded(name);
@@ -133,13 +128,13 @@ fn render_stage(c: &mut Criterion) {
             config: loaded.config.as_ref().expect("valid"),
             tree: &loaded.tree,
             input_label: LABEL.to_owned(),
-            templates: templating::embedded(),
+            templates: targets::embedded_templates(),
         };
-        for (target, render) in targets {
-            let files: Vec<GeneratedFile> = render(&ctx).expect("renders");
+        for target in targets::TARGETS {
+            let files: Vec<GeneratedFile> = target.render(&ctx).expect("renders");
             assert!(!files.is_empty());
-            group.bench_function(format!("{target}/{name}"), |b| {
-                b.iter(|| render(black_box(&ctx)).expect("renders"))
+            group.bench_function(format!("{}/{name}", target.name()), |b| {
+                b.iter(|| target.render(black_box(&ctx)).expect("renders"))
             });
         }
         group.bench_function(format!("all/{name}"), |b| {

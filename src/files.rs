@@ -37,3 +37,29 @@ pub fn read_bounded(path: &Path, limit: u64) -> std::io::Result<Bounded> {
     })
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bounded_read_stops_at_the_limit() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        std::fs::write(&path, vec![b'#'; 100]).unwrap();
+        assert!(matches!(read_bounded(&path, 100).unwrap(), Bounded::Bytes(b) if b.len() == 100));
+        assert!(matches!(
+            read_bounded(&path, 99).unwrap(),
+            Bounded::TooLarge {
+                size: Some(100),
+                ..
+            }
+        ));
+        // A device that never ends is cut at the limit.
+        if Path::new("/dev/zero").exists() {
+            assert!(matches!(
+                read_bounded(Path::new("/dev/zero"), 1000).unwrap(),
+                Bounded::TooLarge { size: None, .. }
+            ));
+        }
+    }
+}

@@ -5,14 +5,14 @@
 //! files, diagnostics ← provenance ← config ← targets ← output ← pipeline ←
 //! explain, audit, verify, init ← cli.
 
-pub mod files;
-pub mod diagnostics;
-pub mod provenance;
+pub mod audit;
 pub mod config;
-pub mod targets;
+pub mod diagnostics;
+pub mod explain;
+pub mod files;
+pub mod init;
 pub mod output;
 pub mod pipeline;
-pub mod explain;
-pub mod audit;
+pub mod provenance;
+pub mod targets;
 pub mod verify;
-pub mod init;

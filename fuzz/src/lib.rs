@@ -78,6 +78,7 @@ pub fn pipeline(data: &[u8]) {
         sibling_env_file: true,
         env_files: Vec::new(),
         sets,
+        file_variables: prose_compile::targets::file_variables(),
     };
     let loaded = load(&config, &options).expect("the files just written are readable");
     assert_eq!(

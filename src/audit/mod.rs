@@ -5,17 +5,18 @@
 //! an environment variable or a preset is caught like one written directly. A finding names
 //! the key (with its span and layer) or the generated file and line that causes it.
 
+pub mod sarif;
+
 use serde::Serialize;
-use serde_json::Value as Json;
 
 use crate::config::Config;
 use crate::config::load::Loaded;
 use crate::diagnostics::source::Span;
+use crate::output::OutputTree;
 use crate::provenance::{Node, Origin, Value, dotted};
 use crate::provenance::{OriginInfo, describe_origin};
-use crate::output::OutputTree;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     Critical,
@@ -537,68 +538,6 @@ pub fn unknown_acknowledgements(config: &Config) -> Vec<String> {
         .filter(|code| !RULES.iter().any(|r| r.code == code.as_str()))
         .cloned()
         .collect()
-}
-
-/// The findings as SARIF 2.1.0, for code-scanning in CI.
-pub fn sarif(findings: &[Finding], loaded: &Loaded, output_dir: &str) -> Json {
-    let rules: Vec<Json> = RULES
-        .iter()
-        .map(|r| {
-            serde_json::json!({
-                "id": r.code,
-                "name": r.title,
-                "shortDescription": { "text": r.title },
-                "fullDescription": { "text": r.explanation },
-                "help": { "text": r.fix },
-                "defaultConfiguration": { "level": sarif_level(r.severity) },
-            })
-        })
-        .collect();
-    let results: Vec<Json> = findings
-        .iter()
-        .map(|f| {
-            let (uri, line, column) = match &f.location {
-                Location::Key {
-                    span: Some(span), ..
-                } => {
-                    let (line, col) = loaded.sources.line_col(*span);
-                    (loaded.sources.get(span.source).name.clone(), line, col)
-                }
-                Location::Key { .. } => (loaded.path.display().to_string(), 1, 1),
-                Location::Output { file, line } => (format!("{output_dir}/{file}"), *line, 1),
-            };
-            let mut result = serde_json::json!({
-                "ruleId": f.rule.code,
-                "level": sarif_level(f.rule.severity),
-                "message": { "text": message(f) },
-                "locations": [{ "physicalLocation": {
-                    "artifactLocation": { "uri": uri },
-                    "region": { "startLine": line, "startColumn": column },
-                }}],
-            });
-            if let Some(reason) = &f.acknowledged {
-                result["suppressions"] =
-                    serde_json::json!([{ "kind": "inSource", "justification": reason }]);
-            }
-            result
-        })
-        .collect();
-    serde_json::json!({
-        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
-        "version": "2.1.0",
-        "runs": [{
-            "tool": { "driver": { "name": "prose-compile", "version": env!("CARGO_PKG_VERSION"), "rules": rules } },
-            "results": results,
-        }],
-    })
-}
-
-fn sarif_level(severity: Severity) -> &'static str {
-    match severity {
-        Severity::Critical => "error",
-        Severity::Warning => "warning",
-        Severity::Suggestion => "note",
-    }
 }
 
 /// One line: the title and where.

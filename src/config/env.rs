@@ -4,86 +4,52 @@
 
 use toml::de::DeValue;
 
-use crate::diagnostics::mask_range;
 use super::schema_nav::{Kinds, SchemaNav, did_you_mean};
+use crate::diagnostics::mask_range;
 use crate::diagnostics::source::{SourceId, SourceKind, Sources, Span};
+use crate::diagnostics::{Diagnostic, code, is_secret_key};
 use crate::provenance::{Node, Origin, Value, dotted};
-use crate::diagnostics::{Diagnostic, is_secret_key};
 
 pub const PREFIX: &str = "PROSE_";
 
 /// Variables of the tool itself: never configuration keys.
 const OWN_PREFIX: &str = "PROSE_COMPILE_";
 
-/// Variables that the generated `compose.yaml` reads from `prose.env` (images, versions,
-/// users, ports, directories): not configuration keys, and not typos either. A test keeps
-/// this list equal to the variables `templates/compose.yaml.j2` uses.
-pub const COMPOSE_VARIABLES: &[&str] = &[
-    "PROSE_CONFIG_DIR",
-    "PROSE_APP_WEB_IMAGE",
-    "PROSE_APP_WEB_VERSION",
-    "PROSE_APP_WEB_UID",
-    "PROSE_APP_WEB_GID",
-    "PROSE_APP_WEB_PORT",
-    "PROSE_APP_WEB_IS_TTY",
-    "PROSE_POD_DASHBOARD_IMAGE",
-    "PROSE_POD_DASHBOARD_VERSION",
-    "PROSE_POD_DASHBOARD_UID",
-    "PROSE_POD_DASHBOARD_GID",
-    "PROSE_POD_DASHBOARD_PORT",
-    "PROSE_POD_DASHBOARD_IS_TTY",
-    "PROSE_POD_API_IMAGE",
-    "PROSE_POD_API_VERSION",
-    "PROSE_POD_API_UID",
-    "PROSE_POD_API_GID",
-    "PROSE_POD_API_IS_TTY",
-    "PROSE_POD_API_DATA_DIR",
-    "PROSE_POD_API_ENV_FILE",
-    "PROSE_POD_SERVER_IMAGE",
-    "PROSE_POD_SERVER_VERSION",
-    "PROSE_POD_SERVER_UID",
-    "PROSE_POD_SERVER_GID",
-    "PROSE_POD_SERVER_IS_TTY",
-    "PROSE_POD_SERVER_DATA_DIR",
-    "PROSE_POD_SERVER_INTERFACE_C2S",
-    "PROSE_POD_SERVER_INTERFACE_S2S",
-    "PROSE_POD_SERVER_INTERFACE_HTTP",
-    "PROSE_POD_SERVER_INTERFACE_HTTPS",
-    "PROSE_POD_SERVER_PORT_C2S",
-    "PROSE_POD_SERVER_PORT_S2S",
-    "PROSE_POD_SERVER_PORT_HTTPS",
-];
+/// A `PROSE_*` variable that names no configuration key because a generated file reads it
+/// from `prose.env` (compose's images, versions, users, ports). The targets declare theirs
+/// (`Target::variables`); the loader neither treats them as keys nor as typos.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileVariable {
+    pub name: &'static str,
+    pub status: VariableStatus,
+}
 
-/// Variables upstream's compose file reads but the generated one does not (docker-compose
-/// 1.x cannot nest `${A:-${B}}` defaults), with what to set instead.
-pub const RETIRED_COMPOSE_VARIABLES: &[(&str, &str)] = &[
-    (
-        "PROSE_UID",
-        "set `PROSE_APP_WEB_UID`, `PROSE_POD_DASHBOARD_UID`, `PROSE_POD_API_UID` and `PROSE_POD_SERVER_UID`",
-    ),
-    (
-        "PROSE_GID",
-        "set `PROSE_APP_WEB_GID`, `PROSE_POD_DASHBOARD_GID`, `PROSE_POD_API_GID` and `PROSE_POD_SERVER_GID`",
-    ),
-    (
-        "PROSE_POD_IS_TTY",
-        "set `PROSE_APP_WEB_IS_TTY`, `PROSE_POD_DASHBOARD_IS_TTY`, `PROSE_POD_API_IS_TTY` and `PROSE_POD_SERVER_IS_TTY`",
-    ),
-    (
-        "PROSE_ENV_FILE",
-        "set `PROSE_POD_API_ENV_FILE` and `PROSODY_ENV_FILE`",
-    ),
-    (
-        "PROSE_POD_SERVER_PORT_HTTP",
-        "set `server.http_port` (`PROSE_SERVER__HTTP_PORT`): nginx and Prosody use it too",
-    ),
-];
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VariableStatus {
+    /// Read by a generated file.
+    Read,
+    /// No longer read by the generated files: a warning says what to set instead.
+    Retired { instead: &'static str },
+    /// Read, but another generated file assumes `value`: a warning when it is changed.
+    Pinned {
+        value: &'static str,
+        /// "a port the nginx site still proxies to".
+        what: &'static str,
+        /// Who does not follow a change ("nginx").
+        by: &'static str,
+        /// What to do instead, before "or keep VALUE".
+        instead: &'static str,
+    },
+}
 
-/// Compose variables whose change nginx would not follow: the site proxies to these ports.
-const PROXIED_PORTS: &[(&str, &str)] = &[
-    ("PROSE_APP_WEB_PORT", "8080"),
-    ("PROSE_POD_DASHBOARD_PORT", "8081"),
-];
+impl FileVariable {
+    pub const fn read(name: &'static str) -> Self {
+        FileVariable {
+            name,
+            status: VariableStatus::Read,
+        }
+    }
+}
 
 /// One `NAME=value` assignment with the span of its value.
 #[derive(Debug, Clone)]
@@ -116,16 +82,19 @@ pub fn parse_env_file(
         let line_span = Span::new(source, start..start + content.len());
         let Some(eq) = body.find('=') else {
             diagnostics.push(
-                Diagnostic::error("env-file", "this line of the env file is not `NAME=value`")
-                    .at(Some(line_span), "no `=`")
-                    .help("write `NAME=value`, or start the line with `#` to comment it out"),
+                Diagnostic::error(
+                    code::ENV_FILE,
+                    "this line of the env file is not `NAME=value`",
+                )
+                .at(Some(line_span), "no `=`")
+                .help("write `NAME=value`, or start the line with `#` to comment it out"),
             );
             continue;
         };
         let name = body[..eq].trim();
         if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
             diagnostics.push(
-                Diagnostic::error("env-file", "invalid variable name in the env file")
+                Diagnostic::error(code::ENV_FILE, "invalid variable name in the env file")
                     .at(Some(line_span), "here")
                     .help("variable names are letters, digits and `_`"),
             );
@@ -216,6 +185,7 @@ pub fn var_name(path: &[&str]) -> String {
 /// "did you mean"), except the tool's own and compose's.
 pub fn env_layer(
     assignments: &[Assignment],
+    variables: &[FileVariable],
     schema: &serde_json::Value,
     sources: &Sources,
     diagnostics: &mut Vec<Diagnostic>,
@@ -223,48 +193,19 @@ pub fn env_layer(
     let nav = SchemaNav::new(schema);
     let mut layer = Node::table(Origin::Default);
     for a in assignments {
-        if let Some((_, instead)) = RETIRED_COMPOSE_VARIABLES
-            .iter()
-            .find(|(name, _)| *name == a.name)
-        {
-            diagnostics.push(
-                Diagnostic::warning(
-                    "compose-variable",
-                    format!("`{}` is not read by the generated compose.yaml", a.name),
-                )
-                .at(Some(a.value_span), "ignored")
-                .help(format!("{instead} instead")),
-            );
-            continue;
-        }
-        if let Some((_, port)) = PROXIED_PORTS
-            .iter()
-            .find(|(name, port)| *name == a.name && a.value.trim() != *port)
-        {
-            diagnostics.push(
-                Diagnostic::warning(
-                    "compose-variable",
-                    format!(
-                        "`{}` moves a port the nginx site still proxies to at {port}",
-                        a.name
-                    ),
-                )
-                .at(Some(a.value_span), "nginx does not follow this")
-                .help(format!(
-                    "remove it (the port is only bound on 127.0.0.1), or keep {port}"
-                )),
-            );
+        if let Some(diagnostic) = file_variable_warning(a, variables) {
+            diagnostics.push(diagnostic);
             continue;
         }
         if a.name.starts_with(OWN_PREFIX)
-            || COMPOSE_VARIABLES.contains(&a.name.as_str())
+            || variables.iter().any(|v| v.name == a.name)
             || !a.name.starts_with(PREFIX)
         {
             continue;
         }
         let target = key_path(&a.name).and_then(|path| nav.at(&path).map(|s| (path, s)));
         let Some((path, schema)) = target else {
-            diagnostics.push(unknown_variable(a, &nav));
+            diagnostics.push(unknown_variable(a, &nav, variables));
             continue;
         };
         let origin = |span: Span| Origin::Env {
@@ -278,15 +219,54 @@ pub fn env_layer(
     layer
 }
 
-fn unknown_variable(a: &Assignment, nav: &SchemaNav<'_>) -> Diagnostic {
+/// The warning for a retired variable, or a pinned one set to another value.
+fn file_variable_warning(a: &Assignment, variables: &[FileVariable]) -> Option<Diagnostic> {
+    let statuses = variables
+        .iter()
+        .filter(|v| v.name == a.name)
+        .map(|v| v.status);
+    for status in statuses {
+        match status {
+            VariableStatus::Retired { instead } => {
+                return Some(
+                    Diagnostic::warning(
+                        code::COMPOSE_VARIABLE,
+                        format!("`{}` is not read by the generated compose.yaml", a.name),
+                    )
+                    .at(Some(a.value_span), "ignored")
+                    .help(format!("{instead} instead")),
+                );
+            }
+            VariableStatus::Pinned {
+                value,
+                what,
+                by,
+                instead,
+            } if a.value.trim() != value => {
+                return Some(
+                    Diagnostic::warning(
+                        code::COMPOSE_VARIABLE,
+                        format!("`{}` moves {what} at {value}", a.name),
+                    )
+                    .at(Some(a.value_span), format!("{by} does not follow this"))
+                    .help(format!("{instead}, or keep {value}")),
+                );
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+fn unknown_variable(a: &Assignment, nav: &SchemaNav<'_>, variables: &[FileVariable]) -> Diagnostic {
     let known: Vec<String> = nav
         .all_paths()
         .iter()
         .map(|p| var_name(&p.split('.').collect::<Vec<_>>()))
-        .chain(COMPOSE_VARIABLES.iter().map(|s| (*s).to_owned()))
+        .chain(variables.iter().map(|v| v.name.to_owned()))
         .collect();
     let mut d = Diagnostic::warning(
-        "unknown-variable",
+        code::UNKNOWN_VARIABLE,
         format!("`{}` names no configuration key", a.name),
     )
     .at(Some(a.value_span), "ignored");
@@ -462,7 +442,7 @@ pub fn set_layer(
             let parent = nav.at(&set.path[..set.path.len().saturating_sub(1)]);
             let last = set.path.last().map(String::as_str).unwrap_or("");
             let mut d = Diagnostic::error(
-                "unknown-key",
+                code::UNKNOWN_KEY,
                 format!("unknown key `{}`", dotted(&set.path)),
             )
             .key(dotted(&set.path))
@@ -500,22 +480,6 @@ mod tests {
         assert_eq!(&text[got[0].value_span.range()], "debug");
         assert_eq!(got[1].value, "a b");
         assert_eq!(diags.len(), 1);
-    }
-
-    #[test]
-    fn compose_variables_are_exactly_those_the_template_reads() {
-        let template = include_str!("../../templates/compose.yaml.j2");
-        let mut used: Vec<&str> = template
-            .split("${")
-            .skip(1)
-            .filter_map(|rest| rest.split([':', '}', '-']).next())
-            .filter(|name| name.starts_with(PREFIX))
-            .collect();
-        used.sort_unstable();
-        used.dedup();
-        let mut listed = COMPOSE_VARIABLES.to_vec();
-        listed.sort_unstable();
-        assert_eq!(used, listed);
     }
 
     #[test]

@@ -11,8 +11,8 @@
 use std::path::Path;
 
 use crate::diagnostics::source::{SourceId, SourceKind, Sources, Span};
-use crate::provenance::{Node, Value, dotted};
 use crate::diagnostics::{Diagnostic, Severity};
+use crate::provenance::{Node, Value, dotted};
 
 /// Largest `prose.toml` read (1 MiB).
 pub const MAX_CONFIG_BYTES: u64 = 1 << 20;
@@ -30,7 +30,7 @@ pub const MAX_ENTRIES: usize = 1_000;
 pub const MAX_DIAGNOSTICS: usize = 100;
 
 /// The diagnostic code of every limit.
-pub const CODE: &str = "limit";
+pub const CODE: crate::diagnostics::Code = crate::diagnostics::code::LIMIT;
 
 fn human_bytes(n: u64) -> String {
     if n >= 1 << 20 && n.is_multiple_of(1 << 20) {
@@ -421,34 +421,12 @@ mod tests {
     #[test]
     fn diagnostics_are_capped_with_a_count() {
         let mut diags: Vec<Diagnostic> = (0..150)
-            .map(|i| Diagnostic::warning("x", format!("w{i}")))
+            .map(|i| Diagnostic::warning(crate::diagnostics::code::SCHEMA, format!("w{i}")))
             .collect();
-        diags.push(Diagnostic::error("x", "e"));
+        diags.push(Diagnostic::error(crate::diagnostics::code::SCHEMA, "e"));
         cap_diagnostics(&mut diags);
         assert_eq!(diags.len(), MAX_DIAGNOSTICS + 1);
         assert!(diags[MAX_DIAGNOSTICS].is_error());
         assert!(diags[MAX_DIAGNOSTICS].message.contains("51 more"));
-    }
-
-    #[test]
-    fn bounded_read_stops_at_the_limit() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("f");
-        std::fs::write(&path, vec![b'#'; 100]).unwrap();
-        assert!(matches!(read_bounded(&path, 100).unwrap(), Bounded::Bytes(b) if b.len() == 100));
-        assert!(matches!(
-            read_bounded(&path, 99).unwrap(),
-            Bounded::TooLarge {
-                size: Some(100),
-                ..
-            }
-        ));
-        // A device that never ends is cut at the limit.
-        if Path::new("/dev/zero").exists() {
-            assert!(matches!(
-                read_bounded(Path::new("/dev/zero"), 1000).unwrap(),
-                Bounded::TooLarge { size: None, .. }
-            ));
-        }
     }
 }

@@ -7,14 +7,14 @@
 use std::path::{Path, PathBuf};
 
 use super::Config;
-use super::env::{self, SetArg};
+use super::env::{self, FileVariable, SetArg};
 use super::limits;
 use super::parse::{mask_secrets, parse_toml};
 use super::presets::{self, BUILTIN_PRESETS_TOML};
-use crate::diagnostics::source::{SourceKind, Sources, Span};
-use crate::provenance::{Node, Origin, Value};
-use crate::diagnostics::{self, Diagnostic};
 use crate::config::validate;
+use crate::diagnostics::source::{SourceKind, Sources, Span};
+use crate::diagnostics::{self, Diagnostic, code};
+use crate::provenance::{Node, Origin, Value};
 
 /// How to gather the layers above the file.
 #[derive(Debug, Clone, Default)]
@@ -27,6 +27,9 @@ pub struct LoadOptions {
     pub env_files: Vec<PathBuf>,
     /// `--set` arguments, in order (later ones win).
     pub sets: Vec<SetArg>,
+    /// The `PROSE_*` variables the generated files read (the targets' declarations): neither
+    /// keys nor typos.
+    pub file_variables: &'static [FileVariable],
 }
 
 /// The result of loading one pod: the typed configuration if it is valid, and diagnostics.
@@ -95,6 +98,7 @@ pub fn load(path: &Path, options: &LoadOptions) -> Result<Loaded, LoadError> {
         sources.set_text(id, env::mask_assignments(&text, &assignments));
         upper_layers.push(env::env_layer(
             &assignments,
+            options.file_variables,
             schema,
             &sources,
             &mut diagnostics,
@@ -109,6 +113,7 @@ pub fn load(path: &Path, options: &LoadOptions) -> Result<Loaded, LoadError> {
     );
     upper_layers.push(env::env_layer(
         &assignments,
+        options.file_variables,
         schema,
         &sources,
         &mut diagnostics,
@@ -165,7 +170,7 @@ pub fn load(path: &Path, options: &LoadOptions) -> Result<Loaded, LoadError> {
             Err(error) => {
                 // The schema accepted what serde refuses: a defect of ours, reported as such.
                 diagnostics.push(Diagnostic::error(
-                    "internal",
+                    code::INTERNAL,
                     format!("internal error: the validated configuration does not load: {error}"),
                 ));
                 None
@@ -187,11 +192,12 @@ fn read_text(
     sources: &mut Sources,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Result<Option<String>, LoadError> {
-    let read =
-        crate::files::read_bounded(path, limits::MAX_ENV_FILE_BYTES).map_err(|source| LoadError {
+    let read = crate::files::read_bounded(path, limits::MAX_ENV_FILE_BYTES).map_err(|source| {
+        LoadError {
             path: path.to_owned(),
             source,
-        })?;
+        }
+    })?;
     Ok(match read {
         crate::files::Bounded::Bytes(bytes) => Some(String::from_utf8_lossy(&bytes).into_owned()),
         crate::files::Bounded::TooLarge { size, first_line } => {
@@ -235,7 +241,7 @@ fn read_config(
             let lossy = String::from_utf8_lossy(error.as_bytes()).into_owned();
             let id = sources.add(name, SourceKind::File, lossy);
             diagnostics.push(
-                Diagnostic::error("encoding", "the file is not valid UTF-8")
+                Diagnostic::error(code::ENCODING, "the file is not valid UTF-8")
                     .at(Some(Span::new(id, at..at + 1)), "invalid byte")
                     .help("save the file as UTF-8"),
             );

@@ -3,8 +3,8 @@
 use toml::de::{DeTable, DeValue};
 
 use crate::diagnostics::source::{SourceId, Span};
+use crate::diagnostics::{Diagnostic, code, is_secret_key, mask_range};
 use crate::provenance::{Node, Origin, Value};
-use crate::diagnostics::{Diagnostic, is_secret_key, mask_range};
 
 /// Parses a TOML document. Syntax errors are all reported (the parser recovers where it can);
 /// a document with any syntax error yields no tree, since its structure cannot be trusted.
@@ -21,7 +21,7 @@ pub fn parse_toml(text: &str, source: SourceId, diagnostics: &mut Vec<Diagnostic
             let span = error.span().map(|r| Span::new(source, r));
             diagnostics.push(
                 Diagnostic::error(
-                    "syntax",
+                    code::SYNTAX,
                     format!("TOML syntax error: {}", first_line(error.message())),
                 )
                 .at(span, "here")

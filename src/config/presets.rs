@@ -4,8 +4,8 @@ use indexmap::IndexMap;
 
 use super::model::AnalyticsPreset;
 use super::schema_nav::did_you_mean;
+use crate::diagnostics::{Diagnostic, code};
 use crate::provenance::{Node, Origin};
-use crate::diagnostics::Diagnostic;
 
 /// The reference's default `vendor_analytics.presets`, as TOML (also the source of the
 /// preset layer's provenance: these tables are "built-in").
@@ -61,7 +61,7 @@ pub fn resolve(presets: &Node, selected: Option<&Node>, diagnostics: &mut Vec<Di
         if !table.contains_key(name) {
             let names: Vec<&str> = table.keys().map(String::as_str).collect();
             let mut d = Diagnostic::error(
-                "preset",
+                code::PRESET,
                 format!("unknown vendor analytics preset `{name}`"),
             )
             .key("vendor_analytics.preset")
@@ -109,7 +109,7 @@ fn chain_layer(
             if report {
                 diagnostics.push(
                     Diagnostic::error(
-                        "preset",
+                        code::PRESET,
                         format!(
                             "vendor analytics presets inherit in a cycle: {} -> {parent}",
                             chain.join(" -> ")
@@ -131,8 +131,7 @@ fn chain_layer(
                     .map(|c| format!("did you mean `{c}`? "))
                     .unwrap_or_default();
                 diagnostics.push(
-                    Diagnostic::error(
-                        "preset",
+                    Diagnostic::error(code::PRESET,
                         format!("preset `{current}` inherits unknown preset `{parent}` (chain: {} -> {parent})", chain.join(" -> ")),
                     )
                     .key(format!("vendor_analytics.presets.{current}.inherits"))
@@ -171,9 +170,7 @@ pub fn tag(node: &mut Node, name: &str, via: &[String]) {
     };
     match &mut node.value {
         crate::provenance::Value::Table(t) => t.values_mut().for_each(|n| tag(n, name, via)),
-        crate::provenance::Value::Array(items) => {
-            items.iter_mut().for_each(|n| tag(n, name, via))
-        }
+        crate::provenance::Value::Array(items) => items.iter_mut().for_each(|n| tag(n, name, via)),
         _ => {}
     }
 }

@@ -10,10 +10,10 @@ use serde_json::Value as Json;
 
 use crate::config::formats::{self, IsoDuration};
 use crate::config::schema_nav::{SchemaNav, did_you_mean};
-use crate::diagnostics::source::{Sources, Span};
-use crate::provenance::{Node, Origin, Value, dotted};
 use crate::config::types::NO_CONTROL_PATTERN;
-use crate::diagnostics::Diagnostic;
+use crate::diagnostics::source::{Sources, Span};
+use crate::diagnostics::{Diagnostic, code};
+use crate::provenance::{Node, Origin, Value, dotted};
 
 /// The validator of the committed schema (`schema/prose.schema.json`), compiled into the
 /// binary at build time: deciding that a configuration is valid costs a process nothing to
@@ -111,7 +111,7 @@ pub fn schema_errors(
     }
     let Some(validator) = validator(schema) else {
         diagnostics.push(Diagnostic::error(
-            "internal",
+            code::INTERNAL,
             "internal error: the built-in schema does not compile",
         ));
         return;
@@ -150,7 +150,7 @@ fn translate(
 ) -> Vec<Diagnostic> {
     let key = dotted(path);
     let Some(node) = tree.get_path(path) else {
-        return vec![Diagnostic::error("schema", format!("`{key}`: {error}")).key(key)];
+        return vec![Diagnostic::error(code::SCHEMA, format!("`{key}`: {error}")).key(key)];
     };
     let value_span = node.origin.span();
     let _ = sources;
@@ -180,7 +180,7 @@ fn translate(
                 format!("add `{property} = …` to `[{key}]`")
             };
             vec![
-                Diagnostic::error("missing-key", format!("missing required key `{full}`"))
+                Diagnostic::error(code::MISSING_KEY, format!("missing required key `{full}`"))
                     .key(full)
                     .at(span, label)
                     .help(example),
@@ -214,7 +214,7 @@ fn translate(
             }
             vec![
                 Diagnostic::error(
-                    "enum",
+                    code::ENUM,
                     format!("`{key}` cannot be {found}{}", from_env(node)),
                 )
                 .key(key)
@@ -249,7 +249,7 @@ fn translate(
                 format!("is shorter than {limit} characters")
             };
             vec![
-                Diagnostic::error("length", format!("`{key}` {what}{}", from_env(node)))
+                Diagnostic::error(code::LENGTH, format!("`{key}` {what}{}", from_env(node)))
                     .key(key)
                     .at(value_span, "too short")
                     .help(length_help(nav, path)),
@@ -259,7 +259,7 @@ fn translate(
             let len = node.as_str().map_or(0, |s| s.chars().count());
             vec![
                 Diagnostic::error(
-                    "length",
+                    code::LENGTH,
                     format!(
                         "`{key}` is {len} characters long, more than {limit}{}",
                         from_env(node)
@@ -281,7 +281,7 @@ fn translate(
                 });
             vec![
                 Diagnostic::error(
-                    "format",
+                    code::FORMAT,
                     format!("`{key}`: {}{}", problem.message, from_env(node)),
                 )
                 .key(key)
@@ -305,7 +305,7 @@ fn translate(
                     help: String::new(),
                 });
             vec![
-                Diagnostic::error("key-name", format!("`{key}`: {}", problem.message))
+                Diagnostic::error(code::KEY_NAME, format!("`{key}`: {}", problem.message))
                     .key(dotted(&[path, &[name]].concat()))
                     .at(span, "invalid name")
                     .help(problem.help),
@@ -313,7 +313,7 @@ fn translate(
         }
         ValidationErrorKind::UniqueItems => vec![
             Diagnostic::error(
-                "duplicate-item",
+                code::DUPLICATE_ITEM,
                 format!(
                     "`{key}` lists the same item more than once{}",
                     from_env(node)
@@ -327,7 +327,7 @@ fn translate(
             vec![alternatives_error(path, node, nav)]
         }
         _ => vec![
-            Diagnostic::error("schema", format!("`{key}`: {error}{}", from_env(node)))
+            Diagnostic::error(code::SCHEMA, format!("`{key}`: {error}{}", from_env(node)))
                 .key(key)
                 .at(value_span, "invalid"),
         ],
@@ -351,7 +351,7 @@ fn unknown_key(
     let env = child.map(from_env).unwrap_or_default();
     if parent.len() == 2 && parent[0] == "prosody" {
         let host = dotted(&parent[1..]);
-        return Diagnostic::error("prosody-table", format!("`{name}` cannot be set directly under `prosody.{host}`{env}"))
+        return Diagnostic::error(code::PROSODY_TABLE, format!("`{name}` cannot be set directly under `prosody.{host}`{env}"))
             .key(full)
             .at(span, "not `defaults` or `overrides`")
             .help(format!(
@@ -367,9 +367,12 @@ fn unknown_key(
     } else {
         format!(" in `[{}]`", dotted(parent))
     };
-    let mut d = Diagnostic::error("unknown-key", format!("unknown key `{name}`{place}{env}"))
-        .key(full)
-        .at(span, "unknown key");
+    let mut d = Diagnostic::error(
+        code::UNKNOWN_KEY,
+        format!("unknown key `{name}`{place}{env}"),
+    )
+    .key(full)
+    .at(span, "unknown key");
     d.help = Some(match did_you_mean(name, candidates.iter().copied()) {
         Some(close) => format!("did you mean `{close}`?"),
         None if candidates.is_empty() => "this table takes no keys".into(),
@@ -420,7 +423,7 @@ fn type_error(path: &[String], node: &Node, _kind: &TypeKind, nav: &SchemaNav<'_
     let key = dotted(path);
     if path.len() == 2 && path[0] == "prosody" {
         let option = &path[1];
-        return Diagnostic::error("prosody-table", format!("`prosody.{option}` must be a host table, not {}", node.value.kind_name()))
+        return Diagnostic::error(code::PROSODY_TABLE, format!("`prosody.{option}` must be a host table, not {}", node.value.kind_name()))
             .key(key)
             .at(node.origin.span(), "expected a host table")
             .help(format!(
@@ -444,7 +447,7 @@ fn type_error(path: &[String], node: &Node, _kind: &TypeKind, nav: &SchemaNav<'_
 /// "`key` must be <want>, found <kind>", labelled on the value.
 fn type_mismatch(key: &str, node: &Node, want: &str) -> Diagnostic {
     Diagnostic::error(
-        "type",
+        code::TYPE,
         format!(
             "`{key}` must be {want}, found {}{}",
             node.value.kind_name(),
@@ -476,7 +479,7 @@ fn range_error(
         (None, None) => "choose a value in range".into(),
     };
     Diagnostic::error(
-        "range",
+        code::RANGE,
         format!("`{key}` is {shown}, {what}{}", from_env(node)),
     )
     .key(key)
@@ -513,7 +516,7 @@ fn pattern_error(key: &str, node: &Node, pattern: &str) -> Diagnostic {
             format!("it must match `{pattern}`"),
         )
     };
-    Diagnostic::error("pattern", format!("{message}{}", from_env(node)))
+    Diagnostic::error(code::PATTERN, format!("{message}{}", from_env(node)))
         .key(key)
         .at(node.origin.span(), "invalid value")
         .help(help)
@@ -531,7 +534,7 @@ fn alternatives_error(path: &[String], node: &Node, nav: &SchemaNav<'_>) -> Diag
         for format in &formats_here {
             if let Err(problem) = formats::check(format, text) {
                 return Diagnostic::error(
-                    "format",
+                    code::FORMAT,
                     format!("`{key}`: {}{}", problem.message, from_env(node)),
                 )
                 .key(key)
@@ -554,7 +557,7 @@ pub fn explicit_checks(tree: &Node, diagnostics: &mut Vec<Diagnostic>) {
         });
         if empty && !matches!(address.origin, Origin::Default) {
             diagnostics.push(
-                Diagnostic::error("pod-address", "the pod address must contain at least an IPv4, an IPv6 or a domain")
+                Diagnostic::error(code::POD_ADDRESS, "the pod address must contain at least an IPv4, an IPv6 or a domain")
                     .key("pod.address")
                     .at(address.key_span.or(address.origin.span()), "empty address")
                     .help("set `pod.address.domain`, `pod.address.ipv4` or `pod.address.ipv6`, or remove `pod.address` to use `prose.{server.domain}`"),
@@ -571,7 +574,7 @@ pub fn semantic(tree: &Node, diagnostics: &mut Vec<Diagnostic>) {
         let address = get(&["pod", "address", "ipv4"]).or(get(&["pod", "address", "ipv6"]));
         if let Some(address) = address {
             diagnostics.push(
-                Diagnostic::error("dashboard-url-required", "`dashboard.url` is required when the pod has no domain, only static IP addresses")
+                Diagnostic::error(code::DASHBOARD_URL_REQUIRED, "`dashboard.url` is required when the pod has no domain, only static IP addresses")
                     .key("dashboard.url")
                     .at(address.origin.span(), "static address without a domain")
                     .help("add:\n[dashboard]\nurl = \"https://admin.example.org\""),
@@ -584,7 +587,7 @@ pub fn semantic(tree: &Node, diagnostics: &mut Vec<Diagnostic>) {
     {
         diagnostics.push(
             Diagnostic::error(
-                "duration",
+                code::DURATION,
                 "`auth.token_ttl` must be a fixed length: months and years vary",
             )
             .key("auth.token_ttl")
@@ -598,7 +601,7 @@ pub fn semantic(tree: &Node, diagnostics: &mut Vec<Diagnostic>) {
     {
         diagnostics.push(
             Diagnostic::error(
-                "format",
+                code::FORMAT,
                 "`server.domain` is too long to prefix with `groups.` (the chat rooms' host)",
             )
             .key("server.domain")
@@ -619,7 +622,7 @@ fn federation_warnings(tree: &Node, diagnostics: &mut Vec<Diagnostic>) {
     let whitelist = flag("federation_whitelist_enabled");
     if is_true(whitelist) && !is_true(flag("federation_enabled")) {
         diagnostics.push(
-            Diagnostic::warning("no-effect", "`server.defaults.federation_whitelist_enabled` has no effect while federation is disabled")
+            Diagnostic::warning(code::NO_EFFECT, "`server.defaults.federation_whitelist_enabled` has no effect while federation is disabled")
                 .key("server.defaults.federation_whitelist_enabled")
                 .at(whitelist.and_then(|n| n.origin.span()), "ignored")
                 .help("set `federation_enabled = true` to federate with the whitelisted servers"),
@@ -629,7 +632,7 @@ fn federation_warnings(tree: &Node, diagnostics: &mut Vec<Diagnostic>) {
     let listed = friends.is_some_and(|n| matches!(&n.value, Value::Array(a) if !a.is_empty()));
     if listed && is_true(flag("federation_enabled")) && !is_true(whitelist) {
         diagnostics.push(
-            Diagnostic::warning("no-effect", "friendly servers are listed but the whitelist is disabled: the server federates with the entire XMPP network")
+            Diagnostic::warning(code::NO_EFFECT, "friendly servers are listed but the whitelist is disabled: the server federates with the entire XMPP network")
                 .key("server.defaults.federation_friendly_servers")
                 .at(friends.and_then(|n| n.origin.span()), "not enforced")
                 .help("set `federation_whitelist_enabled = true` to federate only with these servers"),
@@ -660,7 +663,7 @@ fn prosody_options(tree: &Node, diagnostics: &mut Vec<Diagnostic>) {
                 }
                 let key = dotted(&["prosody", host, part, name]);
                 let mut d = Diagnostic::warning(
-                    "prosody-option",
+                    code::PROSODY_OPTION,
                     format!("`{name}` is not an option Prose knows: passed to Prosody unchecked"),
                 )
                 .key(key.clone())
@@ -673,7 +676,7 @@ fn prosody_options(tree: &Node, diagnostics: &mut Vec<Diagnostic>) {
                 if let Some(bad) = unrepresentable(value) {
                     diagnostics.push(
                         Diagnostic::error(
-                            "prosody-value",
+                            code::PROSODY_VALUE,
                             format!(
                                 "`{key}` holds {} which has no Lua form",
                                 bad.value.kind_name()
@@ -714,7 +717,8 @@ mod tests {
     /// must agree on what is valid. (`tests/cases/check/` adds every bad input of the corpus.)
     #[test]
     fn the_built_in_validator_agrees_with_one_compiled_at_run_time() {
-        let runtime = compile_validator(crate::config::schema::schema_cached()).expect("schema compiles");
+        let runtime =
+            compile_validator(crate::config::schema::schema_cached()).expect("schema compiles");
         let instances = [
             json!({"server": {"domain": "crisp.chat"}}),
             json!({}),

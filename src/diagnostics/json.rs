@@ -3,36 +3,44 @@
 use serde::Serialize;
 
 use super::source::Sources;
-use super::{Diagnostic, Severity};
+use super::{Code, Diagnostic, Severity};
 
-/// One diagnostic as JSON (`--format json`).
-#[derive(Debug, Serialize)]
-pub struct JsonDiagnostic<'a> {
+/// One diagnostic as JSON (`--format json`): its place resolved to file, line and column.
+#[derive(Debug, Clone, Serialize)]
+pub struct JsonDiagnostic {
     pub severity: Severity,
-    pub code: &'a str,
-    pub message: &'a str,
-    pub key: Option<&'a str>,
-    pub file: Option<&'a str>,
+    pub code: Code,
+    pub message: String,
+    pub key: Option<String>,
+    pub file: Option<String>,
     pub line: Option<usize>,
     pub column: Option<usize>,
-    pub label: Option<&'a str>,
-    pub help: Option<&'a str>,
+    pub label: Option<String>,
+    pub help: Option<String>,
 }
 
-pub fn to_json<'a>(d: &'a Diagnostic, sources: &'a Sources) -> JsonDiagnostic<'a> {
+pub fn to_json(d: &Diagnostic, sources: &Sources) -> JsonDiagnostic {
     let place = d
         .span
-        .map(|s| (sources.get(s.source).name.as_str(), sources.line_col(s)));
+        .map(|s| (sources.get(s.source).name.clone(), sources.line_col(s)));
+    let (file, line, column) = match place {
+        Some((file, (line, column))) => (Some(file), Some(line), Some(column)),
+        None => (None, None, None),
+    };
     JsonDiagnostic {
         severity: d.severity,
         code: d.code,
-        message: &d.message,
-        key: d.key.as_deref(),
-        file: place.map(|p| p.0),
-        line: place.map(|p| p.1.0),
-        column: place.map(|p| p.1.1),
-        label: d.label.as_deref(),
-        help: d.help.as_deref(),
+        message: d.message.clone(),
+        key: d.key.clone(),
+        file,
+        line,
+        column,
+        label: d.label.clone(),
+        help: d.help.clone(),
     }
 }
 
+/// Every diagnostic as JSON.
+pub fn all_to_json(diagnostics: &[Diagnostic], sources: &Sources) -> Vec<JsonDiagnostic> {
+    diagnostics.iter().map(|d| to_json(d, sources)).collect()
+}

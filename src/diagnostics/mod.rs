@@ -4,6 +4,7 @@
 //! renders them for a terminal (miette) or as JSON. Secrets are masked in every source text
 //! before it is shown, so a label on a password line never prints the password.
 
+pub mod code;
 mod json;
 mod render;
 mod secrets;
@@ -11,7 +12,8 @@ pub mod source;
 
 use serde::Serialize;
 
-pub use json::{JsonDiagnostic, to_json};
+pub use code::Code;
+pub use json::{JsonDiagnostic, all_to_json, to_json};
 pub use render::{RenderOptions, render_human};
 pub use secrets::{is_secret_key, mask_range};
 use source::Span;
@@ -26,8 +28,8 @@ pub enum Severity {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Diagnostic {
     pub severity: Severity,
-    /// Stable identifier, e.g. `unknown-key`, `type`, `format`.
-    pub code: &'static str,
+    /// Stable identifier, e.g. `unknown-key`, `type`, `format` (see [`code`]).
+    pub code: Code,
     pub message: String,
     /// The configuration key concerned, dotted (`server.defaults.tls_profile`).
     pub key: Option<String>,
@@ -38,7 +40,7 @@ pub struct Diagnostic {
 }
 
 impl Diagnostic {
-    pub fn error(code: &'static str, message: impl Into<String>) -> Self {
+    pub fn error(code: Code, message: impl Into<String>) -> Self {
         Diagnostic {
             severity: Severity::Error,
             code,
@@ -50,7 +52,7 @@ impl Diagnostic {
         }
     }
 
-    pub fn warning(code: &'static str, message: impl Into<String>) -> Self {
+    pub fn warning(code: Code, message: impl Into<String>) -> Self {
         Diagnostic {
             severity: Severity::Warning,
             ..Diagnostic::error(code, message)
@@ -78,6 +80,35 @@ impl Diagnostic {
     }
 }
 
+/// The result of a stage that reports every problem it finds, not just the first.
+pub type Diagnosed<T> = Result<T, Vec<Diagnostic>>;
+
+/// Runs every step and gathers their values; if any step fails, the diagnostics of all the
+/// failed steps (so one pass reports everything).
+pub fn collect<T, I>(steps: impl IntoIterator<Item = Diagnosed<I>>) -> Diagnosed<Vec<T>>
+where
+    I: IntoIterator<Item = T>,
+{
+    let mut values = Vec::new();
+    let mut errors = Vec::new();
+    for step in steps {
+        match step {
+            Ok(more) => values.extend(more),
+            Err(more) => errors.extend(more),
+        }
+    }
+    if errors.is_empty() {
+        Ok(values)
+    } else {
+        Err(errors)
+    }
+}
+
+/// Runs every check; the diagnostics of all that failed.
+pub fn check_all(checks: impl IntoIterator<Item = Diagnosed<()>>) -> Diagnosed<()> {
+    collect(checks.into_iter().map(|check| check.map(|()| None::<()>))).map(drop)
+}
+
 /// Sorts diagnostics in source order (errors of one place before warnings) and drops repeats.
 pub fn normalize(diagnostics: &mut Vec<Diagnostic>) {
     diagnostics.sort_by(|a, b| {
@@ -91,4 +122,3 @@ pub fn normalize(diagnostics: &mut Vec<Diagnostic>) {
     });
     diagnostics.dedup_by(|a, b| a.span == b.span && a.message == b.message);
 }
-

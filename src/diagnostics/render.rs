@@ -289,7 +289,8 @@ mod tests {
     fn render(text: &str, range: std::ops::Range<usize>, message: &str) -> String {
         let mut sources = Sources::default();
         let id = sources.add("prose.toml", SourceKind::File, text.to_owned());
-        let d = Diagnostic::error("x", message).at(Some(Span::new(id, range)), "here");
+        let d = Diagnostic::error(crate::diagnostics::code::INTERNAL, message)
+            .at(Some(Span::new(id, range)), "here");
         render_human(
             &[d],
             &sources,

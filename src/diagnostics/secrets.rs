@@ -23,4 +23,3 @@ pub fn mask_range(bytes: &mut [u8], start: usize, end: usize) {
         }
     }
 }
-

@@ -11,15 +11,15 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use serde_json::Value as Json;
 
-use crate::pipeline::compile;
 use crate::config::Config;
 use crate::config::env::var_name;
 use crate::config::load::Loaded;
 use crate::config::schema_nav::{SchemaNav, did_you_mean};
-use crate::diagnostics::source::{SourceKind, Sources};
-use crate::provenance::{Node, Origin, OriginInfo, describe_origin, dotted};
 use crate::diagnostics::is_secret_key;
+use crate::diagnostics::source::Sources;
 use crate::output::OutputTree;
+use crate::pipeline::compile;
+use crate::provenance::{Node, Origin, OriginInfo, describe_origin, dotted};
 
 /// One value that was replaced by a higher layer.
 #[derive(Debug, Clone, Serialize)]

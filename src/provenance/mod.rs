@@ -82,4 +82,3 @@ pub fn describe_origin(origin: &Origin, sources: &Sources) -> OriginInfo {
     };
     OriginInfo { layer, description }
 }
-

@@ -2,7 +2,7 @@
 //! Server), as upstream's compose file (prose-pod-system), from `templates/compose.yaml.j2`.
 //!
 //! Kept from upstream: images, versions, users, volumes, network aliases, env files, and every
-//! `${VAR:-default}` that `prose.env` may set (`config::env::COMPOSE_VARIABLES`).
+//! `${VAR:-default}` that `prose.env` may set ([`VARIABLES`]).
 //! Differences, each deliberate:
 //! - the Pod Server's HTTP port is `server.http_port` on both sides of the mapping, and no
 //!   longer `PROSE_POD_SERVER_PORT_HTTP`: nginx proxies to that port, so the two cannot drift;
@@ -21,8 +21,9 @@ use serde::Serialize;
 use super::nginx::{APP_PORT, DASHBOARD_PORT};
 use super::templating::Templates;
 use super::{GeneratedFile, RenderContext};
+use crate::config::env::{FileVariable, VariableStatus};
 use crate::config::formats;
-use crate::diagnostics::Diagnostic;
+use crate::diagnostics::{Diagnosed, Diagnostic, code};
 
 pub const PATH: &str = "etc/prose/compose.yaml";
 
@@ -40,20 +41,124 @@ pub struct Compose {
     pub server_alias: String,
 }
 
+/// The target: `compose.yaml`.
+pub struct ComposeFile;
+
+impl super::Target for ComposeFile {
+    fn name(&self) -> &'static str {
+        "compose"
+    }
+    fn paths(&self) -> &'static [&'static str] {
+        &[PATH]
+    }
+    fn templates(&self) -> &'static [super::templating::TemplateSource] {
+        &[crate::template!("compose.yaml.j2")]
+    }
+    fn variables(&self) -> &'static [FileVariable] {
+        &VARIABLES
+    }
+    fn checks(&self) -> &'static [super::Check] {
+        use super::{Check, Validator};
+        &[
+            Check {
+                files: PATH,
+                validator: Validator::ComposeConfig,
+            },
+            Check {
+                files: PATH,
+                validator: Validator::ComposeSchema,
+            },
+        ]
+    }
+    fn render(&self, ctx: &RenderContext) -> Diagnosed<Vec<GeneratedFile>> {
+        render(ctx)
+    }
+}
+
+/// Variables the generated `compose.yaml` reads from `prose.env` (images, versions, users,
+/// ports, directories), and upstream's that it no longer reads (docker-compose 1.x cannot
+/// nest `${A:-${B}}` defaults), with what to set instead. A test keeps the read ones equal
+/// to the variables `templates/compose.yaml.j2` uses.
+pub const VARIABLES: [FileVariable; 38] = [
+    FileVariable::read("PROSE_CONFIG_DIR"),
+    FileVariable::read("PROSE_APP_WEB_IMAGE"),
+    FileVariable::read("PROSE_APP_WEB_VERSION"),
+    FileVariable::read("PROSE_APP_WEB_UID"),
+    FileVariable::read("PROSE_APP_WEB_GID"),
+    FileVariable::read("PROSE_APP_WEB_PORT"),
+    FileVariable::read("PROSE_APP_WEB_IS_TTY"),
+    FileVariable::read("PROSE_POD_DASHBOARD_IMAGE"),
+    FileVariable::read("PROSE_POD_DASHBOARD_VERSION"),
+    FileVariable::read("PROSE_POD_DASHBOARD_UID"),
+    FileVariable::read("PROSE_POD_DASHBOARD_GID"),
+    FileVariable::read("PROSE_POD_DASHBOARD_PORT"),
+    FileVariable::read("PROSE_POD_DASHBOARD_IS_TTY"),
+    FileVariable::read("PROSE_POD_API_IMAGE"),
+    FileVariable::read("PROSE_POD_API_VERSION"),
+    FileVariable::read("PROSE_POD_API_UID"),
+    FileVariable::read("PROSE_POD_API_GID"),
+    FileVariable::read("PROSE_POD_API_IS_TTY"),
+    FileVariable::read("PROSE_POD_API_DATA_DIR"),
+    FileVariable::read("PROSE_POD_API_ENV_FILE"),
+    FileVariable::read("PROSE_POD_SERVER_IMAGE"),
+    FileVariable::read("PROSE_POD_SERVER_VERSION"),
+    FileVariable::read("PROSE_POD_SERVER_UID"),
+    FileVariable::read("PROSE_POD_SERVER_GID"),
+    FileVariable::read("PROSE_POD_SERVER_IS_TTY"),
+    FileVariable::read("PROSE_POD_SERVER_DATA_DIR"),
+    FileVariable::read("PROSE_POD_SERVER_INTERFACE_C2S"),
+    FileVariable::read("PROSE_POD_SERVER_INTERFACE_S2S"),
+    FileVariable::read("PROSE_POD_SERVER_INTERFACE_HTTP"),
+    FileVariable::read("PROSE_POD_SERVER_INTERFACE_HTTPS"),
+    FileVariable::read("PROSE_POD_SERVER_PORT_C2S"),
+    FileVariable::read("PROSE_POD_SERVER_PORT_S2S"),
+    FileVariable::read("PROSE_POD_SERVER_PORT_HTTPS"),
+    retired(
+        "PROSE_UID",
+        "set `PROSE_APP_WEB_UID`, `PROSE_POD_DASHBOARD_UID`, `PROSE_POD_API_UID` and `PROSE_POD_SERVER_UID`",
+    ),
+    retired(
+        "PROSE_GID",
+        "set `PROSE_APP_WEB_GID`, `PROSE_POD_DASHBOARD_GID`, `PROSE_POD_API_GID` and `PROSE_POD_SERVER_GID`",
+    ),
+    retired(
+        "PROSE_POD_IS_TTY",
+        "set `PROSE_APP_WEB_IS_TTY`, `PROSE_POD_DASHBOARD_IS_TTY`, `PROSE_POD_API_IS_TTY` and `PROSE_POD_SERVER_IS_TTY`",
+    ),
+    retired(
+        "PROSE_ENV_FILE",
+        "set `PROSE_POD_API_ENV_FILE` and `PROSODY_ENV_FILE`",
+    ),
+    retired(
+        "PROSE_POD_SERVER_PORT_HTTP",
+        "set `server.http_port` (`PROSE_SERVER__HTTP_PORT`): nginx and Prosody use it too",
+    ),
+];
+
+const fn retired(name: &'static str, instead: &'static str) -> FileVariable {
+    FileVariable {
+        name,
+        status: VariableStatus::Retired { instead },
+    }
+}
+
 /// Renders with `ctx.templates` (the embedded ones, or `--templates DIR`).
-pub fn render(ctx: &RenderContext) -> Result<Vec<GeneratedFile>, Vec<Diagnostic>> {
+pub fn render(ctx: &RenderContext) -> Diagnosed<Vec<GeneratedFile>> {
     render_compose(&compose(ctx)?, ctx.templates)
 }
 
-pub fn compose(ctx: &RenderContext) -> Result<Compose, Vec<Diagnostic>> {
+pub fn compose(ctx: &RenderContext) -> Diagnosed<Compose> {
     let server = &ctx.config.server;
     // A network alias is a DNS name inside the compose network: the same rule as a hostname.
     let alias = formats::hostname(server.local_hostname.as_str()).map_err(|p| {
         vec![
-            Diagnostic::error("compose", format!("server.local_hostname: {}", p.message))
-                .key("server.local_hostname")
-                .at(ctx.span_of(&["server", "local_hostname"]), "not a hostname")
-                .help(p.help),
+            Diagnostic::error(
+                code::COMPOSE,
+                format!("server.local_hostname: {}", p.message),
+            )
+            .key("server.local_hostname")
+            .at(ctx.span_of(&["server", "local_hostname"]), "not a hostname")
+            .help(p.help),
         ]
     })?;
     Ok(Compose {
@@ -66,14 +171,36 @@ pub fn compose(ctx: &RenderContext) -> Result<Compose, Vec<Diagnostic>> {
 }
 
 /// Renders the file. Public so tests can render hostile values the front end would refuse.
-pub fn render_compose(
-    compose: &Compose,
-    templates: &Templates,
-) -> Result<Vec<GeneratedFile>, Vec<Diagnostic>> {
+pub fn render_compose(compose: &Compose, templates: &Templates) -> Diagnosed<Vec<GeneratedFile>> {
     let text = templates.render_file("compose.yaml.j2", compose)?;
     Ok(vec![GeneratedFile {
         path: PATH.to_owned(),
         contents: text.into_bytes(),
         mode: 0o644,
     }])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn variables_are_exactly_those_the_template_reads() {
+        let template = include_str!("../../templates/compose.yaml.j2");
+        let mut used: Vec<&str> = template
+            .split("${")
+            .skip(1)
+            .filter_map(|rest| rest.split([':', '}', '-']).next())
+            .filter(|name| name.starts_with(crate::config::env::PREFIX))
+            .collect();
+        used.sort_unstable();
+        used.dedup();
+        let mut listed: Vec<&str> = VARIABLES
+            .iter()
+            .filter(|v| v.status == VariableStatus::Read)
+            .map(|v| v.name)
+            .collect();
+        listed.sort_unstable();
+        assert_eq!(used, listed);
+    }
 }

@@ -9,7 +9,7 @@ use serde::Serialize;
 use super::templating::Templates;
 use super::{GeneratedFile, RenderContext};
 use crate::config::formats;
-use crate::diagnostics::Diagnostic;
+use crate::diagnostics::{Diagnosed, Diagnostic, code};
 
 pub const DIR: &str = "var/www/default/.well-known";
 pub const WEBSOCKET_REL: &str = "urn:xmpp:alt-connections:websocket";
@@ -28,17 +28,54 @@ pub struct HostMeta {
     pub links: Vec<Link>,
 }
 
+/// The target: host-meta in XML and JSON.
+pub struct HostMetaFiles;
+
+const XML: &str = "var/www/default/.well-known/host-meta";
+const JSON: &str = "var/www/default/.well-known/host-meta.json";
+
+impl super::Target for HostMetaFiles {
+    fn name(&self) -> &'static str {
+        "host-meta"
+    }
+    fn paths(&self) -> &'static [&'static str] {
+        &[XML, JSON]
+    }
+    fn templates(&self) -> &'static [super::templating::TemplateSource] {
+        &[
+            crate::template!("host-meta.j2"),
+            crate::template!("host-meta.json.j2"),
+        ]
+    }
+    fn checks(&self) -> &'static [super::Check] {
+        use super::{Check, Validator};
+        &[
+            Check {
+                files: XML,
+                validator: Validator::Xmllint,
+            },
+            Check {
+                files: JSON,
+                validator: Validator::Json,
+            },
+        ]
+    }
+    fn render(&self, ctx: &RenderContext) -> Diagnosed<Vec<GeneratedFile>> {
+        render(ctx)
+    }
+}
+
 /// Renders with `ctx.templates` (the embedded ones, or `--templates DIR`).
-pub fn render(ctx: &RenderContext) -> Result<Vec<GeneratedFile>, Vec<Diagnostic>> {
+pub fn render(ctx: &RenderContext) -> Diagnosed<Vec<GeneratedFile>> {
     render_host_meta(&host_meta(ctx)?, ctx.templates)
 }
 
 /// The links: `wss://<pod domain>/websocket/`, and `https://<pod domain>/http-bind` when BOSH
 /// is enabled (the paths nginx proxies to Prosody). Hostnames in ASCII, as URLs want them.
-pub fn host_meta(ctx: &RenderContext) -> Result<HostMeta, Vec<Diagnostic>> {
+pub fn host_meta(ctx: &RenderContext) -> Diagnosed<HostMeta> {
     let pod = formats::hostname(&ctx.config.pod_domain()).map_err(|p| {
         vec![
-            Diagnostic::error("host-meta", format!("pod domain: {}", p.message))
+            Diagnostic::error(code::HOST_META, format!("pod domain: {}", p.message))
                 .key("pod.address.domain")
                 .at(ctx.span_of(&["pod", "address", "domain"]), "not a hostname")
                 .help(p.help),
@@ -64,7 +101,7 @@ pub fn host_meta(ctx: &RenderContext) -> Result<HostMeta, Vec<Diagnostic>> {
 pub fn render_host_meta(
     host_meta: &HostMeta,
     templates: &Templates,
-) -> Result<Vec<GeneratedFile>, Vec<Diagnostic>> {
+) -> Diagnosed<Vec<GeneratedFile>> {
     let xml = templates.render_file("host-meta.j2", host_meta);
     let json = templates.render_file("host-meta.json.j2", host_meta);
     match (xml, json) {

@@ -1,14 +1,30 @@
 //! The output targets: each renders part of the pod's tree from the typed configuration.
 //!
-//! A target is a function `fn render(ctx: &RenderContext) -> Result<Vec<GeneratedFile>,
-//! Vec<Diagnostic>>`. Errors point at the configuration key responsible, found in `ctx.tree`.
+//! A target implements [`Target`] once, in its own file: the paths it writes, the templates
+//! it renders, the `PROSE_*` variables its files read from `prose.env`, the real tools that
+//! check its files, and the render itself. [`TARGETS`] lists them; everything else (the
+//! pipeline, `verify`, the loader's list of known variables, `--templates`) asks the list.
+//! A new output is one new file plus one line in [`TARGETS`].
+//!
+//! Errors point at the configuration key responsible, found in `ctx.tree`.
 
+pub mod compose;
+pub mod host_meta;
+pub mod nginx;
 pub mod prosody;
+pub mod systemd;
+pub mod templating;
+pub mod wellformed;
+
+use std::path::Path;
+use std::sync::OnceLock;
 
 use crate::config::Config;
+use crate::config::env::FileVariable;
 use crate::diagnostics::source::Span;
+use crate::diagnostics::{self, Diagnosed};
 use crate::provenance::Node;
-use crate::diagnostics::Diagnostic;
+use templating::{TemplateError, TemplateSource, Templates};
 
 /// What a target needs: the validated configuration, the tree it came from (to point
 /// diagnostics at keys), and how to name the input in "generated from" headers.
@@ -20,7 +36,7 @@ pub struct RenderContext<'a> {
     pub input_label: String,
     /// The templates of the template-driven targets: the embedded ones, or an operator's
     /// overrides (`--templates DIR`), which go through the same filters and validation.
-    pub templates: &'a templating::Templates,
+    pub templates: &'a Templates,
 }
 
 impl RenderContext<'_> {
@@ -48,39 +64,139 @@ pub struct GeneratedFile {
     pub mode: u32,
 }
 
-/// A target: renders some files of the tree, or explains why it cannot.
-pub type Target = fn(&RenderContext) -> Result<Vec<GeneratedFile>, Vec<Diagnostic>>;
+/// A real tool that checks generated files of one format (run by `verify`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Validator {
+    /// `luac -p`: Lua syntax.
+    Luac,
+    /// `prosodyctl check config`.
+    Prosodyctl,
+    /// `nginx -t`, over every site of the tree at once.
+    Nginx,
+    /// `xmllint --noout`.
+    Xmllint,
+    /// A strict JSON parse.
+    Json,
+    /// `docker compose config` (or docker-compose).
+    ComposeConfig,
+    /// The Compose Specification JSON Schema.
+    ComposeSchema,
+    /// `systemd-analyze verify`.
+    SystemdAnalyze,
+}
 
-/// Every target, in the order their files are listed.
-const TARGETS: &[Target] = &[
-    prosody::render,
-    nginx::render,
-    host_meta::render,
-    compose::render,
-    systemd::render,
+/// Which files of a tree a validator checks: a path, or every file of a directory (`dir/*`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Check {
+    pub files: &'static str,
+    pub validator: Validator,
+}
+
+/// An output of the tree.
+pub trait Target: Sync {
+    /// A short name, for messages (`prosody`, `nginx`, …).
+    fn name(&self) -> &'static str;
+    /// The paths it writes, relative to the tree root; `dir/*` for files named after the
+    /// configuration (nginx sites).
+    fn paths(&self) -> &'static [&'static str];
+    /// The templates it renders (shipped in the binary; `--templates DIR` may replace them).
+    fn templates(&self) -> &'static [TemplateSource] {
+        &[]
+    }
+    /// The `PROSE_*` variables its files read from `prose.env`.
+    fn variables(&self) -> &'static [FileVariable] {
+        &[]
+    }
+    /// The real tools that check its files.
+    fn checks(&self) -> &'static [Check] {
+        &[]
+    }
+    fn render(&self, ctx: &RenderContext) -> Diagnosed<Vec<GeneratedFile>>;
+}
+
+/// Every target. The order is the order of their diagnostics and of `verify`'s checks.
+pub const TARGETS: &[&dyn Target] = &[
+    &prosody::ProsodyConfig,
+    &host_meta::HostMetaFiles,
+    &compose::ComposeFile,
+    &systemd::SystemdUnit,
+    &nginx::NginxSites,
 ];
 
 /// Runs every target; all targets' diagnostics are reported, not just the first one's.
-pub fn render_all(ctx: &RenderContext) -> Result<Vec<GeneratedFile>, Vec<Diagnostic>> {
-    let mut files = Vec::new();
-    let mut errors = Vec::new();
-    for target in TARGETS {
-        match target(ctx) {
-            Ok(mut more) => files.append(&mut more),
-            Err(mut more) => errors.append(&mut more),
-        }
-    }
-    errors.extend(wellformed::check(&files));
-    if errors.is_empty() {
-        Ok(files)
-    } else {
-        Err(errors)
-    }
+pub fn render_all(ctx: &RenderContext) -> Diagnosed<Vec<GeneratedFile>> {
+    let rendered: Vec<_> = TARGETS.iter().map(|target| target.render(ctx)).collect();
+    // Checked even when another target failed: one pass reports every problem.
+    let malformed = wellformed::check(rendered.iter().flat_map(|r| r.iter().flatten()));
+    let malformed = (!malformed.is_empty()).then_some(Err(malformed));
+    diagnostics::collect(rendered.into_iter().chain(malformed))
 }
 
-pub mod compose;
-pub mod host_meta;
-pub mod nginx;
-pub mod systemd;
-pub mod templating;
-pub mod wellformed;
+/// Every template of every target.
+pub fn template_sources() -> Vec<TemplateSource> {
+    TARGETS
+        .iter()
+        .flat_map(|t| t.templates().iter().copied())
+        .collect()
+}
+
+/// The templates built into the binary, compiled once per process.
+pub fn embedded_templates() -> &'static Templates {
+    static EMBEDDED: OnceLock<Templates> = OnceLock::new();
+    EMBEDDED.get_or_init(|| Templates::embedded(&template_sources()))
+}
+
+/// The embedded templates, each replaced by the file of the same name in `dir`.
+pub fn templates_from_dir(dir: &Path) -> Result<Templates, TemplateError> {
+    Templates::from_dir(dir, &template_sources())
+}
+
+/// Every variable the targets' files read from `prose.env`.
+pub fn file_variables() -> &'static [FileVariable] {
+    static VARIABLES: OnceLock<Vec<FileVariable>> = OnceLock::new();
+    VARIABLES.get_or_init(|| {
+        TARGETS
+            .iter()
+            .flat_map(|t| t.variables().iter().copied())
+            .collect()
+    })
+}
+
+/// Every check of every target.
+pub fn checks() -> impl Iterator<Item = Check> {
+    TARGETS.iter().flat_map(|t| t.checks().iter().copied())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_templates_compile() {
+        let sources = template_sources();
+        let templates = Templates::embedded(&sources);
+        for (name, _) in &sources {
+            assert!(templates.origin(name).is_none(), "{name}");
+        }
+        let mut names: Vec<&str> = sources.iter().map(|(n, _)| *n).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), sources.len(), "a template is declared twice");
+    }
+
+    #[test]
+    fn every_template_file_belongs_to_a_target() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
+        let mut on_disk: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        on_disk.sort();
+        let mut declared: Vec<String> = template_sources()
+            .iter()
+            .map(|(n, _)| (*n).to_owned())
+            .collect();
+        declared.sort();
+        assert_eq!(on_disk, declared);
+    }
+}

@@ -28,9 +28,10 @@ use serde::Serialize;
 
 use super::templating::Templates;
 use super::{GeneratedFile, RenderContext};
+use crate::config::env::{FileVariable, VariableStatus};
 use crate::config::formats;
 use crate::config::model::{TlsProfile, UPLOAD_HOST};
-use crate::diagnostics::Diagnostic;
+use crate::diagnostics::{Diagnosed, Diagnostic, code};
 
 pub const SITES_DIR: &str = "etc/nginx/sites-available";
 /// Where `/.well-known/` files are served from (host-meta is written under it).
@@ -154,16 +155,65 @@ pub struct Plan {
     pub well_known: Option<WellKnownSite>,
 }
 
+/// The target: the nginx sites.
+pub struct NginxSites;
+
+/// Every file of [`SITES_DIR`].
+const SITES: &str = "etc/nginx/sites-available/*";
+
+impl super::Target for NginxSites {
+    fn name(&self) -> &'static str {
+        "nginx"
+    }
+    fn paths(&self) -> &'static [&'static str] {
+        &[SITES]
+    }
+    fn templates(&self) -> &'static [super::templating::TemplateSource] {
+        &[
+            crate::template!("nginx-common.j2"),
+            crate::template!("nginx-pod.conf.j2"),
+            crate::template!("nginx-well-known.conf.j2"),
+        ]
+    }
+    fn variables(&self) -> &'static [FileVariable] {
+        // compose publishes the web app and the Dashboard on these ports; the site proxies to
+        // them.
+        const PINNED: [FileVariable; 2] = [
+            proxied("PROSE_APP_WEB_PORT", "8080"),
+            proxied("PROSE_POD_DASHBOARD_PORT", "8081"),
+        ];
+        &PINNED
+    }
+    fn checks(&self) -> &'static [super::Check] {
+        &[super::Check {
+            files: SITES,
+            validator: super::Validator::Nginx,
+        }]
+    }
+    fn render(&self, ctx: &RenderContext) -> Diagnosed<Vec<GeneratedFile>> {
+        render(ctx)
+    }
+}
+
+const fn proxied(name: &'static str, port: &'static str) -> FileVariable {
+    FileVariable {
+        name,
+        status: VariableStatus::Pinned {
+            value: port,
+            what: "a port the nginx site still proxies to",
+            by: "nginx",
+            instead: "remove it (the port is only bound on 127.0.0.1)",
+        },
+    }
+}
+
 /// Renders with `ctx.templates` (the embedded ones, or `--templates DIR`).
-pub fn render(ctx: &RenderContext) -> Result<Vec<GeneratedFile>, Vec<Diagnostic>> {
+pub fn render(ctx: &RenderContext) -> Diagnosed<Vec<GeneratedFile>> {
     render_plan(&plan(ctx)?, ctx.templates)
 }
 
 /// Renders a plan. Public so tests can render hostile values the front end would refuse.
-pub fn render_plan(
-    plan: &Plan,
-    templates: &Templates,
-) -> Result<Vec<GeneratedFile>, Vec<Diagnostic>> {
+pub fn render_plan(plan: &Plan, templates: &Templates) -> Diagnosed<Vec<GeneratedFile>> {
     let mut files = vec![file(
         &plan.pod.file_name,
         templates.render_file("nginx-pod.conf.j2", &plan.pod),
@@ -174,25 +224,10 @@ pub fn render_plan(
             templates.render_file("nginx-well-known.conf.j2", site),
         ));
     }
-    let mut errors = Vec::new();
-    let mut out = Vec::new();
-    for result in files {
-        match result {
-            Ok(file) => out.push(file),
-            Err(mut more) => errors.append(&mut more),
-        }
-    }
-    if errors.is_empty() {
-        Ok(out)
-    } else {
-        Err(errors)
-    }
+    crate::diagnostics::collect(files.into_iter().map(|f| f.map(Some)))
 }
 
-fn file(
-    name: &str,
-    contents: Result<String, Vec<Diagnostic>>,
-) -> Result<GeneratedFile, Vec<Diagnostic>> {
+fn file(name: &str, contents: Diagnosed<String>) -> Diagnosed<GeneratedFile> {
     Ok(GeneratedFile {
         path: format!("{SITES_DIR}/{name}"),
         contents: contents?.into_bytes(),
@@ -205,7 +240,7 @@ fn file(
 fn ascii_host(ctx: &RenderContext, key: &[&str], value: &str) -> Result<String, Box<Diagnostic>> {
     formats::hostname(value).map_err(|p| {
         Box::new(
-            Diagnostic::error("nginx", format!("{}: {}", key.join("."), p.message))
+            Diagnostic::error(code::NGINX, format!("{}: {}", key.join("."), p.message))
                 .key(key.join("."))
                 .at(ctx.span_of(key), "not a hostname nginx can serve")
                 .help(p.help),
@@ -218,7 +253,7 @@ fn dashboard_host(ctx: &RenderContext) -> Result<String, Box<Diagnostic>> {
     const KEY: &[&str] = &["dashboard", "url"];
     let error = |message: String, help: &str| {
         Box::new(
-            Diagnostic::error("nginx", message)
+            Diagnostic::error(code::NGINX, message)
                 .key("dashboard.url")
                 .at(ctx.span_of(KEY), "served by nginx at the root of its host")
                 .help(help.to_owned()),
@@ -298,7 +333,7 @@ fn hsts(host: &str, server_domain: &str) -> String {
 }
 
 /// Computes the sites from the configuration, with every name checked.
-pub fn plan(ctx: &RenderContext) -> Result<Plan, Vec<Diagnostic>> {
+pub fn plan(ctx: &RenderContext) -> Diagnosed<Plan> {
     let config = ctx.config;
     let mut errors = Vec::new();
     let server = ascii_host(ctx, &["server", "domain"], config.server.domain.as_str())
@@ -321,7 +356,7 @@ pub fn plan(ctx: &RenderContext) -> Result<Plan, Vec<Diagnostic>> {
             }),
             Err(message) => {
                 errors.push(
-                    Diagnostic::error("nginx", message)
+                    Diagnostic::error(code::NGINX, message)
                         .key("prosody.\"upload.prose.local\".http_file_share_size_limit"),
                 );
                 None
@@ -336,7 +371,7 @@ pub fn plan(ctx: &RenderContext) -> Result<Plan, Vec<Diagnostic>> {
     if dashboard == pod {
         errors.push(
             Diagnostic::error(
-                "nginx",
+                code::NGINX,
                 format!("the Dashboard and the web app would both be served at `https://{pod}/`"),
             )
             .key("dashboard.url")

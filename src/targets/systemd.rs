@@ -18,7 +18,7 @@ use serde::Serialize;
 use super::compose;
 use super::templating::Templates;
 use super::{GeneratedFile, RenderContext};
-use crate::diagnostics::Diagnostic;
+use crate::diagnostics::Diagnosed;
 
 pub const PATH: &str = "etc/systemd/system/prose.service";
 
@@ -35,8 +35,32 @@ pub struct Unit {
     pub env_file: String,
 }
 
+/// The target: the systemd unit.
+pub struct SystemdUnit;
+
+impl super::Target for SystemdUnit {
+    fn name(&self) -> &'static str {
+        "systemd"
+    }
+    fn paths(&self) -> &'static [&'static str] {
+        &[PATH]
+    }
+    fn templates(&self) -> &'static [super::templating::TemplateSource] {
+        &[crate::template!("prose.service.j2")]
+    }
+    fn checks(&self) -> &'static [super::Check] {
+        &[super::Check {
+            files: PATH,
+            validator: super::Validator::SystemdAnalyze,
+        }]
+    }
+    fn render(&self, ctx: &RenderContext) -> Diagnosed<Vec<GeneratedFile>> {
+        render(ctx)
+    }
+}
+
 /// Renders with `ctx.templates` (the embedded ones, or `--templates DIR`).
-pub fn render(ctx: &RenderContext) -> Result<Vec<GeneratedFile>, Vec<Diagnostic>> {
+pub fn render(ctx: &RenderContext) -> Diagnosed<Vec<GeneratedFile>> {
     render_unit(&unit(ctx), ctx.templates)
 }
 
@@ -52,10 +76,7 @@ pub fn unit(ctx: &RenderContext) -> Unit {
 }
 
 /// Renders the unit. Public so tests can render hostile values the front end would refuse.
-pub fn render_unit(
-    unit: &Unit,
-    templates: &Templates,
-) -> Result<Vec<GeneratedFile>, Vec<Diagnostic>> {
+pub fn render_unit(unit: &Unit, templates: &Templates) -> Diagnosed<Vec<GeneratedFile>> {
     let text = templates.render_file("prose.service.j2", unit)?;
     Ok(vec![GeneratedFile {
         path: PATH.to_owned(),

@@ -1,7 +1,7 @@
 //! The template engine of the file targets (nginx, host-meta, compose, systemd).
 //!
-//! Templates are minijinja files under `templates/`, embedded in the binary with
-//! `include_str!` ([`Templates::embedded`]). [`Templates::from_dir`] loads a directory whose
+//! Templates are minijinja files under `templates/`, embedded in the binary by the targets
+//! that use them ([`template!`], [`Templates::embedded`]). [`Templates::from_dir`] loads a directory whose
 //! files replace the embedded templates of the same name (what `--templates DIR` is for); the
 //! filters and rules below apply to both.
 //!
@@ -29,43 +29,27 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
 
 use minijinja::syntax::SyntaxConfig;
 use minijinja::value::{Value, ValueKind};
 use minijinja::{AutoEscape, Environment, Error, ErrorKind, UndefinedBehavior};
 
-use crate::diagnostics::Diagnostic;
+use crate::diagnostics::{Diagnosed, Diagnostic, code};
 
-/// Every template the targets use, with its embedded source. `--templates DIR` may replace
-/// any of them by a file of the same name.
-pub const EMBEDDED: &[(&str, &str)] = &[
-    (
-        "nginx-common.j2",
-        include_str!("../../templates/nginx-common.j2"),
-    ),
-    (
-        "nginx-pod.conf.j2",
-        include_str!("../../templates/nginx-pod.conf.j2"),
-    ),
-    (
-        "nginx-well-known.conf.j2",
-        include_str!("../../templates/nginx-well-known.conf.j2"),
-    ),
-    ("host-meta.j2", include_str!("../../templates/host-meta.j2")),
-    (
-        "host-meta.json.j2",
-        include_str!("../../templates/host-meta.json.j2"),
-    ),
-    (
-        "compose.yaml.j2",
-        include_str!("../../templates/compose.yaml.j2"),
-    ),
-    (
-        "prose.service.j2",
-        include_str!("../../templates/prose.service.j2"),
-    ),
-];
+/// A template's name (its file name under `templates/`) and its embedded source.
+pub type TemplateSource = (&'static str, &'static str);
+
+/// A template shipped in the binary: `template!("nginx-pod.conf.j2")` reads
+/// `templates/nginx-pod.conf.j2` at compile time.
+#[macro_export]
+macro_rules! template {
+    ($name:literal) => {
+        (
+            $name,
+            include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/templates/", $name)),
+        )
+    };
+}
 
 /// A set of templates with the escaping filters, ready to render.
 pub struct Templates {
@@ -90,11 +74,11 @@ impl fmt::Display for TemplateError {
 impl std::error::Error for TemplateError {}
 
 impl Templates {
-    /// The templates built into the binary.
-    pub fn embedded() -> Templates {
+    /// The given embedded templates (the targets' own: see `targets::embedded_templates`).
+    pub fn embedded(sources: &[TemplateSource]) -> Templates {
         let mut env = environment();
         let mut origins = BTreeMap::new();
-        for (name, source) in EMBEDDED {
+        for (name, source) in sources {
             // A syntax error in an embedded template is a defect of this crate: the test
             // `embedded_templates_compile` catches it before release.
             env.add_template(name, source)
@@ -107,7 +91,7 @@ impl Templates {
     /// The embedded templates, each replaced by the file of the same name in `dir` if there is
     /// one. Any other file in `dir` is an error (most likely a misspelled name: silently
     /// ignoring it would render the embedded template the operator meant to replace).
-    pub fn from_dir(dir: &Path) -> Result<Templates, TemplateError> {
+    pub fn from_dir(dir: &Path, sources: &[TemplateSource]) -> Result<Templates, TemplateError> {
         let fail = |path: &Path, message: String| TemplateError {
             path: path.to_owned(),
             message,
@@ -121,8 +105,8 @@ impl Templates {
         paths.sort();
         for path in paths {
             let file_name = path.file_name().unwrap_or_default().to_string_lossy();
-            let Some((name, _)) = EMBEDDED.iter().find(|(n, _)| *n == file_name) else {
-                let known: Vec<&str> = EMBEDDED.iter().map(|(n, _)| *n).collect();
+            let Some((name, _)) = sources.iter().find(|(n, _)| *n == file_name) else {
+                let known: Vec<&str> = sources.iter().map(|(n, _)| *n).collect();
                 return Err(fail(
                     &path,
                     format!(
@@ -134,7 +118,7 @@ impl Templates {
             let source = std::fs::read_to_string(&path).map_err(|e| fail(&path, e.to_string()))?;
             replaced.push((name, path, source));
         }
-        let mut templates = Templates::embedded();
+        let mut templates = Templates::embedded(sources);
         for (name, path, source) in replaced {
             templates
                 .env
@@ -148,20 +132,15 @@ impl Templates {
     /// Renders template `name` with `context` (any serializable value; its fields are the
     /// template's variables).
     pub fn render(&self, name: &str, context: &impl serde::Serialize) -> Result<String, Error> {
-        let context = serde_json::to_value(context).map_err(|e| {
-            Error::new(ErrorKind::InvalidOperation, "context does not serialize").with_source(e)
-        })?;
-        self.env.get_template(name)?.render(from_json(context))
+        self.env
+            .get_template(name)?
+            .render(Value::from(minijinja::value::Serde(context)))
     }
 
     /// Like [`Templates::render`], with a failure turned into a diagnostic naming the
     /// template (and the file it came from, for a replaced template), in the targets' error
     /// type.
-    pub fn render_file(
-        &self,
-        name: &str,
-        context: &impl serde::Serialize,
-    ) -> Result<String, Vec<Diagnostic>> {
+    pub fn render_file(&self, name: &str, context: &impl serde::Serialize) -> Diagnosed<String> {
         self.render(name, context).map_err(|e| {
             let source = match self.origins.get(name) {
                 Some(Some(path)) => path.display().to_string(),
@@ -174,7 +153,7 @@ impl Templates {
                 cause = c.source();
             }
             vec![
-                Diagnostic::error("template", format!("cannot render {source}: {detail}")).help(
+                Diagnostic::error(code::TEMPLATE, format!("cannot render {source}: {detail}")).help(
                     "a template error is a defect of the template: check the variable names and \
                      the escaping filters it uses",
                 ),
@@ -186,12 +165,6 @@ impl Templates {
     pub fn origin(&self, name: &str) -> Option<&Path> {
         self.origins.get(name).and_then(|p| p.as_deref())
     }
-}
-
-/// The embedded templates, built once per process.
-pub fn embedded() -> &'static Templates {
-    static EMBEDDED_TEMPLATES: OnceLock<Templates> = OnceLock::new();
-    EMBEDDED_TEMPLATES.get_or_init(Templates::embedded)
 }
 
 /// An environment with the rules and filters of this module, without templates. Public so
@@ -294,32 +267,6 @@ fn json_filter(value: &Value) -> Result<Value, Error> {
         }
     };
     Ok(Value::from_safe_string(json.to_string()))
-}
-
-/// A JSON value as a minijinja value (the crate is built without its serde feature).
-fn from_json(value: serde_json::Value) -> Value {
-    match value {
-        serde_json::Value::Null => Value::from(()),
-        serde_json::Value::Bool(b) => Value::from(b),
-        serde_json::Value::Number(n) => {
-            if let Some(i) = n.as_i64() {
-                Value::from(i)
-            } else if let Some(u) = n.as_u64() {
-                Value::from(u)
-            } else {
-                Value::from(n.as_f64().unwrap_or_default())
-            }
-        }
-        serde_json::Value::String(s) => Value::from(s),
-        serde_json::Value::Array(items) => {
-            Value::from(items.into_iter().map(from_json).collect::<Vec<_>>())
-        }
-        serde_json::Value::Object(map) => Value::from(
-            map.into_iter()
-                .map(|(k, v)| (k, from_json(v)))
-                .collect::<BTreeMap<String, Value>>(),
-        ),
-    }
 }
 
 /// The escaping functions behind the filters. Each returns the text to write, or why the
@@ -533,15 +480,6 @@ pub mod escape {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn embedded_templates_compile() {
-        let templates = Templates::embedded();
-        for (name, _) in EMBEDDED {
-            assert!(templates.env.get_template(name).is_ok(), "{name}");
-            assert!(templates.origin(name).is_none());
-        }
-    }
 
     #[test]
     fn unfiltered_strings_and_undefined_names_are_errors() {

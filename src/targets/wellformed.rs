@@ -4,7 +4,7 @@
 //! build time instead of on the server.
 
 use super::GeneratedFile;
-use crate::diagnostics::Diagnostic;
+use crate::diagnostics::{Diagnostic, code};
 
 /// The first structural problem of a generated file, if any.
 pub fn problem(file: &GeneratedFile) -> Option<String> {
@@ -63,12 +63,12 @@ fn unit_problem(text: &str) -> Option<String> {
 }
 
 /// Diagnostics for every malformed file.
-pub fn check(files: &[GeneratedFile]) -> Vec<Diagnostic> {
+pub fn check<'a>(files: impl IntoIterator<Item = &'a GeneratedFile>) -> Vec<Diagnostic> {
     files
-        .iter()
+        .into_iter()
         .filter_map(|f| {
             problem(f).map(|why| {
-                Diagnostic::error("malformed-output", format!("generated `{}` is {why}", f.path))
+                Diagnostic::error(code::MALFORMED_OUTPUT, format!("generated `{}` is {why}", f.path))
                     .help("a template produced it: if you use `--templates`, check the template of this file")
             })
         })

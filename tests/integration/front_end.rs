@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use prose_compile::config::env::parse_set;
-use prose_compile::provenance::Origin;
 use prose_compile::config::{LoadOptions, Loaded, load};
+use prose_compile::provenance::Origin;
 use prose_compile::verify::Outcome;
 use prose_compile::verify::require_or_skip;
 use support::repo;
@@ -36,8 +36,9 @@ fn isolated() -> LoadOptions {
 
 #[test]
 fn committed_schema_matches_the_model() {
-    let committed = std::fs::read_to_string(repo().join(prose_compile::config::schema::SCHEMA_PATH))
-        .expect("schema/prose.schema.json");
+    let committed =
+        std::fs::read_to_string(repo().join(prose_compile::config::schema::SCHEMA_PATH))
+            .expect("schema/prose.schema.json");
     assert!(
         committed == prose_compile::config::schema::schema_text(),
         "schema/prose.schema.json is stale: run `cargo run -- schema -o schema/prose.schema.json` and commit it"
@@ -103,7 +104,7 @@ fn independent_validator_accepts_examples_and_rejects_schema_violations() {
         if loaded
             .diagnostics
             .iter()
-            .any(|d| d.is_error() && SCHEMA_CODES.contains(&d.code))
+            .any(|d| d.is_error() && SCHEMA_CODES.contains(&d.code.as_str()))
         {
             bad.push(dir.join("prose.toml"));
         }
@@ -234,6 +235,7 @@ fn layers_override_in_order_and_remember_what_they_replaced() {
         sibling_env_file: true,
         env_files: vec![env_file],
         sets: vec![parse_set("server.log_level=trace").expect("set")],
+        file_variables: prose_compile::targets::file_variables(),
     };
     let loaded = load_with(&config, options);
     assert!(
@@ -326,8 +328,8 @@ fn defaults_are_valid_against_the_schema() {
     let value = serde_json::to_value(loaded.config.expect("valid")).expect("serialize");
     let mut value = value;
     strip_nulls(&mut value);
-    let validator =
-        jsonschema::validator_for(prose_compile::config::schema::schema_cached()).expect("schema compiles");
+    let validator = jsonschema::validator_for(prose_compile::config::schema::schema_cached())
+        .expect("schema compiles");
     let errors: Vec<String> = validator
         .iter_errors(&value)
         .map(|e| format!("{}: {e}", e.instance_path()))

@@ -8,9 +8,9 @@ use crate::support;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use prose_compile::pipeline::compile;
 use prose_compile::config::{LoadOptions, Loaded, load};
 use prose_compile::output::{MANIFEST, OutputTree};
+use prose_compile::pipeline::compile;
 use prose_compile::verify::{Outcome, require_or_skip, verify_tree_with};
 use support::{assert_snapshot, blessing, repo};
 

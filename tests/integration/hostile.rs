@@ -628,7 +628,7 @@ fn verify_outputs(out: &Path) -> Result<(), String> {
         return Err("the build wrote no tree".into());
     }
     for root in roots {
-        for report in validators::verify_tree(&root) {
+        for report in verify::verify_tree(&root) {
             match &report.outcome {
                 Outcome::Failed { output } => {
                     return Err(format!(

@@ -228,8 +228,8 @@ fn plan_lists_what_would_change() {
 
 #[test]
 fn the_prosody_configuration_is_private_only_when_it_holds_a_secret() {
-    use prose_compile::pipeline::compile;
     use prose_compile::config::{LoadOptions, load};
+    use prose_compile::pipeline::compile;
     let mode_of = |extra: &str| {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("prose.toml");

@@ -269,7 +269,7 @@ fn check(pod: &Pod) -> Result<(), TestCaseError> {
 
     // Lua: syntax, then the sandbox loads it to the values written.
     let lua_path = dir.path().join("etc/prosody/prosody.cfg.lua");
-    let luac = validators::lua_syntax(&lua_path);
+    let luac = verify::lua_syntax(&lua_path);
     if require_or_skip(&luac) {
         prop_assert!(luac.is_passed(), "luac -p: {luac:?}");
     }
@@ -294,7 +294,7 @@ fn check(pod: &Pod) -> Result<(), TestCaseError> {
 
     // The slow tools on a subset of the cases.
     if n.is_multiple_of(8) {
-        let xml = validators::xml(&dir.path().join("var/www/default/.well-known/host-meta"));
+        let xml = verify::xml(&dir.path().join("var/www/default/.well-known/host-meta"));
         if require_or_skip(&xml) {
             prop_assert!(xml.is_passed(), "xmllint: {xml:?}");
         }
@@ -302,7 +302,7 @@ fn check(pod: &Pod) -> Result<(), TestCaseError> {
             .unwrap()
             .map(|e| e.unwrap().path())
             .collect();
-        let nginx = validators::nginx_sites(&sites);
+        let nginx = verify::nginx_sites(&sites);
         if require_or_skip(&nginx) {
             prop_assert!(nginx.is_passed(), "nginx -t: {nginx:?}\n{}", pod.toml);
         }

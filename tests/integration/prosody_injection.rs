@@ -310,10 +310,10 @@ fn marker_payloads(marker: &Path) -> Vec<String> {
 /// Runs prosodyctl on the file (it executes the config, with `os` reachable in 0.12).
 fn prosodyctl_loads(text: &str) {
     let (_dir, file) = temp_lua(text);
-    let outcome = validators::prosody_config(&file);
+    let outcome = verify::prosody_config(&file);
     // The values are hostile but still options: prosodyctl must not die on a Lua error.
     if require_or_skip(&outcome)
-        && let validators::Outcome::Failed { output } = &outcome
+        && let verify::Outcome::Failed { output } = &outcome
     {
         assert!(
             !output.contains("while reading the config") && !output.contains("Error"),
@@ -449,7 +449,7 @@ fn the_input_label_cannot_escape_its_header_comment() {
         config,
         tree: &loaded.tree,
         input_label: label.to_owned(),
-        templates: prose_compile::targets::templating::embedded(),
+        templates: prose_compile::targets::embedded_templates(),
     };
     let text = String::from_utf8(prosody::render(&ctx).unwrap()[0].contents.clone()).unwrap();
     let header: Vec<&str> = text.lines().take_while(|l| !l.is_empty()).collect();

@@ -56,7 +56,7 @@ fn display(path: &Path) -> String {
 fn every_config_passes_luac_and_prosodyctl_check_config() {
     for (name, _, text, _) in rendered() {
         let (_dir, file) = temp_lua(&text);
-        let luac = validators::lua_syntax(&file);
+        let luac = verify::lua_syntax(&file);
         if require_or_skip(&luac) {
             assert!(luac.is_passed(), "{name}: luac -p: {luac}\n{text}");
         }
@@ -65,7 +65,7 @@ fn every_config_passes_luac_and_prosodyctl_check_config() {
             continue;
         };
         sandboxed.assert_clean();
-        let check = validators::prosody_config(&file);
+        let check = verify::prosody_config(&file);
         if require_or_skip(&check) {
             assert!(
                 check.is_passed(),

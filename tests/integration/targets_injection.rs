@@ -10,7 +10,7 @@ use crate::support::targets as targets_common;
 use std::fs;
 use std::process::Command;
 
-use prose_compile::targets::templating::{Templates, escape};
+use prose_compile::targets::templating::escape;
 use prose_compile::targets::{compose, host_meta, nginx, systemd};
 use prose_compile::verify::{self, require_or_skip};
 use targets_common::*;
@@ -149,7 +149,7 @@ fn nginx_str_is_one_token_with_the_value_or_refused() {
     site.push_str("        return 204;\n    }\n}\n");
     let path = dir.path().join("t.example");
     fs::write(&path, &site).unwrap();
-    let outcome = validators::nginx_sites(&[path]);
+    let outcome = verify::nginx_sites(&[path]);
     if require_or_skip(&outcome) {
         assert!(outcome.is_passed(), "{outcome}\n{site}");
     }
@@ -236,7 +236,7 @@ fn xml_comments_are_well_formed() {
             format!("<?xml version='1.0' encoding='utf-8'?>\n<!-- {out} -->\n<a/>\n"),
         )
         .unwrap();
-        let outcome = validators::xml(&path);
+        let outcome = verify::xml(&path);
         assert!(outcome.is_passed(), "{value:?} -> {out:?}: {outcome}");
         assert_eq!(
             xml_shape(&path).unwrap(),
@@ -422,7 +422,7 @@ fn systemd_values_are_one_directive_or_refused() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("t.service");
     fs::write(&path, &unit).unwrap();
-    let outcome = validators::systemd_unit(&path);
+    let outcome = verify::systemd_unit(&path);
     if require_or_skip(&outcome) {
         assert!(outcome.is_passed(), "{outcome}");
     }
@@ -483,7 +483,7 @@ fn a_hostile_input_label_stays_in_its_comments() {
         let files = l.render(labels[0]).unwrap();
         let dir = tempfile::tempdir().unwrap();
         write_tree(dir.path(), &files);
-        for report in validators::verify_tree_with(dir.path(), Some(&compose_spec())) {
+        for report in verify::verify_tree_with(dir.path(), Some(&compose_spec())) {
             if require_or_skip(&report.outcome) {
                 assert!(
                     report.outcome.is_passed(),
@@ -554,7 +554,7 @@ fn dashboard_urls_the_front_end_accepts_are_refused_or_inert() {
                     .filter(|f| f.path.starts_with("etc/nginx/"))
                     .map(|f| dir.path().join(&f.path))
                     .collect();
-                let outcome = validators::nginx_sites(&sites);
+                let outcome = verify::nginx_sites(&sites);
                 if require_or_skip(&outcome) {
                     assert!(outcome.is_passed(), "{url}: {outcome}");
                 }
@@ -599,7 +599,7 @@ fn every_string_variable(
             _ => {}
         }
     }
-    let templates = Templates::embedded();
+    let templates = prose_compile::targets::embedded_templates();
     let expected = shape(&templates.render(template, &context).unwrap());
     let mut paths = Vec::new();
     leaves(&context, Vec::new(), &mut paths);
@@ -695,13 +695,13 @@ fn every_compose_variable_is_escaped() {
     }
     let mut context = context;
     context["server_alias"] = serde_json::Value::from("x$HOME\"\n    privileged: true");
-    let text = Templates::embedded()
+    let text = prose_compile::targets::embedded_templates()
         .render("compose.yaml.j2", &context)
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("compose.yaml");
     fs::write(&path, &text).unwrap();
-    let outcome = validators::compose(&path);
+    let outcome = verify::compose(&path);
     if require_or_skip(&outcome) {
         assert!(outcome.is_passed(), "{outcome}");
     }

@@ -9,7 +9,6 @@ use std::collections::BTreeSet;
 use std::fs;
 use std::path::PathBuf;
 
-use prose_compile::config::env::COMPOSE_VARIABLES;
 use prose_compile::targets::{GeneratedFile, nginx};
 use prose_compile::verify::{self, Outcome, require_or_skip};
 use targets_common::*;
@@ -48,29 +47,29 @@ fn every_configuration_passes_the_real_validators() {
         assert!(!site_paths.is_empty(), "{name}: no nginx site");
         assert_passed(
             &format!("{name}: nginx -t"),
-            &validators::nginx_sites(&site_paths),
+            &verify::nginx_sites(&site_paths),
         );
         let well_known = root.join("var/www/default/.well-known");
         assert_passed(
             &format!("{name}: xmllint"),
-            &validators::xml(&well_known.join("host-meta")),
+            &verify::xml(&well_known.join("host-meta")),
         );
         assert_passed(
             &format!("{name}: JSON"),
-            &validators::json(&well_known.join("host-meta.json")),
+            &verify::json(&well_known.join("host-meta.json")),
         );
         let compose = root.join("etc/prose/compose.yaml");
         assert_passed(
             &format!("{name}: docker-compose config"),
-            &validators::compose(&compose),
+            &verify::compose(&compose),
         );
         assert_passed(
             &format!("{name}: compose-spec schema"),
-            &validators::compose_schema(&compose, &compose_spec()),
+            &verify::compose_schema(&compose, &compose_spec()),
         );
         assert_passed(
             &format!("{name}: systemd-analyze verify"),
-            &validators::systemd_unit(&root.join("etc/systemd/system/prose.service")),
+            &verify::systemd_unit(&root.join("etc/systemd/system/prose.service")),
         );
     }
 }
@@ -664,7 +663,10 @@ fn compose_reads_only_known_prose_variables_one_level_deep() {
     }
     for name in &used {
         assert!(
-            !name.starts_with("PROSE_") || COMPOSE_VARIABLES.contains(&name.as_str()),
+            !name.starts_with("PROSE_")
+                || prose_compile::targets::file_variables()
+                    .iter()
+                    .any(|v| v.name == name.as_str()),
             "{name} is read by compose.yaml but the loader would warn about it in prose.env"
         );
     }

@@ -6,8 +6,8 @@ use crate::support::targets as targets_common;
 
 use std::fs;
 
-use prose_compile::targets::templating::{EMBEDDED, Templates};
 use prose_compile::targets::{compose, host_meta, nginx, systemd};
+use prose_compile::targets::{embedded_templates, template_sources, templates_from_dir};
 use targets_common::*;
 
 /// Each template with its real context, as JSON.
@@ -40,11 +40,11 @@ fn contexts() -> Vec<(&'static str, serde_json::Value)> {
 
 #[test]
 fn every_template_fails_on_a_missing_variable() {
-    let templates = Templates::embedded();
+    let templates = embedded_templates();
     let contexts = contexts();
     assert_eq!(
         contexts.len() + 1,
-        EMBEDDED.len(),
+        template_sources().len(),
         "every template but the macros is covered"
     );
     for (name, context) in contexts {
@@ -75,7 +75,7 @@ fn a_directory_replaces_the_templates_it_names() {
         "# {{ notice | systemd_comment }}\n[Unit]\nDescription={{ description | systemd_value }}\n",
     )
     .unwrap();
-    let templates = Templates::from_dir(dir.path()).unwrap();
+    let templates = templates_from_dir(dir.path()).unwrap();
     assert_eq!(
         templates.origin("prose.service.j2"),
         Some(dir.path().join("prose.service.j2").as_path())
@@ -112,7 +112,7 @@ fn a_replaced_template_obeys_the_same_rules() {
     ] {
         let dir = tempfile::tempdir().unwrap();
         fs::write(dir.path().join("prose.service.j2"), source).unwrap();
-        let error = match Templates::from_dir(dir.path()) {
+        let error = match templates_from_dir(dir.path()) {
             Err(e) => e.to_string(),
             Ok(templates) => {
                 let errors =
@@ -136,7 +136,7 @@ fn a_replaced_template_obeys_the_same_rules() {
 fn an_unknown_file_in_the_directory_is_an_error() {
     let dir = tempfile::tempdir().unwrap();
     fs::write(dir.path().join("prose.servce.j2"), "x").unwrap();
-    let error = Templates::from_dir(dir.path())
+    let error = templates_from_dir(dir.path())
         .err()
         .expect("a misspelled name is refused");
     assert!(error.to_string().contains("not a template name"), "{error}");

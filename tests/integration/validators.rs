@@ -46,7 +46,7 @@ fn assert_failed_with(outcome: &Outcome, needle: &str) {
 
 #[test]
 fn lua_syntax_passes_the_prose_config() {
-    let outcome = validators::lua_syntax(&fixture("prosody-good.cfg.lua"));
+    let outcome = verify::lua_syntax(&fixture("prosody-good.cfg.lua"));
     if require_or_skip(&outcome) {
         assert_passed(&outcome);
     }
@@ -62,7 +62,7 @@ fn lua_syntax_fails_an_unfinished_string() {
         "http_host = \"prose-pod-server",
         "prosody.cfg.lua",
     );
-    let outcome = validators::lua_syntax(&file);
+    let outcome = verify::lua_syntax(&file);
     if require_or_skip(&outcome) {
         assert_failed_with(&outcome, "unfinished string");
     }
@@ -72,7 +72,7 @@ fn lua_syntax_fails_an_unfinished_string() {
 
 #[test]
 fn prosody_config_passes_the_prose_config_without_its_modules_or_certs() {
-    let outcome = validators::prosody_config(&fixture("prosody-good.cfg.lua"));
+    let outcome = verify::prosody_config(&fixture("prosody-good.cfg.lua"));
     if require_or_skip(&outcome) {
         assert_passed(&outcome);
     }
@@ -80,7 +80,7 @@ fn prosody_config_passes_the_prose_config_without_its_modules_or_certs() {
 
 #[test]
 fn prosody_config_fails_misplaced_and_obsolete_options() {
-    let outcome = validators::prosody_config(&fixture("prosody-bad.cfg.lua"));
+    let outcome = verify::prosody_config(&fixture("prosody-bad.cfg.lua"));
     if require_or_skip(&outcome) {
         assert_failed_with(
             &outcome,
@@ -100,7 +100,7 @@ fn prosody_config_fails_a_syntax_error() {
         "consider_websocket_secure = = true",
         "prosody.cfg.lua",
     );
-    let outcome = validators::prosody_config(&file);
+    let outcome = verify::prosody_config(&file);
     if require_or_skip(&outcome) {
         assert_failed_with(&outcome, "unexpected symbol near '='");
     }
@@ -116,7 +116,7 @@ fn prosody_config_fails_a_deprecated_option() {
         "upgrade_legacy_vcards = true\nuse_libevent = true",
         "prosody.cfg.lua",
     );
-    let outcome = validators::prosody_config(&file);
+    let outcome = verify::prosody_config(&file);
     if require_or_skip(&outcome) {
         assert_failed_with(&outcome, "'use_libevent' -- instead, use 'network_backend");
     }
@@ -133,7 +133,7 @@ fn prosody_config_fails_a_mod_prefix_that_prosodyctl_only_mentions() {
         "\"mod_carbons\";",
         "prosody.cfg.lua",
     );
-    let outcome = validators::prosody_config(&file);
+    let outcome = verify::prosody_config(&file);
     if require_or_skip(&outcome) {
         assert_failed_with(&outcome, "Change 'mod_carbons' to 'carbons'.");
     }
@@ -150,7 +150,7 @@ fn prosody_config_fails_an_unreferenced_component() {
         "",
         "prosody.cfg.lua",
     );
-    let outcome = validators::prosody_config(&file);
+    let outcome = verify::prosody_config(&file);
     if require_or_skip(&outcome) {
         assert_failed_with(&outcome, "unreferenced components");
     }
@@ -165,7 +165,7 @@ fn prosody_config_passes_a_chat_subdomain_host() {
         .replace("example.org", "chat.example.org");
     let file = dir.path().join("prosody.cfg.lua");
     fs::write(&file, text).unwrap();
-    let outcome = validators::prosody_config(&file);
+    let outcome = verify::prosody_config(&file);
     if require_or_skip(&outcome) {
         assert_passed(&outcome);
     }
@@ -182,7 +182,7 @@ fn good_sites() -> Vec<PathBuf> {
 
 #[test]
 fn nginx_sites_pass_with_letsencrypt_paths_redirected() {
-    let outcome = validators::nginx_sites(&good_sites());
+    let outcome = verify::nginx_sites(&good_sites());
     if require_or_skip(&outcome) {
         assert_passed(&outcome);
     }
@@ -190,7 +190,7 @@ fn nginx_sites_pass_with_letsencrypt_paths_redirected() {
 
 #[test]
 fn nginx_sites_fail_an_unknown_directive() {
-    let outcome = validators::nginx_sites(&[fixture("nginx-site-bad.conf")]);
+    let outcome = verify::nginx_sites(&[fixture("nginx-site-bad.conf")]);
     if require_or_skip(&outcome) {
         assert_failed_with(&outcome, "unknown directive \"proxy_pas\"");
     }
@@ -203,7 +203,7 @@ fn nginx_sites_fail_a_conflicting_server_name_warning() {
         fixture("nginx-site-wellknown-good.conf"),
         fixture("nginx-site-wellknown-good.conf"),
     ];
-    let outcome = validators::nginx_sites(&sites);
+    let outcome = verify::nginx_sites(&sites);
     if require_or_skip(&outcome) {
         assert_failed_with(&outcome, "conflicting server name \"example.org\"");
     }
@@ -220,7 +220,7 @@ fn nginx_sites_fail_a_certificate_that_does_not_exist() {
         "/nonexistent/fullchain.pem",
         "example.org",
     );
-    let outcome = validators::nginx_sites(&[site]);
+    let outcome = verify::nginx_sites(&[site]);
     if require_or_skip(&outcome) {
         assert_failed_with(
             &outcome,
@@ -241,7 +241,7 @@ fn nginx_sites_fail_a_directive_that_clashes_with_certbot_options() {
         "    root /dev/null;\n    ssl_session_timeout 1d;",
         "example.org",
     );
-    let outcome = validators::nginx_sites(&[site]);
+    let outcome = verify::nginx_sites(&[site]);
     if require_or_skip(&outcome) {
         assert_failed_with(&outcome, "\"ssl_session_timeout\" directive is duplicate");
     }
@@ -257,7 +257,7 @@ fn nginx_sites_fail_an_injected_directive() {
         "server_name example.org; include /etc/passwd;",
         "example.org",
     );
-    let outcome = validators::nginx_sites(&[site]);
+    let outcome = verify::nginx_sites(&[site]);
     if require_or_skip(&outcome) {
         assert!(outcome.is_failed(), "expected a failure, got {outcome}");
     }
@@ -267,7 +267,7 @@ fn nginx_sites_fail_an_injected_directive() {
 
 #[test]
 fn systemd_unit_passes_with_stubbed_docker() {
-    let outcome = validators::systemd_unit(&fixture("prose-good.service"));
+    let outcome = verify::systemd_unit(&fixture("prose-good.service"));
     if require_or_skip(&outcome) {
         assert_passed(&outcome);
     }
@@ -275,7 +275,7 @@ fn systemd_unit_passes_with_stubbed_docker() {
 
 #[test]
 fn systemd_unit_fails_an_unknown_key_despite_exit_status_0() {
-    let outcome = validators::systemd_unit(&fixture("prose-bad.service"));
+    let outcome = verify::systemd_unit(&fixture("prose-bad.service"));
     if require_or_skip(&outcome) {
         assert_failed_with(&outcome, "Unknown key 'PrivateTmpp' in section [Service]");
     }
@@ -284,7 +284,7 @@ fn systemd_unit_fails_an_unknown_key_despite_exit_status_0() {
 fn unit_variant(from: &str, to: &str) -> Outcome {
     let dir = tempfile::tempdir().unwrap();
     let unit = mutated(&dir, "prose-good.service", from, to, "prose.service");
-    validators::systemd_unit(&unit)
+    verify::systemd_unit(&unit)
 }
 
 #[test]
@@ -334,7 +334,7 @@ fn systemd_unit_fails_a_program_the_server_does_not_have() {
 
 #[test]
 fn compose_passes_with_the_default_env_file_redirected() {
-    let outcome = validators::compose(&fixture("compose-good.yaml"));
+    let outcome = verify::compose(&fixture("compose-good.yaml"));
     if require_or_skip(&outcome) {
         assert_passed(&outcome);
     }
@@ -342,7 +342,7 @@ fn compose_passes_with_the_default_env_file_redirected() {
 
 #[test]
 fn compose_fails_an_unknown_service_key() {
-    let outcome = validators::compose(&fixture("compose-bad.yaml"));
+    let outcome = verify::compose(&fixture("compose-bad.yaml"));
     if require_or_skip(&outcome) {
         assert_failed_with(&outcome, "restrat");
     }
@@ -358,7 +358,7 @@ fn compose_fails_an_env_file_the_server_does_not_have() {
         "/etc/prose/other.env",
         "compose.yaml",
     );
-    let outcome = validators::compose(&file);
+    let outcome = verify::compose(&file);
     if require_or_skip(&outcome) {
         assert_failed_with(&outcome, "other.env");
     }
@@ -375,7 +375,7 @@ fn compose_fails_a_variable_without_default() {
         "${PROSE_APP_WEB_VERSION}",
         "compose.yaml",
     );
-    let outcome = validators::compose(&file);
+    let outcome = verify::compose(&file);
     if require_or_skip(&outcome) {
         assert_failed_with(&outcome, "PROSE_APP_WEB_VERSION");
     }
@@ -384,14 +384,14 @@ fn compose_fails_a_variable_without_default() {
 #[test]
 fn compose_schema_passes_the_good_and_the_upstream_files() {
     for name in ["compose-good.yaml", "compose-upstream-v2.yaml"] {
-        let outcome = validators::compose_schema(&fixture(name), &compose_spec());
+        let outcome = verify::compose_schema(&fixture(name), &compose_spec());
         assert!(outcome.is_passed(), "{name}: {outcome}");
     }
 }
 
 #[test]
 fn compose_schema_fails_an_unknown_service_key() {
-    let outcome = validators::compose_schema(&fixture("compose-bad.yaml"), &compose_spec());
+    let outcome = verify::compose_schema(&fixture("compose-bad.yaml"), &compose_spec());
     assert_failed_with(&outcome, "/services/app");
     assert_failed_with(&outcome, "restrat");
 }
@@ -406,7 +406,7 @@ fn compose_schema_fails_yaml_that_does_not_parse() {
         "services:\n  - [\n",
         "compose.yaml",
     );
-    let outcome = validators::compose_schema(&file, &compose_spec());
+    let outcome = verify::compose_schema(&file, &compose_spec());
     assert!(outcome.is_failed(), "expected a failure, got {outcome}");
 }
 
@@ -414,7 +414,7 @@ fn compose_schema_fails_yaml_that_does_not_parse() {
 
 #[test]
 fn xml_passes_host_meta() {
-    let outcome = validators::xml(&fixture("host-meta-good.xml"));
+    let outcome = verify::xml(&fixture("host-meta-good.xml"));
     if require_or_skip(&outcome) {
         assert_passed(&outcome);
     }
@@ -422,7 +422,7 @@ fn xml_passes_host_meta() {
 
 #[test]
 fn xml_fails_an_unescaped_ampersand_and_unclosed_root() {
-    let outcome = validators::xml(&fixture("host-meta-bad.xml"));
+    let outcome = verify::xml(&fixture("host-meta-bad.xml"));
     if require_or_skip(&outcome) {
         assert_failed_with(&outcome, "EntityRef");
     }
@@ -430,8 +430,8 @@ fn xml_fails_an_unescaped_ampersand_and_unclosed_root() {
 
 #[test]
 fn json_passes_host_meta_and_fails_a_trailing_comma() {
-    assert_passed(&validators::json(&fixture("host-meta-good.json")));
-    assert!(validators::json(&fixture("host-meta-bad.json")).is_failed());
+    assert_passed(&verify::json(&fixture("host-meta-good.json")));
+    assert!(verify::json(&fixture("host-meta-bad.json")).is_failed());
 }
 
 // --- a whole tree -------------------------------------------------------------------------------
@@ -469,7 +469,7 @@ fn good_tree() -> tempfile::TempDir {
 #[test]
 fn verify_tree_runs_every_validator_and_passes_a_good_tree() {
     let tree = good_tree();
-    let reports = validators::verify_tree_with(tree.path(), Some(&compose_spec()));
+    let reports = verify::verify_tree_with(tree.path(), Some(&compose_spec()));
     let tools: Vec<&str> = reports.iter().map(|r| r.tool).collect();
     assert_eq!(
         tools,
@@ -497,7 +497,7 @@ fn verify_tree_skips_absent_files_and_reports_a_broken_one() {
     let host_meta = tree.path().join("var/www/default/.well-known/host-meta");
     fs::create_dir_all(host_meta.parent().unwrap()).unwrap();
     fs::copy(fixture("host-meta-bad.xml"), &host_meta).unwrap();
-    let reports = validators::verify_tree(tree.path());
+    let reports = verify::verify_tree(tree.path());
     assert_eq!(reports.len(), 1, "{reports:?}");
     assert_eq!(reports[0].file, host_meta);
     if require_or_skip(&reports[0].outcome) {
@@ -510,10 +510,10 @@ fn a_missing_tool_is_a_skip_naming_the_package() {
     let skipped = Outcome::Skipped {
         reason: "xmllint not installed (apt-get install libxml2-utils)".into(),
     };
-    let required = std::env::var(validators::REQUIRE_ENV).is_ok_and(|v| v == "1");
+    let required = std::env::var(verify::REQUIRE_ENV).is_ok_and(|v| v == "1");
     let result = std::panic::catch_unwind(|| require_or_skip(&skipped));
     match result {
         Ok(proceed) => assert!(!required && !proceed),
-        Err(_) => assert!(required, "panicked without {}", validators::REQUIRE_ENV),
+        Err(_) => assert!(required, "panicked without {}", verify::REQUIRE_ENV),
     }
 }

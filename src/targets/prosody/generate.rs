@@ -19,7 +19,7 @@ use super::settings::Settings;
 use crate::config::Config;
 use crate::config::formats;
 use crate::config::model::{LogLevel, UPLOAD_HOST};
-use crate::diagnostics::Diagnostic;
+use crate::diagnostics::{Diagnostic, code};
 
 /// Global modules every pod enables (upstream `prose_default`).
 pub const BASE_MODULES: &[&str] = &[
@@ -143,7 +143,7 @@ pub fn plan(ctx: &Ctx<'_>) -> (Vec<SectionPlan>, Vec<Diagnostic>) {
         r.unwrap_or_else(|message| {
             errors.push(
                 Diagnostic::error(
-                    "retention",
+                    code::RETENTION,
                     format!("`{}` cannot be given to Prosody: {message}", path.join(".")),
                 )
                 .key(path.join("."))
@@ -318,7 +318,7 @@ pub fn plan(ctx: &Ctx<'_>) -> (Vec<SectionPlan>, Vec<Diagnostic>) {
         _ => {
             errors.push(
                 Diagnostic::error(
-                    "duration",
+                    code::DURATION,
                     "`auth.token_ttl` must be a fixed number of seconds",
                 )
                 .key("auth.token_ttl")

@@ -44,8 +44,8 @@ use super::{GeneratedFile, RenderContext};
 use crate::config::formats;
 use crate::config::prosody::ProsodySettings;
 use crate::diagnostics::source::Span;
+use crate::diagnostics::{Diagnosed, Diagnostic, code};
 use crate::provenance::dotted;
-use crate::diagnostics::Diagnostic;
 
 /// Where the file goes in the output tree.
 pub const PATH: &str = "etc/prosody/prosody.cfg.lua";
@@ -71,7 +71,35 @@ fn holds_secret(ctx: &RenderContext) -> bool {
 /// The first line: the Pod Server backs up any configuration that does not start with it.
 pub const FIRST_LINE: &str = "-- Prose Pod Server";
 
-pub fn render(ctx: &RenderContext) -> Result<Vec<GeneratedFile>, Vec<Diagnostic>> {
+/// The target: `etc/prosody/prosody.cfg.lua`, printed from the typed Lua model.
+pub struct ProsodyConfig;
+
+impl super::Target for ProsodyConfig {
+    fn name(&self) -> &'static str {
+        "prosody"
+    }
+    fn paths(&self) -> &'static [&'static str] {
+        &[PATH]
+    }
+    fn checks(&self) -> &'static [super::Check] {
+        use super::{Check, Validator};
+        &[
+            Check {
+                files: PATH,
+                validator: Validator::Luac,
+            },
+            Check {
+                files: PATH,
+                validator: Validator::Prosodyctl,
+            },
+        ]
+    }
+    fn render(&self, ctx: &RenderContext) -> Diagnosed<Vec<GeneratedFile>> {
+        render(ctx)
+    }
+}
+
+pub fn render(ctx: &RenderContext) -> Diagnosed<Vec<GeneratedFile>> {
     let file = build(ctx)?;
     Ok(vec![GeneratedFile {
         path: PATH.to_owned(),
@@ -125,7 +153,7 @@ fn no_section(ctx: &RenderContext, plans: &[SectionPlan], key: &str) -> Diagnost
         );
     }
     Diagnostic::error(
-        "prosody-host",
+        code::PROSODY_HOST,
         format!(
             "`{}` names no section of the Prosody configuration",
             dotted(&["prosody", key])
@@ -144,7 +172,7 @@ fn user_options(
     ctx: &RenderContext,
     settings: &ProsodySettings,
     key: &[&str],
-) -> Result<Vec<(String, Value)>, Vec<Diagnostic>> {
+) -> Diagnosed<Vec<(String, Value)>> {
     overrides::options(settings).map_err(|problems| {
         problems
             .into_iter()
@@ -152,7 +180,7 @@ fn user_options(
                 let mut path: Vec<&str> = key.to_vec();
                 path.extend(p.path.iter().map(String::as_str));
                 Diagnostic::error(
-                    "prosody-value",
+                    code::PROSODY_VALUE,
                     format!("`{}` has no Prosody form: {}", dotted(&path), p.message),
                 )
                 .key(dotted(&path))
@@ -171,7 +199,7 @@ fn misplaced(ctx: &RenderContext, options: &[(String, Value)], key: &[&str; 3]) 
         .map(|(name, _)| {
             let path = [key[0], key[1], key[2], name.as_str()];
             Diagnostic::error(
-                "prosody-global-option",
+                code::PROSODY_GLOBAL_OPTION,
                 format!(
                     "`{name}` is a global Prosody option: Prosody ignores it under `{}`",
                     key[1]
@@ -196,7 +224,7 @@ fn retired(ctx: &RenderContext, options: &[(String, Value)], key: &[&str; 3]) ->
         .map(|(name, instead)| {
             let path = [key[0], key[1], key[2], name.as_str()];
             Diagnostic::error(
-                "prosody-retired-option",
+                code::PROSODY_RETIRED_OPTION,
                 format!("`{name}` is obsolete: Prosody no longer reads it"),
             )
             .key(dotted(&path))
@@ -268,7 +296,7 @@ fn apply(settings: &mut Settings, op: &ListOp) {
 type UserTables<'a> = Vec<(Vec<(String, Value)>, [&'a str; 3])>;
 
 /// The typed Lua file for the context's configuration.
-pub fn build(ctx: &RenderContext) -> Result<lua::File, Vec<Diagnostic>> {
+pub fn build(ctx: &RenderContext) -> Diagnosed<lua::File> {
     let config = ctx.config;
     let (plans, mut errors) = generate::plan(&generate::Ctx {
         config,
@@ -337,7 +365,7 @@ pub fn build(ctx: &RenderContext) -> Result<lua::File, Vec<Diagnostic>> {
             Ok(groups) => groups,
             Err(bad_names) => {
                 for (origin, e) in bad_names {
-                    let mut d = Diagnostic::error("prosody-option", e.message).help(e.help);
+                    let mut d = Diagnostic::error(code::PROSODY_OPTION, e.message).help(e.help);
                     if let Origin::User(path) = &origin {
                         let path: Vec<&str> = path.iter().map(String::as_str).collect();
                         d = d

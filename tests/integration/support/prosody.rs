@@ -46,7 +46,7 @@ pub fn render_loaded(loaded: &Loaded, label: &str) -> Result<Vec<GeneratedFile>,
         config,
         tree: &loaded.tree,
         input_label: label.to_owned(),
-        templates: prose_compile::targets::templating::embedded(),
+        templates: prose_compile::targets::embedded_templates(),
     };
     prosody::render(&ctx)
 }

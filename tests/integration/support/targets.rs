@@ -5,9 +5,9 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use prose_compile::provenance::Node;
 use prose_compile::config::{self, Config, LoadOptions};
 use prose_compile::diagnostics::Diagnostic;
+use prose_compile::provenance::Node;
 use prose_compile::targets::{GeneratedFile, RenderContext, compose, host_meta, nginx, systemd};
 
 pub use super::repo;
@@ -108,7 +108,7 @@ impl Loaded {
             config: &self.config,
             tree: &self.tree,
             input_label: label.to_owned(),
-            templates: prose_compile::targets::templating::embedded(),
+            templates: prose_compile::targets::embedded_templates(),
         }
     }
 

@@ -1,0 +1,205 @@
+//! The command line as clap parses it: raw flags, resolved once into [`super::ui::Ui`] and the
+//! library's options by the commands.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use prose_compile::config::LoadOptions;
+use prose_compile::config::env::{SetArg, parse_set};
+
+#[derive(Parser)]
+#[command(
+    name = "prose-compile",
+    version,
+    about = "Compiles a Prose Pod's prose.toml into its server configuration tree"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+    /// When to use colours.
+    #[arg(long, global = true, value_enum, default_value_t = Color::Auto)]
+    pub color: Color,
+    /// Output format of diagnostics and results.
+    #[arg(long, global = true, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+    /// Print only errors.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// Print more detail (every file written).
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum Color {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Human,
+    Json,
+    /// SARIF 2.1.0 (`audit` only), for code-scanning.
+    Sarif,
+}
+
+/// `audit --deny LEVEL`.
+#[derive(Clone, Copy, ValueEnum)]
+pub enum DenyLevel {
+    Critical,
+    Warning,
+    Suggestion,
+}
+
+impl From<DenyLevel> for prose_compile::audit::Severity {
+    fn from(level: DenyLevel) -> Self {
+        match level {
+            DenyLevel::Critical => Self::Critical,
+            DenyLevel::Warning => Self::Warning,
+            DenyLevel::Suggestion => Self::Suggestion,
+        }
+    }
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Generate the output tree of each pod.
+    Build {
+        /// prose.toml files, or directories searched for them.
+        #[arg(default_value = ".")]
+        paths: Vec<PathBuf>,
+        /// Output directory (one pod: the tree itself; several: one sub-tree per pod).
+        #[arg(short, long, default_value = "out")]
+        output: PathBuf,
+        /// Write nothing; exit 1 with a diff if the tree on disk is not up to date.
+        #[arg(long)]
+        check: bool,
+        /// Overwrite generated files that were edited by hand.
+        #[arg(long)]
+        force: bool,
+        /// Use the templates in DIR instead of the shipped ones, file by file (same names,
+        /// e.g. `nginx-pod.conf.j2`; same escaping filters and validation).
+        #[arg(long, value_name = "DIR")]
+        templates: Option<PathBuf>,
+        #[command(flatten)]
+        load: LoadArgs,
+    },
+    /// Validate configurations without writing anything.
+    Check {
+        /// prose.toml files, or directories searched for them.
+        #[arg(default_value = ".")]
+        paths: Vec<PathBuf>,
+        #[command(flatten)]
+        load: LoadArgs,
+    },
+    /// Show how the tree on disk differs from what `build` would write.
+    Diff {
+        /// prose.toml files, or directories searched for them.
+        #[arg(default_value = ".")]
+        paths: Vec<PathBuf>,
+        /// Output directory to compare with.
+        #[arg(short, long, default_value = "out")]
+        output: PathBuf,
+        /// Use the templates in DIR instead of the shipped ones.
+        #[arg(long, value_name = "DIR")]
+        templates: Option<PathBuf>,
+        #[command(flatten)]
+        load: LoadArgs,
+    },
+    /// Review each pod's security: findings with a code, a severity and a fix.
+    Audit {
+        /// prose.toml files, or directories searched for them.
+        #[arg(default_value = ".")]
+        paths: Vec<PathBuf>,
+        /// Exit 1 when an unacknowledged finding at or above this severity exists.
+        #[arg(long, value_enum, value_name = "LEVEL")]
+        deny: Option<DenyLevel>,
+        /// Where `build` writes the trees (SARIF points findings in generated files there).
+        #[arg(short, long, default_value = "out")]
+        output: PathBuf,
+        #[command(flatten)]
+        load: LoadArgs,
+    },
+    /// Show where values come from and which keys produce an output line.
+    Explain {
+        /// A prose.toml, or a directory holding exactly one.
+        #[arg(default_value = ".")]
+        path: PathBuf,
+        /// A key such as `server.defaults.tls_profile`; without it, every value that differs
+        /// from its default.
+        key: Option<String>,
+        /// A generated file and line, e.g. `etc/prosody/prosody.cfg.lua:42`.
+        #[arg(long, value_name = "OUTPUT_FILE:LINE", conflicts_with = "key")]
+        from: Option<String>,
+        #[command(flatten)]
+        load: LoadArgs,
+    },
+    /// Print (or write) the JSON Schema of prose.toml.
+    Schema {
+        /// Write the schema to this file instead of standard output.
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
+    /// Write a commented starter prose.toml (never over an existing one).
+    Init {
+        /// Directory to create it in.
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+        /// The XMPP server domain (user@DOMAIN).
+        #[arg(long, default_value = "example.org")]
+        domain: String,
+    },
+    /// Run the installed real validators over a built tree.
+    Verify {
+        /// A built tree (or a directory of pod trees).
+        #[arg(default_value = "out")]
+        dir: PathBuf,
+    },
+    /// Print shell completions.
+    Completions { shell: clap_complete::Shell },
+    /// Print the man page (roff).
+    Man,
+}
+
+/// The options that gather the layers above prose.toml.
+#[derive(Args)]
+pub struct LoadArgs {
+    /// Read PROSE_* variables from this dotenv file (repeatable; later files win).
+    #[arg(long = "env-file", value_name = "FILE")]
+    pub env_files: Vec<PathBuf>,
+    /// Ignore the process environment and the prose.env beside prose.toml.
+    #[arg(long)]
+    pub no_env: bool,
+    /// Set a key: `--set server.defaults.tls_profile=intermediate` (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE", value_parser = parse_set)]
+    pub sets: Vec<SetArg>,
+}
+
+impl LoadArgs {
+    /// The loader's options: the process environment unless `--no-env`, and the variables
+    /// the targets' files read.
+    pub fn options(&self) -> LoadOptions {
+        let environment = if self.no_env {
+            Vec::new()
+        } else {
+            std::env::vars_os()
+                .filter_map(|(k, v)| {
+                    let v = v
+                        .into_string()
+                        .unwrap_or_else(|v| v.to_string_lossy().into_owned());
+                    Some((k.into_string().ok()?, v))
+                })
+                .collect()
+        };
+        LoadOptions {
+            environment,
+            sibling_env_file: !self.no_env,
+            env_files: self.env_files.clone(),
+            sets: self.sets.clone(),
+            file_variables: prose_compile::targets::file_variables(),
+        }
+    }
+}

@@ -1,0 +1,302 @@
+//! `build`, `build --check` and `diff`: write each pod's tree, or compare it with the disk and
+//! print the difference.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use super::args::LoadArgs;
+use super::exit::{Exit, Outcome as CommandOutcome, Stop};
+use super::ui::{Ui, plural};
+use prose_compile::audit::{self, Finding};
+use prose_compile::diagnostics::{self, JsonDiagnostic};
+use prose_compile::output::{Change, OutputTree, WriteError, unified_diff};
+use prose_compile::pipeline::{self, Action, Outcome, PodReport, RunOptions};
+use prose_compile::targets;
+
+/// Diff lines shown before the rest is summarised.
+const DIFF_LINES: usize = 400;
+
+/// What the command was asked to do.
+pub struct Request<'a> {
+    pub paths: &'a [PathBuf],
+    pub output: &'a Path,
+    pub load: &'a LoadArgs,
+    pub action: Action,
+    /// `build --check`: drift is a failure (exit 1); `diff` only shows it.
+    pub fail_on_drift: bool,
+    pub templates: Option<&'a Path>,
+}
+
+/// `--format json`.
+#[derive(Serialize)]
+struct Report {
+    pods: Vec<BuiltPod>,
+}
+
+#[derive(Serialize)]
+struct BuiltPod {
+    path: String,
+    output: String,
+    status: &'static str,
+    diagnostics: Vec<JsonDiagnostic>,
+}
+
+/// Pods by outcome, for the summary line and the exit code.
+#[derive(Default)]
+struct Counts {
+    invalid: usize,
+    failed: usize,
+    changed: usize,
+    unchanged: usize,
+    drift: usize,
+}
+
+pub fn run(ui: &Ui, request: &Request<'_>) -> CommandOutcome {
+    let pods = super::find_pods(request.paths, Some(request.output))?;
+    let custom;
+    let templates = match request.templates {
+        None => targets::embedded_templates(),
+        Some(dir) => {
+            custom = targets::templates_from_dir(dir)
+                .map_err(|error| Stop::Usage(format!("--templates {}: {error}", dir.display())))?;
+            &custom
+        }
+    };
+    let options = request.load.options();
+    let show_progress = pods.len() > 1 && !ui.quiet && std::io::stderr().is_terminal();
+    let progress = |done: usize| {
+        if show_progress {
+            ui.err(&format!("\r[{done}/{}] pods", pods.len()));
+        }
+    };
+    let run = RunOptions {
+        load: &options,
+        action: request.action,
+        templates,
+    };
+    // The audit of each written tree, for its summary line, on the pod's own thread.
+    let audit = |loaded: &_, tree: &_| audit::audit(loaded, Some(tree));
+    let reports = pipeline::run_all(&pods, request.output, &run, &audit, &progress);
+    if show_progress {
+        ui.err("\r\x1b[K");
+    }
+
+    let mut counts = Counts::default();
+    let mut diff = DiffBudget {
+        left: DIFF_LINES,
+        hidden: 0,
+    };
+    let mut json = Report { pods: Vec::new() };
+    for report in &reports {
+        let status = print_pod(ui, report, &mut counts, &mut diff)?;
+        if !ui.human() {
+            json.pods.push(BuiltPod {
+                path: report.pod.config.display().to_string(),
+                output: report.output_dir.display().to_string(),
+                status,
+                diagnostics: report
+                    .loaded
+                    .as_ref()
+                    .map(|l| diagnostics::all_to_json(&report.diagnostics(), &l.sources))
+                    .unwrap_or_default(),
+            });
+        }
+    }
+    if diff.hidden > 0 {
+        writeln!(
+            ui.out(),
+            "… {} more diff line{} not shown",
+            diff.hidden,
+            plural(diff.hidden)
+        )?;
+    }
+    if !ui.human() {
+        ui.json(&json, false)?;
+    }
+    ui.note(&summary(&request.action, reports.len(), &counts));
+    Ok(if counts.failed > 0 {
+        Exit::Error
+    } else {
+        Exit::failure_if(counts.invalid > 0 || (request.fail_on_drift && counts.drift > 0))
+    })
+}
+
+/// `built 3 pods: 1 changed, 2 unchanged, 0 invalid, 0 failed`.
+fn summary(action: &Action, n: usize, c: &Counts) -> String {
+    let compare = matches!(action, Action::Compare);
+    let verb = if compare { "compared" } else { "built" };
+    let mut summary = format!("{verb} {n} pod{}: ", plural(n));
+    summary += &if compare {
+        format!("{} up to date, {} out of date", c.unchanged, c.drift)
+    } else {
+        format!("{} changed, {} unchanged", c.changed, c.unchanged)
+    };
+    summary + &format!(", {} invalid, {} failed", c.invalid, c.failed)
+}
+
+/// Prints one pod's diagnostics, notes and diff; counts it; returns its status word.
+fn print_pod(
+    ui: &Ui,
+    report: &PodReport<Vec<Finding>>,
+    counts: &mut Counts,
+    diff: &mut DiffBudget,
+) -> Result<&'static str, Stop> {
+    let name = report.pod.config.display().to_string();
+    if let Some(loaded) = &report.loaded
+        && ui.human()
+    {
+        ui.diagnostics(&report.diagnostics(), &loaded.sources);
+    }
+    Ok(match &report.outcome {
+        Outcome::Unreadable(error) => {
+            super::exit::error(&error.to_string());
+            counts.failed += 1;
+            "unreadable"
+        }
+        Outcome::Invalid(_) => {
+            counts.invalid += 1;
+            "invalid"
+        }
+        Outcome::WriteFailed(error) => {
+            counts.failed += 1;
+            write_error(ui, &report.output_dir, error);
+            "failed"
+        }
+        Outcome::Written(summary) => {
+            if summary.recovered {
+                ui.note(&format!(
+                    "{name}: completed an interrupted build in {}",
+                    report.output_dir.display()
+                ));
+            }
+            let status = if summary.changed() {
+                counts.changed += 1;
+                ui.note(&format!(
+                    "{name}: wrote {} file{}, removed {} in {}",
+                    summary.written.len(),
+                    plural(summary.written.len()),
+                    summary.removed.len(),
+                    report.output_dir.display()
+                ));
+                if ui.verbose {
+                    for path in &summary.written {
+                        ui.err(&format!("  wrote {path}\n"));
+                    }
+                    for path in &summary.removed {
+                        ui.err(&format!("  removed {path}\n"));
+                    }
+                }
+                "changed"
+            } else {
+                counts.unchanged += 1;
+                "unchanged"
+            };
+            if let Some(findings) = &report.inspection {
+                ui.note(&format!(
+                    "{name}: audit: {}",
+                    super::audit::counts(findings)
+                ));
+            }
+            status
+        }
+        Outcome::Compared { changes, tree } => {
+            if changes.is_empty() {
+                counts.unchanged += 1;
+                "up to date"
+            } else {
+                counts.drift += 1;
+                if ui.human() {
+                    print_changes(ui, &report.output_dir, changes, tree, diff)?;
+                }
+                "out of date"
+            }
+        }
+    })
+}
+
+fn write_error(ui: &Ui, dir: &Path, error: &WriteError) {
+    match error {
+        WriteError::HandEdited(edits) => {
+            for edit in edits {
+                let why = if edit.was_generated {
+                    "was edited by hand since it was generated"
+                } else {
+                    "exists but was not generated by prose-compile"
+                };
+                super::exit::error(&format!(
+                    "{} {why}; not overwriting it",
+                    dir.join(&edit.path).display()
+                ));
+                ui.err(&edit.diff);
+            }
+            ui.err(
+                "help: move your change into prose.toml, or run `build --force` to discard it\n",
+            );
+        }
+        WriteError::CorruptManifest { .. } => {
+            super::exit::error(&error.to_string());
+            ui.err("help: delete it and run `build --force` to regenerate the whole tree\n");
+        }
+        other => super::exit::error(&other.to_string()),
+    }
+}
+
+/// Diff lines still to show, and how many were left out.
+struct DiffBudget {
+    left: usize,
+    hidden: usize,
+}
+
+fn print_changes(
+    ui: &Ui,
+    output_dir: &Path,
+    changes: &[Change],
+    tree: &OutputTree,
+    budget: &mut DiffBudget,
+) -> std::io::Result<()> {
+    let generated = |path: &str| {
+        tree.get(path)
+            .map(|f| f.contents.clone())
+            .unwrap_or_default()
+    };
+    let mut out = String::new();
+    for change in changes {
+        let (path, old, new, note) = match change {
+            Change::Create { path } => (path, Vec::new(), generated(path), "new file"),
+            Change::Update { path, old } => (path, old.clone(), generated(path), "changed"),
+            Change::Remove { path, old } => (path, old.clone(), Vec::new(), "would be removed"),
+            Change::Mode { path, old } => {
+                out += &format!(
+                    "mode of {} is {old:o}, expected {:o}\n",
+                    path,
+                    tree.get(path).map_or(0, |f| f.mode)
+                );
+                continue;
+            }
+        };
+        out += &format!("# {} ({note})\n", output_dir.join(path).display());
+        let (text, left) = unified_diff(path, &old, &new, budget.left);
+        budget.left = budget.left.saturating_sub(text.lines().count());
+        budget.hidden += left;
+        out += &text;
+    }
+    let colored = if ui.color_out { colorize(&out) } else { out };
+    ui.out().write_all(colored.as_bytes())
+}
+
+fn colorize(diff: &str) -> String {
+    diff.lines()
+        .map(|line| {
+            let code = match line.as_bytes().first() {
+                Some(b'+') if !line.starts_with("+++") => "32",
+                Some(b'-') if !line.starts_with("---") => "31",
+                Some(b'@') => "36",
+                Some(b'#') => "1",
+                _ => return format!("{line}\n"),
+            };
+            format!("\x1b[{code}m{line}\x1b[0m\n")
+        })
+        .collect()
+}

@@ -1,0 +1,57 @@
+//! `check`: validate each pod, print every problem.
+
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use super::args::LoadArgs;
+use super::exit::{Exit, Outcome, Stop};
+use super::ui::{Ui, plural};
+use prose_compile::diagnostics::{self, JsonDiagnostic};
+use prose_compile::pipeline;
+
+/// `--format json`.
+#[derive(Serialize)]
+struct Report {
+    pods: Vec<CheckedPod>,
+}
+
+#[derive(Serialize)]
+struct CheckedPod {
+    path: String,
+    valid: bool,
+    diagnostics: Vec<JsonDiagnostic>,
+}
+
+pub fn run(ui: &Ui, paths: &[PathBuf], load: &LoadArgs) -> Outcome {
+    let pods = super::find_pods(paths, None)?;
+    let options = load.options();
+    let mut report = Report { pods: Vec::new() };
+    for pod in &pods {
+        let loaded = pipeline::load_and_check(&pod.config, &options)
+            .map_err(|error| Stop::Usage(error.to_string()))?;
+        if ui.human() {
+            ui.diagnostics(&loaded.diagnostics, &loaded.sources);
+        }
+        report.pods.push(CheckedPod {
+            path: pod.config.display().to_string(),
+            valid: !loaded.has_errors(),
+            diagnostics: if ui.human() {
+                Vec::new()
+            } else {
+                diagnostics::all_to_json(&loaded.diagnostics, &loaded.sources)
+            },
+        });
+    }
+    if !ui.human() {
+        ui.json(&report, false)?;
+    }
+    let invalid = report.pods.iter().filter(|p| !p.valid).count();
+    let n = pods.len();
+    ui.note(&format!(
+        "checked {n} pod{}: {} valid, {invalid} invalid",
+        plural(n),
+        n - invalid
+    ));
+    Ok(Exit::failure_if(invalid > 0))
+}

@@ -1,0 +1,167 @@
+//! `explain`: where a value comes from (`KEY`), every value set away from its default (no
+//! key), or which keys produce a generated line (`--from FILE:LINE`).
+
+use std::io::Write;
+use std::path::Path;
+
+use super::args::LoadArgs;
+use super::exit::{Exit, Outcome, Stop};
+use super::ui::{Ui, plural};
+use prose_compile::config::load;
+use prose_compile::explain::{
+    KeyReport, LineReport, Setting, explain_all, explain_key, explain_line, show,
+};
+
+pub fn run(
+    ui: &Ui,
+    path: &Path,
+    key: Option<&str>,
+    from: Option<&str>,
+    load_args: &LoadArgs,
+) -> Outcome {
+    let pods = super::find_pods(&[path.to_owned()], None)?;
+    let [pod] = pods.as_slice() else {
+        return Err(Stop::Usage(format!(
+            "{} holds {} pods: name one prose.toml",
+            path.display(),
+            pods.len()
+        )));
+    };
+    let loaded = load(&pod.config, &load_args.options()).map_err(|e| Stop::Usage(e.to_string()))?;
+    if loaded.has_errors() {
+        ui.diagnostics(&loaded.diagnostics, &loaded.sources);
+        return Ok(Exit::Failure);
+    }
+    let out = &mut ui.out();
+    if let Some(from) = from {
+        let (file, line) = parse_from(from)?;
+        let report = explain_line(&loaded, file, line).map_err(Stop::Usage)?;
+        if ui.human() {
+            print_line(out, &report)?;
+        } else {
+            ui.json(&report, true)?;
+        }
+    } else if let Some(key) = key {
+        let report = explain_key(&loaded, key).map_err(Stop::Usage)?;
+        if ui.human() {
+            print_key(out, &report)?;
+        } else {
+            ui.json(&report, true)?;
+        }
+    } else {
+        let settings = explain_all(&loaded);
+        if ui.human() {
+            print_all(out, &settings)?;
+        } else {
+            ui.json(&settings, true)?;
+        }
+    }
+    Ok(Exit::Success)
+}
+
+/// `etc/prosody/prosody.cfg.lua:42` -> the file and the line.
+fn parse_from(from: &str) -> Result<(&str, usize), Stop> {
+    from.rsplit_once(':')
+        .and_then(|(f, l)| Some((f, l.parse::<usize>().ok()?)))
+        .ok_or_else(|| Stop::Usage(format!("--from {from}: expected OUTPUT_FILE:LINE")))
+}
+
+fn print_line(out: &mut impl Write, report: &LineReport) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "{}:{}: {}",
+        report.file,
+        report.line,
+        report.text.trim()
+    )?;
+    if report.causes.is_empty() {
+        writeln!(
+            out,
+            "  fixed by the template: no configuration value changes this line"
+        )?;
+    }
+    for cause in &report.causes {
+        writeln!(
+            out,
+            "  {} = {}    ({})",
+            cause.key,
+            show(&cause.value),
+            cause.origin.description
+        )?;
+    }
+    Ok(())
+}
+
+fn print_all(out: &mut impl Write, settings: &[Setting]) -> std::io::Result<()> {
+    let mut section = "";
+    for s in settings {
+        if s.section != section {
+            section = &s.section;
+            writeln!(out, "[{section}]")?;
+        }
+        writeln!(
+            out,
+            "  {} = {}    ({})",
+            s.key,
+            show(&s.value),
+            s.origin.description
+        )?;
+    }
+    Ok(())
+}
+
+fn print_key(out: &mut impl Write, report: &KeyReport) -> std::io::Result<()> {
+    writeln!(out, "{} = {}", report.key, show(&report.value))?;
+    writeln!(out, "  set by: {}", report.origin.description)?;
+    for replaced in &report.overridden {
+        writeln!(
+            out,
+            "  overrides: {} ({})",
+            show(&replaced.value),
+            replaced.origin.description
+        )?;
+    }
+    if let Some(description) = &report.description {
+        writeln!(out, "  about: {}", description.replace('\n', " "))?;
+    }
+    writeln!(out, "  type: {}", report.kind)?;
+    if !report.allowed.is_empty() {
+        writeln!(out, "  allowed: {}", report.allowed.join(", "))?;
+    }
+    if let Some(default) = &report.default {
+        writeln!(out, "  default: {}", show(default))?;
+    }
+    writeln!(out, "  environment: {}", report.env_var)?;
+    if report.affects.is_empty() {
+        writeln!(out, "  affects no generated file")?;
+    }
+    for lines in &report.affects {
+        writeln!(
+            out,
+            "  affects: {} line{} {}",
+            lines.file,
+            plural(lines.lines.len()),
+            ranges(&lines.lines)
+        )?;
+    }
+    Ok(())
+}
+
+/// `[1, 2, 3, 7]` -> `"1-3, 7"`.
+fn ranges(lines: &[usize]) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < lines.len() {
+        let start = lines[i];
+        while i + 1 < lines.len() && lines[i + 1] == lines[i] + 1 {
+            i += 1;
+        }
+        parts.push(if lines[i] == start {
+            start.to_string()
+        } else {
+            format!("{start}-{}", lines[i])
+        });
+        i += 1;
+    }
+    parts.join(", ")
+}

@@ -1,0 +1,101 @@
+//! The command line (the binary's only module; clap stays out of the library): parse the arguments, resolve them once into [`ui::Ui`] and options, run
+//! one command of the library, and turn its outcome into the exit code ([`exit`]). Each
+//! command is a module with its typed JSON report and its human printer.
+
+mod args;
+mod audit;
+mod build;
+mod check;
+mod exit;
+mod explain;
+mod init;
+mod shell;
+mod ui;
+mod verify;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use args::{Cli, Command, Format};
+use exit::{Outcome, Stop};
+use prose_compile::pipeline::{self, Action, Pod};
+use ui::Ui;
+
+/// The whole program: what `main` calls.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let ui = Ui::new(&cli);
+    exit::code(run(&ui, cli.command))
+}
+
+fn run(ui: &Ui, command: Command) -> Outcome {
+    if ui.format == Format::Sarif && !matches!(command, Command::Audit { .. }) {
+        return Err(Stop::Usage("--format sarif is only for `audit`".into()));
+    }
+    match command {
+        Command::Build {
+            paths,
+            output,
+            check,
+            force,
+            templates,
+            load,
+        } => build::run(
+            ui,
+            &build::Request {
+                paths: &paths,
+                output: &output,
+                load: &load,
+                action: if check {
+                    Action::Compare
+                } else {
+                    Action::Write { force }
+                },
+                fail_on_drift: check,
+                templates: templates.as_deref(),
+            },
+        ),
+        Command::Diff {
+            paths,
+            output,
+            templates,
+            load,
+        } => build::run(
+            ui,
+            &build::Request {
+                paths: &paths,
+                output: &output,
+                load: &load,
+                action: Action::Compare,
+                fail_on_drift: false,
+                templates: templates.as_deref(),
+            },
+        ),
+        Command::Check { paths, load } => check::run(ui, &paths, &load),
+        Command::Audit {
+            paths,
+            deny,
+            output,
+            load,
+        } => audit::run(ui, &paths, deny, &output, &load),
+        Command::Explain {
+            path,
+            key,
+            from,
+            load,
+        } => explain::run(ui, &path, key.as_deref(), from.as_deref(), &load),
+        Command::Schema { output } => init::schema(ui, output.as_ref()),
+        Command::Init { dir, domain } => init::init(ui, &dir, &domain),
+        Command::Verify { dir } => verify::run(ui, &dir),
+        Command::Completions { shell } => shell::completions(ui, shell),
+        Command::Man => shell::man(ui),
+    }
+}
+
+/// The pods the paths name (output directories excluded from the search).
+fn find_pods(paths: &[PathBuf], output: Option<&Path>) -> Result<Vec<Pod>, Stop> {
+    let outputs: Vec<PathBuf> = output.map(Path::to_owned).into_iter().collect();
+    pipeline::discover(paths, &outputs).map_err(Stop::Usage)
+}

@@ -1,0 +1,101 @@
+//! The registry of diagnostic codes. A code is stable: scripts match on it (`--format json`
+//! prints it, the human output shows `prose::<code>`), so a new diagnostic picks a code here,
+//! with one line saying what it covers.
+
+use serde::Serialize;
+
+/// A stable diagnostic code, e.g. `unknown-key`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct Code(&'static str);
+
+impl Code {
+    pub fn as_str(self) -> &'static str {
+        self.0
+    }
+}
+
+impl PartialEq<&str> for Code {
+    fn eq(&self, other: &&str) -> bool {
+        self.0 == *other
+    }
+}
+
+impl std::fmt::Display for Code {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+macro_rules! codes {
+    ($($name:ident = $code:literal: $about:literal;)*) => {
+        $(#[doc = $about] pub const $name: Code = Code($code);)*
+        /// Every code with what it covers, in the order of this file.
+        pub const ALL: &[(Code, &str)] = &[$(($name, $about)),*];
+    };
+}
+
+codes! {
+    // Reading and parsing the inputs.
+    SYNTAX = "syntax": "the file is not valid TOML";
+    ENCODING = "encoding": "the file is not UTF-8";
+    LIMIT = "limit": "an input is over one of the documented limits (size, depth, count)";
+    ENV_FILE = "env-file": "a line of an env file is not a `NAME=value` assignment";
+    UNKNOWN_VARIABLE = "unknown-variable": "a `PROSE_*` variable names no configuration key";
+    COMPOSE_VARIABLE = "compose-variable": "a compose variable the generated files do not follow";
+    // The schema.
+    UNKNOWN_KEY = "unknown-key": "a key the model does not have";
+    MISSING_KEY = "missing-key": "a required key is absent";
+    TYPE = "type": "a value of the wrong type";
+    ENUM = "enum": "a value outside the allowed list";
+    RANGE = "range": "a number outside its valid range";
+    LENGTH = "length": "a string too short or too long";
+    PATTERN = "pattern": "a string that does not match its pattern";
+    FORMAT = "format": "a string that is not of its format (hostname, duration, URL, …)";
+    KEY_NAME = "key-name": "a table key that is not a valid name there";
+    DUPLICATE_ITEM = "duplicate-item": "a list that repeats an item";
+    SCHEMA = "schema": "any other schema violation";
+    // Checks across keys.
+    POD_ADDRESS = "pod-address": "`pod.address` names no address";
+    DASHBOARD_URL_REQUIRED = "dashboard-url-required": "`dashboard.url` is needed and cannot be derived";
+    DURATION = "duration": "a duration Prosody or the Pod API cannot represent";
+    RETENTION = "retention": "a retention period Prosody cannot represent";
+    NO_EFFECT = "no-effect": "a setting that has no effect with the others";
+    PRESET = "preset": "an unknown vendor analytics preset, or an `inherits` cycle";
+    // Prosody options (`prosody.<host>.defaults|overrides`).
+    PROSODY_TABLE = "prosody-table": "a Prosody option outside a `defaults` or `overrides` table";
+    PROSODY_OPTION = "prosody-option": "a Prosody option Prose does not know, passed through";
+    PROSODY_VALUE = "prosody-value": "a Prosody option value Lua cannot hold";
+    PROSODY_HOST = "prosody-host": "a `prosody.<host>` table that names no generated section";
+    PROSODY_GLOBAL_OPTION = "prosody-global-option": "a global-only Prosody option under a host";
+    PROSODY_RETIRED_OPTION = "prosody-retired-option": "a Prosody option that Prosody no longer reads";
+    // The targets.
+    NGINX = "nginx": "a value nginx cannot be configured with";
+    HOST_META = "host-meta": "a value host-meta cannot advertise";
+    COMPOSE = "compose": "a value compose cannot be configured with";
+    TEMPLATE = "template": "a template failed to render";
+    MALFORMED_OUTPUT = "malformed-output": "a rendered file does not parse in its format";
+    OUTPUT_PATH = "output-path": "a generated path that is unsafe or taken twice";
+    // Defects of prose-compile itself.
+    INTERNAL = "internal": "a defect of prose-compile (please report it)";
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_unique_lowercase_words() {
+        let mut seen = std::collections::BTreeSet::new();
+        for (code, about) in ALL {
+            assert!(seen.insert(code.as_str()), "{code} twice");
+            assert!(
+                code.as_str()
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b == b'-'),
+                "{code}"
+            );
+            assert!(!about.is_empty());
+        }
+    }
+}

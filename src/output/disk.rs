@@ -1,0 +1,106 @@
+//! Looking at the output directory before touching it: no symbolic link is written through,
+//! no special file is read, nothing larger than a generated file could be is read.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use super::WORK_DIR;
+use super::write::{WriteError, io_error};
+
+/// Refuses output directories (or parents inside them) that are symlinks or not directories,
+/// so nothing is ever written outside the tree through a link.
+pub(super) fn check_no_links(root: &Path, relative: &str) -> Result<(), WriteError> {
+    let mut here = root.to_owned();
+    let segments: Vec<&str> = relative.split('/').collect();
+    for segment in &segments[..segments.len().saturating_sub(1)] {
+        here.push(segment);
+        match fs::symlink_metadata(&here) {
+            Ok(meta) if meta.file_type().is_symlink() => {
+                return Err(WriteError::Unsafe(format!(
+                    "{} is a symbolic link: refusing to write through it",
+                    here.display()
+                )));
+            }
+            Ok(meta) if !meta.is_dir() => {
+                return Err(WriteError::Unsafe(format!(
+                    "{} is not a directory",
+                    here.display()
+                )));
+            }
+            _ => {}
+        }
+    }
+    let file = root.join(relative);
+    if let Ok(meta) = fs::symlink_metadata(&file)
+        && !meta.is_file()
+    {
+        return Err(WriteError::Unsafe(format!(
+            "{} is a {}: refusing to replace it",
+            file.display(),
+            if meta.is_dir() {
+                "directory"
+            } else if meta.file_type().is_symlink() {
+                "symbolic link"
+            } else {
+                "special file (not a regular file)"
+            }
+        )));
+    }
+    Ok(())
+}
+
+/// Largest file of the tree read back from the disk: a generated file is a few KiB, so a
+/// larger one is not ours and its first 16 MiB are enough to tell (and to show).
+const MAX_ON_DISK_BYTES: u64 = 16 << 20;
+
+/// A file of the tree as it is on disk: only a regular file (a FIFO would block, a device never
+/// end), and at most [`MAX_ON_DISK_BYTES`] of it.
+pub(super) fn read_on_disk(path: &Path) -> std::io::Result<Vec<u8>> {
+    if !fs::metadata(path)?.is_file() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "not a regular file",
+        ));
+    }
+    use std::io::Read as _;
+    let mut bytes = Vec::new();
+    fs::File::open(path)?
+        .take(MAX_ON_DISK_BYTES)
+        .read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
+pub(super) fn check_root(root: &Path) -> Result<(), WriteError> {
+    // `out/` (as `out`.join("") gives) would make the checks below follow a link named `out`:
+    // look at the path without its trailing separator.
+    let root = &root.components().collect::<PathBuf>();
+    // The work directory is removed and recreated by a build: through a link, that would
+    // delete and write files outside the tree.
+    let work = root.join(WORK_DIR);
+    match fs::symlink_metadata(&work) {
+        Ok(meta) if meta.file_type().is_symlink() || !meta.is_dir() => {
+            return Err(WriteError::Unsafe(format!(
+                "{} is a {}, not the build's work directory: remove it",
+                work.display(),
+                if meta.file_type().is_symlink() {
+                    "symbolic link"
+                } else {
+                    "file"
+                }
+            )));
+        }
+        _ => {}
+    }
+    match fs::symlink_metadata(root) {
+        Ok(meta) if meta.file_type().is_symlink() => Err(WriteError::Unsafe(format!(
+            "the output directory {} is a symbolic link: give its target instead",
+            root.display()
+        ))),
+        Ok(meta) if !meta.is_dir() => Err(WriteError::Unsafe(format!(
+            "the output directory {} exists and is not a directory",
+            root.display()
+        ))),
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(io_error(root, e)),
+        _ => Ok(()),
+    }
+}

@@ -1,0 +1,105 @@
+//! `SHA256SUMS`: the manifest of a tree, and which files on disk a previous build wrote.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use super::write::{WriteError, io_error};
+use super::{MANIFEST, WORK_DIR, check_relative_path};
+
+/// The journal of an interrupted build, in the work directory.
+pub(super) const JOURNAL: &str = "pending";
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// A parsed manifest: relative path -> hex digest.
+pub type Manifest = BTreeMap<String, String>;
+
+/// Parses a `SHA256SUMS` file; `Err` names the first malformed line.
+pub fn parse_manifest(text: &str) -> Result<Manifest, String> {
+    let mut out = Manifest::new();
+    for (n, line) in text.lines().enumerate() {
+        if line.is_empty() {
+            continue;
+        }
+        let parsed = line
+            .split_once("  ")
+            .or_else(|| line.split_once(" *"))
+            .filter(|(hash, path)| {
+                hash.len() == 64
+                    && hash.bytes().all(|b| b.is_ascii_hexdigit())
+                    && check_relative_path(path).is_ok()
+            });
+        let Some((hash, path)) = parsed else {
+            return Err(format!("line {} is not `<sha256>  <path>`", n + 1));
+        };
+        out.insert(path.to_owned(), hash.to_ascii_lowercase());
+    }
+    Ok(out)
+}
+
+/// Largest manifest (or journal) read: a tree's is a few hundred bytes.
+const MAX_MANIFEST_BYTES: u64 = 16 << 20;
+
+/// The manifests that say which files on disk are ours: the last complete build's, plus the
+/// interrupted build's if a journal is left.
+pub(super) struct Ownership {
+    pub(super) manifest: Manifest,
+    pub(super) pending: Option<Manifest>,
+}
+
+impl Ownership {
+    pub(super) fn read(root: &Path) -> Result<Self, WriteError> {
+        let read = |path: PathBuf| -> Result<Option<Manifest>, WriteError> {
+            // Bounded: a manifest that is a link to `/dev/zero` must not eat the memory.
+            match crate::files::read_bounded(&path, MAX_MANIFEST_BYTES) {
+                Ok(crate::files::Bounded::TooLarge { .. }) => Err(WriteError::CorruptManifest {
+                    path,
+                    reason: format!("larger than {} MiB", MAX_MANIFEST_BYTES >> 20),
+                }),
+                Ok(crate::files::Bounded::Bytes(bytes)) => {
+                    let text =
+                        String::from_utf8(bytes).map_err(|_| WriteError::CorruptManifest {
+                            path: path.clone(),
+                            reason: "not UTF-8".into(),
+                        })?;
+                    parse_manifest(&text)
+                        .map(Some)
+                        .map_err(|reason| WriteError::CorruptManifest { path, reason })
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+                Err(e) => Err(io_error(&path, e)),
+            }
+        };
+        Ok(Ownership {
+            manifest: read(root.join(MANIFEST))?.unwrap_or_default(),
+            pending: read(root.join(WORK_DIR).join(JOURNAL))?,
+        })
+    }
+
+    /// Whether `hash` is what some build of ours wrote at `path`.
+    pub(super) fn owns(&self, path: &str, hash: &str) -> bool {
+        self.manifest.get(path).is_some_and(|h| h == hash)
+            || self
+                .pending
+                .as_ref()
+                .is_some_and(|m| m.get(path).is_some_and(|h| h == hash))
+    }
+
+    pub(super) fn listed(&self, path: &str) -> bool {
+        self.manifest.contains_key(path)
+            || self.pending.as_ref().is_some_and(|m| m.contains_key(path))
+    }
+
+    pub(super) fn all_paths(&self) -> impl Iterator<Item = &String> {
+        self.manifest
+            .keys()
+            .chain(self.pending.iter().flat_map(|m| m.keys()))
+    }
+}

@@ -1,0 +1,227 @@
+//! Writing a tree: staged, journaled, renamed into place, manifest last (see the module
+//! documentation of `output`).
+
+use std::fs;
+use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use super::disk::{check_no_links, check_root, read_on_disk};
+use super::manifest::{JOURNAL, Ownership, sha256_hex};
+use super::{MANIFEST, OutputTree, WORK_DIR, unified_diff};
+use crate::targets::GeneratedFile;
+
+const STAGING: &str = "staging";
+
+/// Why a build stopped without changing anything.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    #[error("{path}: {message}")]
+    Io { path: PathBuf, message: String },
+    #[error("{0}")]
+    Unsafe(String),
+    #[error("{} generated file(s) were edited by hand", .0.len())]
+    HandEdited(Vec<HandEdit>),
+    #[error("{}: the manifest is corrupt ({reason})", .path.display())]
+    CorruptManifest { path: PathBuf, reason: String },
+}
+
+/// A file on disk that differs from what the manifest says was generated (or that the tool
+/// never generated but would now overwrite).
+#[derive(Debug, Clone)]
+pub struct HandEdit {
+    pub path: String,
+    /// Unified diff from the file on disk to what would be generated.
+    pub diff: String,
+    /// `false` when no manifest lists the file: it was never generated.
+    pub was_generated: bool,
+}
+
+pub(super) fn io_error(path: &Path, error: std::io::Error) -> WriteError {
+    WriteError::Io {
+        path: path.to_owned(),
+        message: error.to_string(),
+    }
+}
+
+/// What a build did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct WriteSummary {
+    pub written: Vec<String>,
+    pub unchanged: Vec<String>,
+    pub removed: Vec<String>,
+    /// A previous interrupted build was completed.
+    pub recovered: bool,
+}
+
+impl WriteSummary {
+    pub fn changed(&self) -> bool {
+        !self.written.is_empty() || !self.removed.is_empty()
+    }
+}
+
+/// Writes `tree` to `root` as described in the module documentation.
+pub fn write(tree: &OutputTree, root: &Path, force: bool) -> Result<WriteSummary, WriteError> {
+    check_root(root)?;
+    let ownership = Ownership::read(root)?;
+    let recovered = ownership.pending.is_some();
+    for file in tree.files() {
+        check_no_links(root, &file.path)?;
+    }
+
+    // Refuse to overwrite hand edits and files we never generated.
+    let mut edits = Vec::new();
+    let mut unchanged = Vec::new();
+    for file in tree.files() {
+        let path = root.join(&file.path);
+        let Ok(old) = read_on_disk(&path) else {
+            continue;
+        };
+        let same_mode =
+            fs::metadata(&path).is_ok_and(|m| m.permissions().mode() & 0o7777 == file.mode);
+        if old == file.contents && same_mode {
+            unchanged.push(file.path.clone());
+            continue;
+        }
+        if !force && !ownership.owns(&file.path, &sha256_hex(&old)) {
+            edits.push(HandEdit {
+                path: file.path.clone(),
+                diff: unified_diff(&file.path, &old, &file.contents, usize::MAX).0,
+                was_generated: ownership.listed(&file.path),
+            });
+        }
+    }
+    let stale: Vec<String> = {
+        let mut s: Vec<String> = ownership
+            .all_paths()
+            .filter(|p| tree.get(p).is_none())
+            .cloned()
+            .collect();
+        s.sort();
+        s.dedup();
+        s
+    };
+    for path in &stale {
+        check_no_links(root, path)?;
+        if let Ok(old) = read_on_disk(&root.join(path))
+            && !force
+            && !ownership.owns(path, &sha256_hex(&old))
+        {
+            edits.push(HandEdit {
+                path: path.clone(),
+                diff: unified_diff(path, &old, b"", usize::MAX).0,
+                was_generated: true,
+            });
+        }
+    }
+    if !edits.is_empty() {
+        return Err(WriteError::HandEdited(edits));
+    }
+
+    let manifest = tree.manifest();
+    let on_disk_manifest = fs::read_to_string(root.join(MANIFEST)).unwrap_or_default();
+    let to_write: Vec<&GeneratedFile> = tree
+        .files()
+        .filter(|f| !unchanged.contains(&f.path))
+        .collect();
+    let to_remove: Vec<String> = stale
+        .into_iter()
+        .filter(|p| root.join(p).exists())
+        .collect();
+    if to_write.is_empty() && to_remove.is_empty() && on_disk_manifest == manifest && !recovered {
+        return Ok(WriteSummary {
+            unchanged,
+            ..Default::default()
+        });
+    }
+
+    // 1. Stage.
+    let work = root.join(WORK_DIR);
+    let staging = work.join(STAGING);
+    if staging.exists() {
+        fs::remove_dir_all(&staging).map_err(|e| io_error(&staging, e))?;
+    }
+    fs::create_dir_all(&staging).map_err(|e| io_error(&staging, e))?;
+    for (n, file) in to_write.iter().enumerate() {
+        write_file(&staging.join(n.to_string()), &file.contents, file.mode)?;
+    }
+    // 2. Journal: from here on, an interruption is repaired by the next build.
+    write_atomically(&work.join(JOURNAL), manifest.as_bytes(), 0o644, &work)?;
+    // 3. Install file by file, remove stale files, then the manifest.
+    for (n, file) in to_write.iter().enumerate() {
+        let target = root.join(&file.path);
+        if let Some(parent) = target.parent() {
+            fs::create_dir_all(parent).map_err(|e| io_error(parent, e))?;
+        }
+        fs::rename(staging.join(n.to_string()), &target).map_err(|e| io_error(&target, e))?;
+        fault_injection_point();
+    }
+    for path in &to_remove {
+        let target = root.join(path);
+        fs::remove_file(&target).map_err(|e| io_error(&target, e))?;
+        remove_empty_parents(root, &target);
+    }
+    write_atomically(&root.join(MANIFEST), manifest.as_bytes(), 0o644, &work)?;
+    fs::remove_file(work.join(JOURNAL)).map_err(|e| io_error(&work, e))?;
+    let _ = fs::remove_dir_all(&work);
+    Ok(WriteSummary {
+        written: to_write.iter().map(|f| f.path.clone()).collect(),
+        unchanged,
+        removed: to_remove,
+        recovered,
+    })
+}
+
+/// Test hook (feature `fault-injection`, on in the tests' build only):
+/// `PROSE_COMPILE_FAULT_AFTER_RENAMES=N` aborts the process after N renames, the way a kill or
+/// power loss would, so tests can prove an interrupted build is repaired.
+#[cfg(feature = "fault-injection")]
+fn fault_injection_point() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static RENAMES: AtomicUsize = AtomicUsize::new(0);
+    if let Some(limit) = std::env::var("PROSE_COMPILE_FAULT_AFTER_RENAMES")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        && RENAMES.fetch_add(1, Ordering::SeqCst) + 1 >= limit
+    {
+        std::process::abort();
+    }
+}
+
+#[cfg(not(feature = "fault-injection"))]
+fn fault_injection_point() {}
+
+fn write_file(path: &Path, contents: &[u8], mode: u32) -> Result<(), WriteError> {
+    let mut file = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .map_err(|e| io_error(path, e))?;
+    file.set_permissions(fs::Permissions::from_mode(mode))
+        .map_err(|e| io_error(path, e))?;
+    file.write_all(contents).map_err(|e| io_error(path, e))?;
+    file.sync_all().map_err(|e| io_error(path, e))
+}
+
+fn write_atomically(
+    path: &Path,
+    contents: &[u8],
+    mode: u32,
+    work: &Path,
+) -> Result<(), WriteError> {
+    fs::create_dir_all(work).map_err(|e| io_error(work, e))?;
+    let temp = work.join(format!("tmp-{}", std::process::id()));
+    let _ = fs::remove_file(&temp);
+    write_file(&temp, contents, mode)?;
+    fs::rename(&temp, path).map_err(|e| io_error(path, e))
+}
+
+fn remove_empty_parents(root: &Path, file: &Path) {
+    let mut dir = file.parent();
+    while let Some(d) = dir {
+        if d == root || fs::remove_dir(d).is_err() {
+            break;
+        }
+        dir = d.parent();
+    }
+}

@@ -1,0 +1,58 @@
+//! A valid configuration to its output tree: every target rendered, the files gathered.
+
+use crate::config::{LoadError, LoadOptions, Loaded, load};
+use crate::diagnostics::{self, Diagnosed, Diagnostic, code};
+use crate::output::OutputTree;
+use crate::targets::templating::Templates;
+use crate::targets::{self, RenderContext};
+
+use super::discover::{CONFIG_FILE, Pod};
+
+/// Renders every target of a valid configuration into one tree, with the embedded templates.
+pub fn compile(loaded: &Loaded, input_label: &str) -> Diagnosed<OutputTree> {
+    compile_with(loaded, input_label, targets::embedded_templates())
+}
+
+/// [`compile`] with the given templates (`--templates DIR`).
+pub fn compile_with(
+    loaded: &Loaded,
+    input_label: &str,
+    templates: &Templates,
+) -> Diagnosed<OutputTree> {
+    let Some(config) = &loaded.config else {
+        return Err(Vec::new());
+    };
+    let ctx = RenderContext {
+        config,
+        tree: &loaded.tree,
+        input_label: input_label.to_owned(),
+        templates,
+    };
+    let files = targets::render_all(&ctx)?;
+    let mut tree = OutputTree::default();
+    diagnostics::check_all(files.into_iter().map(|file| {
+        tree.insert(file)
+            .map_err(|message| vec![Diagnostic::error(code::OUTPUT_PATH, message)])
+    }))?;
+    Ok(tree)
+}
+
+/// Loads a pod and, when its configuration is valid, renders it too, so the targets' own
+/// checks (e.g. a Prosody option in a section that ignores it) are reported by `check` as
+/// well as by `build`. The tree itself is discarded.
+pub fn load_and_check(path: &std::path::Path, options: &LoadOptions) -> Result<Loaded, LoadError> {
+    let mut loaded = load(path, options)?;
+    if !loaded.has_errors()
+        && let Err(more) = compile(&loaded, CONFIG_FILE)
+    {
+        loaded.diagnostics.extend(more);
+        diagnostics::normalize(&mut loaded.diagnostics);
+    }
+    Ok(loaded)
+}
+
+/// The label naming a pod's input in generated headers: never an absolute path.
+pub fn input_label(pod: &Pod) -> String {
+    let label = pod.relative_dir.join(CONFIG_FILE);
+    label.to_string_lossy().replace('\\', "/")
+}

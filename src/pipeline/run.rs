@@ -1,0 +1,130 @@
+//! The per-pod work of `build`, `build --check` and `diff`: load, compile, then write the tree
+//! or compare it with the disk. Pods run on every core, from one work queue.
+
+use std::path::{Path, PathBuf};
+
+use crate::config::{LoadError, LoadOptions, Loaded, load};
+use crate::diagnostics::Diagnostic;
+use crate::output::{self, Change, OutputTree, WriteError, WriteSummary};
+use crate::targets::templating::Templates;
+
+use super::compile::{compile_with, input_label};
+use super::discover::Pod;
+
+/// What to do with a pod's compiled tree.
+#[derive(Debug, Clone, Copy)]
+pub enum Action {
+    Write {
+        force: bool,
+    },
+    /// Compare with the disk, write nothing (`build --check`, `diff`).
+    Compare,
+}
+
+/// The result of one pod. `X` is what the caller's inspection of a written tree produced
+/// (the CLI audits it), computed on the pod's worker thread so the tree is not kept.
+#[derive(Debug)]
+pub struct PodReport<X = ()> {
+    pub pod: Pod,
+    pub output_dir: PathBuf,
+    pub loaded: Option<Loaded>,
+    pub outcome: Outcome,
+    /// The inspection of a written pod (`Outcome::Written`).
+    pub inspection: Option<X>,
+}
+
+#[derive(Debug)]
+pub enum Outcome {
+    /// The configuration file could not be read (usage/I-O error).
+    Unreadable(LoadError),
+    /// Invalid configuration, or a target refused it (diagnostics in `loaded` and here).
+    Invalid(Vec<Diagnostic>),
+    Written(WriteSummary),
+    /// What differs on disk, and the tree it was compared with (for the diff).
+    Compared {
+        changes: Vec<Change>,
+        tree: OutputTree,
+    },
+    WriteFailed(WriteError),
+}
+
+impl<X> PodReport<X> {
+    /// Every diagnostic of the pod, loader's and targets' together.
+    pub fn diagnostics(&self) -> Vec<Diagnostic> {
+        let mut all: Vec<Diagnostic> = self
+            .loaded
+            .iter()
+            .flat_map(|l| l.diagnostics.clone())
+            .collect();
+        if let Outcome::Invalid(more) = &self.outcome {
+            all.extend(more.iter().cloned());
+        }
+        all
+    }
+}
+
+/// What every pod of a run shares.
+pub struct RunOptions<'a> {
+    pub load: &'a LoadOptions,
+    pub action: Action,
+    pub templates: &'a Templates,
+}
+
+/// Runs one pod; `inspect` looks at a tree once it is written.
+pub fn run_pod<X>(
+    pod: &Pod,
+    output_root: &Path,
+    run: &RunOptions<'_>,
+    inspect: &(dyn Fn(&Loaded, &OutputTree) -> X + Sync),
+) -> PodReport<X> {
+    let output_dir = output_root.join(&pod.relative_dir);
+    let report = |loaded, outcome| PodReport {
+        pod: pod.clone(),
+        output_dir: output_dir.clone(),
+        loaded,
+        outcome,
+        inspection: None,
+    };
+    let loaded = match load(&pod.config, run.load) {
+        Ok(loaded) => loaded,
+        Err(error) => return report(None, Outcome::Unreadable(error)),
+    };
+    if loaded.has_errors() {
+        return report(Some(loaded), Outcome::Invalid(Vec::new()));
+    }
+    let tree = match compile_with(&loaded, &input_label(pod), run.templates) {
+        Ok(tree) => tree,
+        Err(diagnostics) => return report(Some(loaded), Outcome::Invalid(diagnostics)),
+    };
+    let outcome = match run.action {
+        Action::Write { force } => match output::write(&tree, &output_dir, force) {
+            Ok(summary) => {
+                let inspection = inspect(&loaded, &tree);
+                return PodReport {
+                    inspection: Some(inspection),
+                    ..report(Some(loaded), Outcome::Written(summary))
+                };
+            }
+            Err(error) => Outcome::WriteFailed(error),
+        },
+        Action::Compare => match output::plan(&tree, &output_dir) {
+            Ok(changes) => Outcome::Compared { changes, tree },
+            Err(error) => Outcome::WriteFailed(error),
+        },
+    };
+    report(Some(loaded), outcome)
+}
+
+/// Runs every pod on all cores; reports come back in the pods' order. `progress` is called
+/// after each pod with the number done so far.
+pub fn run_all<X: Send>(
+    pods: &[Pod],
+    output_root: &Path,
+    run: &RunOptions<'_>,
+    inspect: &(dyn Fn(&Loaded, &OutputTree) -> X + Sync),
+    progress: &(dyn Fn(usize) + Sync),
+) -> Vec<PodReport<X>> {
+    super::parallel::map_in_order(pods, progress, |pod| {
+        run_pod(pod, output_root, run, inspect)
+    })
+}
