@@ -12,6 +12,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::prosody::ProsodyHost;
+pub use super::types::TlsProfile;
 use super::types::{
     AbsolutePath, DashboardUrl, Duration, EmailAddress, Hostname, JidNode, ModuleName,
     RetentionPeriod, Url,
@@ -329,25 +330,6 @@ pub struct Server {
     pub defaults: ServerDefaults,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum TlsProfile {
-    #[default]
-    Modern,
-    Intermediate,
-    Old,
-}
-
-impl TlsProfile {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TlsProfile::Modern => "modern",
-            TlsProfile::Intermediate => "intermediate",
-            TlsProfile::Old => "old",
-        }
-    }
-}
-
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ServerDefaults {
@@ -438,7 +420,7 @@ pub struct VendorAnalytics {
     #[schemars(length(min = 1, max = 64))]
     pub preset: String,
     /// Vendor analytics presets by name; a preset may `inherits` another one.
-    #[serde(default = "super::presets::builtin_presets")]
+    #[serde(default = "builtin_presets")]
     pub presets: IndexMap<String, AnalyticsPreset>,
     /// Disable all analytics while the workspace has fewer users than this.
     #[serde(default = "min_cohort_size")]
@@ -456,12 +438,19 @@ impl Default for VendorAnalytics {
         Self {
             enabled: true,
             preset: default_preset(),
-            presets: super::presets::builtin_presets(),
+            presets: builtin_presets(),
             min_cohort_size: min_cohort_size(),
             usage: UsageAnalytics::default(),
             acquisition: AcquisitionAnalytics::default(),
         }
     }
+}
+
+/// The built-in presets, typed (the serde default of `vendor_analytics.presets`).
+pub fn builtin_presets() -> IndexMap<String, AnalyticsPreset> {
+    // A unit test parses this constant; a failure here would be a build defect, so fall back
+    // to no presets rather than abort a user's run.
+    toml::from_str(super::presets::BUILTIN_PRESETS_TOML).unwrap_or_default()
 }
 
 /// A vendor analytics preset: vendor analytics keys (minus `preset` and `presets`) and the

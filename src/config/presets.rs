@@ -2,7 +2,6 @@
 
 use indexmap::IndexMap;
 
-use super::model::AnalyticsPreset;
 use super::schema_nav::did_you_mean;
 use crate::diagnostics::{Diagnostic, code};
 use crate::provenance::{Node, Origin};
@@ -38,13 +37,6 @@ usage.user_lang.max_locales = 2
 [lgpd]
 inherits = "gdpr"
 "#;
-
-/// The built-in presets, typed (the serde default of `vendor_analytics.presets`).
-pub fn builtin_presets() -> IndexMap<String, AnalyticsPreset> {
-    // A unit test parses this constant; a failure here would be a build defect, so fall back
-    // to no presets rather than abort a user's run.
-    toml::from_str(BUILTIN_PRESETS_TOML).unwrap_or_default()
-}
 
 /// Resolves the selected vendor analytics preset into a layer for `vendor_analytics`.
 ///

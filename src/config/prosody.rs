@@ -8,8 +8,9 @@ use indexmap::IndexMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::model::TlsProfile;
-use super::types::{ByteSize, Hostname, ModuleName, ProsodyPeriod, RateString, TimeSpan};
+use super::types::{
+    ByteSize, Hostname, ModuleName, ProsodyPeriod, RateString, TimeSpan, TlsProfile,
+};
 
 /// Settings for one Prosody host (`global`, a VirtualHost or a Component).
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]

@@ -182,6 +182,25 @@ impl ProsodyPeriod {
     }
 }
 
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum TlsProfile {
+    #[default]
+    Modern,
+    Intermediate,
+    Old,
+}
+
+impl TlsProfile {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TlsProfile::Modern => "modern",
+            TlsProfile::Intermediate => "intermediate",
+            TlsProfile::Old => "old",
+        }
+    }
+}
+
 /// A Prosody module name: `[a-z0-9_]+` (what the Pod API accepts).
 #[derive(
     Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
