@@ -18,7 +18,9 @@ use super::types::{
     RetentionPeriod, Url,
 };
 
-/// Defines a function returning a default value, for `#[serde(default = "…")]`.
+/// Defines a function returning a default value, for `#[serde(default = "…")]` on the fields of
+/// a struct that has required keys (and so no `Default`). Every other struct has
+/// `#[serde(default)]` and one `impl Default`: each default is written once.
 macro_rules! defaults {
     ($($name:ident: $ty:ty = $value:expr;)*) => {
         $(fn $name() -> $ty { $value })*
@@ -27,31 +29,9 @@ macro_rules! defaults {
 
 defaults! {
     yes: bool = true;
-    api_app_name: String = "Prose Pod API".into();
     smtp_port: u16 = 587;
     local_hostname: Hostname = Hostname::trusted("prose-pod-server");
     http_port: u16 = 5280;
-    infinite: RetentionPeriod = RetentionPeriod::trusted("infinite");
-    aes_256: String = "AES-256".into();
-    p1d: Duration = Duration::trusted("P1D");
-    p1w: Duration = Duration::trusted("P1W");
-    p3d: Duration = Duration::trusted("P3D");
-    pt1s: Duration = Duration::trusted("PT1S");
-    pt2m: Duration = Duration::trusted("PT2M");
-    pt3h: Duration = Duration::trusted("PT3H");
-    pt5m: Duration = Duration::trusted("PT5M");
-    pt5s: Duration = Duration::trusted("PT5S");
-    pt10s: Duration = Duration::trusted("PT10S");
-    pt15m: Duration = Duration::trusted("PT15M");
-    api_address: IpAddr = IpAddr::V4(Ipv4Addr::UNSPECIFIED);
-    api_port: u16 = 8080;
-    min_password_length: u8 = 15;
-    min_cohort_size: Option<u8> = Some(20);
-    default_preset: String = "default".into();
-    config_file_path: AbsolutePath = AbsolutePath::trusted("/etc/prosody/prosody.cfg.lua");
-    workspace_node: JidNode = JidNode::trusted("prose-workspace");
-    database_url: String = "sqlite:///var/lib/prose-pod-api/database.sqlite".into();
-    connect_timeout: u64 = 5;
 }
 
 /// Configuration of a Prose Pod (`/etc/prose/prose.toml`).
@@ -140,13 +120,12 @@ pub struct AckReason(
 );
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct Branding {
     /// Name of your company. Will be used in places like invitation emails.
     #[schemars(length(min = 1, max = 48), extend("pattern" = super::types::NO_CONTROL_PATTERN))]
     pub company_name: Option<String>,
     /// Name used in some places to refer to your Prose Pod API.
-    #[serde(default = "api_app_name")]
     #[schemars(length(min = 1, max = 48), extend("pattern" = super::types::NO_CONTROL_PATTERN))]
     pub api_app_name: String,
 }
@@ -155,7 +134,7 @@ impl Default for Branding {
     fn default() -> Self {
         Self {
             company_name: None,
-            api_app_name: api_app_name(),
+            api_app_name: "Prose Pod API".into(),
         }
     }
 }
@@ -231,40 +210,29 @@ pub enum LogTimer {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct Log {
     /// Maximum (most verbose) log level.
-    #[serde(default)]
     pub level: LogLevel,
     /// Log format (see tracing_subscriber::fmt).
-    #[serde(default)]
     pub format: LogFormat,
     /// Format of the timer in logs.
-    #[serde(default)]
     pub timer: LogTimer,
     /// Enable ANSI color codes in logs.
-    #[serde(default)]
     pub with_ansi: bool,
     /// Include file path in logs.
-    #[serde(default)]
     pub with_file: bool,
     /// Include log level.
-    #[serde(default = "yes")]
     pub with_level: bool,
     /// Include Rust target module in logs.
-    #[serde(default = "yes")]
     pub with_target: bool,
     /// Include thread IDs in logs.
-    #[serde(default)]
     pub with_thread_ids: bool,
     /// Include line numbers in logs.
-    #[serde(default)]
     pub with_line_number: bool,
     /// Include span events in logs.
-    #[serde(default)]
     pub with_span_events: bool,
     /// Include thread names in logs.
-    #[serde(default)]
     pub with_thread_names: bool,
 }
 
@@ -331,52 +299,38 @@ pub struct Server {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct ServerDefaults {
     /// Activate or deactivate message archiving.
-    #[serde(default = "yes")]
     pub message_archive_enabled: bool,
     /// Message archive retention period (`infinite` or an ISO 8601 duration).
-    #[serde(default = "infinite")]
     pub message_archive_retention: RetentionPeriod,
     /// Activate or deactivate file upload and sharing.
-    #[serde(default = "yes")]
     pub file_upload_allowed: bool,
     /// File storage retention period (`infinite` or an ISO 8601 duration).
-    #[serde(default = "infinite")]
     pub file_storage_retention: RetentionPeriod,
     /// TLS profile (see https://wiki.mozilla.org/Security/Server_Side_TLS).
-    #[serde(default)]
     pub tls_profile: TlsProfile,
     /// Allow other servers to connect to yours (federation).
-    #[serde(default)]
     pub federation_enabled: bool,
     /// Only federate with `federation_friendly_servers`. Caution: if a whitelist is set but
     /// disabled, your server federates with the entire XMPP network.
-    #[serde(default)]
     pub federation_whitelist_enabled: bool,
     /// Servers allowed to federate when the whitelist is enabled.
-    #[serde(default)]
     #[schemars(extend("uniqueItems" = true))]
     pub federation_friendly_servers: Vec<Hostname>,
     /// Send the real message body to the remote push service.
-    #[serde(default = "yes")]
     pub push_notification_with_body: bool,
     /// Send the real message sender to the remote push service.
-    #[serde(default = "yes")]
     pub push_notification_with_sender: bool,
     /// File storage encryption scheme (upstream; unused).
-    #[serde(default = "aes_256")]
     #[schemars(length(min = 1, max = 64), extend("pattern" = super::types::NO_CONTROL_PATTERN))]
     pub file_storage_encryption_scheme: String,
     /// Require multi-factor authentication (upstream; unused).
-    #[serde(default = "yes")]
     pub mfa_required: bool,
     /// Settings backup interval (upstream; unused).
-    #[serde(default = "p1d")]
     pub settings_backup_interval: Duration,
     /// User data backup interval (upstream; unused).
-    #[serde(default = "p1w")]
     pub user_data_backup_interval: Duration,
 }
 
@@ -384,19 +338,19 @@ impl Default for ServerDefaults {
     fn default() -> Self {
         Self {
             message_archive_enabled: true,
-            message_archive_retention: infinite(),
+            message_archive_retention: RetentionPeriod::trusted("infinite"),
             file_upload_allowed: true,
-            file_storage_retention: infinite(),
+            file_storage_retention: RetentionPeriod::trusted("infinite"),
             tls_profile: TlsProfile::Modern,
             federation_enabled: false,
             federation_whitelist_enabled: false,
             federation_friendly_servers: Vec::new(),
             push_notification_with_body: true,
             push_notification_with_sender: true,
-            file_storage_encryption_scheme: aes_256(),
+            file_storage_encryption_scheme: "AES-256".into(),
             mfa_required: true,
-            settings_backup_interval: p1d(),
-            user_data_backup_interval: p1w(),
+            settings_backup_interval: Duration::trusted("P1D"),
+            user_data_backup_interval: Duration::trusted("P1W"),
         }
     }
 }
@@ -410,26 +364,20 @@ pub struct Dashboard {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct VendorAnalytics {
     /// Enable vendor analytics.
-    #[serde(default = "yes")]
     pub enabled: bool,
     /// Name of the preset to apply (`all`, `default`, `gdpr`, `lgpd` or one of `presets`).
-    #[serde(default = "default_preset")]
     #[schemars(length(min = 1, max = 64))]
     pub preset: String,
     /// Vendor analytics presets by name; a preset may `inherits` another one.
-    #[serde(default = "builtin_presets")]
     pub presets: IndexMap<String, AnalyticsPreset>,
     /// Disable all analytics while the workspace has fewer users than this.
-    #[serde(default = "min_cohort_size")]
     pub min_cohort_size: Option<u8>,
     /// Product usage analytics.
-    #[serde(default)]
     pub usage: UsageAnalytics,
     /// Acquisition analytics.
-    #[serde(default)]
     pub acquisition: AcquisitionAnalytics,
 }
 
@@ -437,9 +385,9 @@ impl Default for VendorAnalytics {
     fn default() -> Self {
         Self {
             enabled: true,
-            preset: default_preset(),
+            preset: "default".into(),
             presets: builtin_presets(),
-            min_cohort_size: min_cohort_size(),
+            min_cohort_size: Some(20),
             usage: UsageAnalytics::default(),
             acquisition: AcquisitionAnalytics::default(),
         }
@@ -472,9 +420,8 @@ pub struct AnalyticsPreset {
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct Toggle {
-    #[serde(default = "yes")]
     pub enabled: bool,
 }
 
@@ -484,33 +431,39 @@ impl Default for Toggle {
     }
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
 pub struct UsageAnalytics {
     /// Enable all product usage analytics.
-    #[serde(default = "yes")]
     pub enabled: bool,
     /// User count (in bins).
-    #[serde(default)]
     pub meta_user_count: Toggle,
     /// Pod version.
-    #[serde(default)]
     pub pod_version: Toggle,
     /// App versions.
-    #[serde(default)]
     pub user_app_version: Toggle,
     /// User locales.
-    #[serde(default)]
     pub user_lang: UserLangAnalytics,
     /// User platforms.
-    #[serde(default)]
     pub user_platform: UserPlatformAnalytics,
 }
 
+impl Default for UsageAnalytics {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            meta_user_count: Toggle::default(),
+            pod_version: Toggle::default(),
+            user_app_version: Toggle::default(),
+            user_lang: UserLangAnalytics::default(),
+            user_platform: UserPlatformAnalytics::default(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct UserLangAnalytics {
-    #[serde(default = "yes")]
     pub enabled: bool,
     /// How many locales to keep at most (>= 1).
     #[schemars(range(min = 1))]
@@ -527,9 +480,8 @@ impl Default for UserLangAnalytics {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct UserPlatformAnalytics {
-    #[serde(default = "yes")]
     pub enabled: bool,
     /// Only report these platforms.
     pub allow_list: Option<Vec<String>>,
@@ -548,34 +500,27 @@ impl Default for UserPlatformAnalytics {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct AcquisitionAnalytics {
     /// Enable all acquisition analytics.
-    #[serde(default = "yes")]
     pub enabled: bool,
     /// Share the pod's domain (identifying: opt-in).
-    #[serde(default = "pod_domain_toggle")]
     pub pod_domain: Toggle,
-}
-
-fn pod_domain_toggle() -> Toggle {
-    Toggle { enabled: false }
 }
 
 impl Default for AcquisitionAnalytics {
     fn default() -> Self {
         Self {
             enabled: true,
-            pod_domain: pod_domain_toggle(),
+            pod_domain: Toggle { enabled: false },
         }
     }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct Policies {
     /// Let Prose apps auto-update.
-    #[serde(default = "yes")]
     pub auto_update_enabled: bool,
 }
 
@@ -588,43 +533,35 @@ impl Default for Policies {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct Api {
     /// IP address to serve the Prose Pod API on. Things will likely break if you change this.
-    #[serde(default = "api_address")]
     #[schemars(extend("format" = "ip"))]
     pub address: IpAddr,
     /// Port the Prose Pod API listens to. Things will likely break if you change this.
-    #[serde(default = "api_port")]
     #[schemars(range(min = 1))]
     pub port: u16,
     /// Timeout after which all requests are cancelled (beta).
-    #[serde(default = "pt10s")]
     pub default_response_timeout: Duration,
     /// Default interval between retries (beta).
-    #[serde(default = "pt5s")]
     pub default_retry_interval: Duration,
     /// Database connections (beta).
-    #[serde(default)]
     pub databases: Databases,
     /// Network checks (beta).
-    #[serde(default)]
     pub network_checks: NetworkChecks,
     /// Member enriching cache (upstream).
-    #[serde(default)]
     pub member_enriching: MemberEnriching,
     /// Invitations (upstream).
-    #[serde(default)]
     pub invitations: Invitations,
 }
 
 impl Default for Api {
     fn default() -> Self {
         Self {
-            address: api_address(),
-            port: api_port(),
-            default_response_timeout: pt10s(),
-            default_retry_interval: pt5s(),
+            address: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            port: 8080,
+            default_response_timeout: Duration::trusted("PT10S"),
+            default_retry_interval: Duration::trusted("PT5S"),
             databases: Databases::default(),
             network_checks: NetworkChecks::default(),
             member_enriching: MemberEnriching::default(),
@@ -647,10 +584,9 @@ pub struct Databases {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct DatabaseConfig {
     /// Database URL.
-    #[serde(default = "database_url")]
     #[schemars(length(min = 1, max = 1024), extend("pattern" = super::types::NO_CONTROL_PATTERN))]
     pub url: String,
     /// Minimum number of connections.
@@ -658,24 +594,22 @@ pub struct DatabaseConfig {
     /// Maximum number of connections (default: parallelism capacity * 4).
     pub max_connections: Option<u32>,
     /// Connection acquiring timeout, in seconds.
-    #[serde(default = "connect_timeout")]
     pub connect_timeout: u64,
     /// Acquire timeout, in seconds (upstream).
     pub acquire_timeout: Option<u64>,
     /// Idle connection timeout, in seconds.
     pub idle_timeout: Option<u64>,
     /// Enable sqlx logging.
-    #[serde(default)]
     pub sqlx_logging: bool,
 }
 
 impl Default for DatabaseConfig {
     fn default() -> Self {
         Self {
-            url: database_url(),
+            url: "sqlite:///var/lib/prose-pod-api/database.sqlite".into(),
             min_connections: None,
             max_connections: None,
-            connect_timeout: connect_timeout(),
+            connect_timeout: 5,
             acquire_timeout: None,
             idle_timeout: None,
             sqlx_logging: false,
@@ -684,74 +618,64 @@ impl Default for DatabaseConfig {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct NetworkChecks {
-    #[serde(default = "pt5m")]
     pub timeout: Duration,
-    #[serde(default = "pt5s")]
     pub retry_interval: Duration,
-    #[serde(default = "pt1s")]
     pub retry_timeout: Duration,
     /// How long the IP addresses of authoritative name servers are cached.
-    #[serde(default = "pt5m")]
     pub dns_cache_ttl: Duration,
 }
 
 impl Default for NetworkChecks {
     fn default() -> Self {
         Self {
-            timeout: pt5m(),
-            retry_interval: pt5s(),
-            retry_timeout: pt1s(),
-            dns_cache_ttl: pt5m(),
+            timeout: Duration::trusted("PT5M"),
+            retry_interval: Duration::trusted("PT5S"),
+            retry_timeout: Duration::trusted("PT1S"),
+            dns_cache_ttl: Duration::trusted("PT5M"),
         }
     }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct MemberEnriching {
-    #[serde(default = "pt2m")]
     pub cache_ttl: Duration,
 }
 
 impl Default for MemberEnriching {
     fn default() -> Self {
-        Self { cache_ttl: pt2m() }
+        Self { cache_ttl: Duration::trusted("PT2M") }
     }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct Invitations {
-    #[serde(default = "p3d")]
     pub invitation_ttl: Duration,
 }
 
 impl Default for Invitations {
     fn default() -> Self {
         Self {
-            invitation_ttl: p3d(),
+            invitation_ttl: Duration::trusted("P3D"),
         }
     }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct Auth {
     /// How long Dashboard sessions are valid for (whole seconds: no months or years).
-    #[serde(default = "pt3h")]
     pub token_ttl: Duration,
     /// How long password reset links are valid for.
-    #[serde(default = "pt15m")]
     pub password_reset_token_ttl: Duration,
     /// Minimum length for account passwords. (The reference says [8;256] but the type is u8,
     /// so 255 is the largest value the Pod API can read.)
-    #[serde(default = "min_password_length")]
     #[schemars(range(min = 8, max = 255))]
     pub min_password_length: u8,
     /// How long invitations are valid for.
-    #[serde(default = "p1w")]
     pub invitation_ttl: Duration,
     /// OAuth 2.0 registration key (beta; default: a random key chosen at startup).
     #[schemars(extend("pattern" = super::types::NO_CONTROL_PATTERN))]
@@ -761,23 +685,21 @@ pub struct Auth {
 impl Default for Auth {
     fn default() -> Self {
         Self {
-            token_ttl: pt3h(),
-            password_reset_token_ttl: pt15m(),
-            min_password_length: min_password_length(),
-            invitation_ttl: p1w(),
+            token_ttl: Duration::trusted("PT3H"),
+            password_reset_token_ttl: Duration::trusted("PT15M"),
+            min_password_length: 15,
+            invitation_ttl: Duration::trusted("P1W"),
             oauth2_registration_key: None,
         }
     }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct ProsodyExt {
     /// Additional Prosody modules to enable globally, after every other setting.
-    #[serde(default)]
     pub additional_modules_enabled: Vec<ModuleName>,
     /// Path to the Prosody configuration file. Things will likely break if you change this.
-    #[serde(default = "config_file_path")]
     pub config_file_path: AbsolutePath,
 }
 
@@ -785,7 +707,7 @@ impl Default for ProsodyExt {
     fn default() -> Self {
         Self {
             additional_modules_enabled: Vec::new(),
-            config_file_path: config_file_path(),
+            config_file_path: AbsolutePath::trusted("/etc/prosody/prosody.cfg.lua"),
         }
     }
 }
@@ -798,17 +720,16 @@ pub struct ServiceAccounts {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct WorkspaceAccount {
     /// XMPP account of your Prose Workspace. Things will likely break if you change this.
-    #[serde(default = "workspace_node")]
     pub xmpp_node: JidNode,
 }
 
 impl Default for WorkspaceAccount {
     fn default() -> Self {
         Self {
-            xmpp_node: workspace_node(),
+            xmpp_node: JidNode::trusted("prose-workspace"),
         }
     }
 }
@@ -877,14 +798,12 @@ pub enum StartupAction {
 pub struct Bootstrap {}
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct ServerApi {
     /// Address the Pod Server's API listens on.
-    #[serde(default = "api_address")]
     #[schemars(extend("format" = "ip"))]
     pub address: IpAddr,
     /// Port of the Pod Server's API.
-    #[serde(default = "api_port")]
     #[schemars(range(min = 1))]
     pub port: u16,
 }
@@ -892,8 +811,8 @@ pub struct ServerApi {
 impl Default for ServerApi {
     fn default() -> Self {
         Self {
-            address: api_address(),
-            port: api_port(),
+            address: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            port: 8080,
         }
     }
 }
