@@ -1,5 +1,5 @@
 //! The logic of the fuzz targets, with their oracles. Each `fuzz_targets/<name>.rs` calls one
-//! function here; `tests/fuzz_corpus.rs` includes this file as a module and replays the seed
+//! function here; `tests/integration/fuzz_corpus.rs` includes this file as a module and replays the seed
 //! corpus (`fuzz/corpus/<name>/`) through the same functions, so the targets build and pass
 //! with a plain `cargo test`.
 //!

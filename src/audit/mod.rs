@@ -7,6 +7,7 @@
 
 pub mod sarif;
 
+use crate::config::keys;
 use serde::Serialize;
 
 use crate::config::Config;
@@ -193,7 +194,7 @@ impl Auditor<'_> {
         let Some(hosts) = self
             .loaded
             .tree
-            .get_path(&["prosody"])
+            .get_path(keys::PROSODY.path())
             .and_then(Node::as_table)
         else {
             return out;
@@ -344,7 +345,7 @@ pub fn audit(loaded: &Loaded, tree: Option<&OutputTree>) -> Vec<Finding> {
     }
     // TLS.
     if config.server.defaults.tls_profile == crate::config::model::TlsProfile::Old {
-        let location = a.key(&["server", "defaults", "tls_profile"]);
+        let location = a.key(keys::TLS_PROFILE.path());
         a.report(TLS_PROFILE_OLD, location);
     }
     a.option_is(
@@ -376,24 +377,24 @@ pub fn audit(loaded: &Loaded, tree: Option<&OutputTree>) -> Vec<Finding> {
     if defaults.federation_enabled {
         a.option_is("s2s_secure_auth", is_false, S2S_DIALBACK);
         if !defaults.federation_whitelist_enabled {
-            let location = a.key(&["server", "defaults", "federation_enabled"]);
+            let location = a.key(keys::FEDERATION_ENABLED.path());
             a.report(FEDERATION_NO_WHITELIST, location);
         }
     }
     // Privacy.
     if defaults.push_notification_with_body {
-        let location = a.key(&["server", "defaults", "push_notification_with_body"]);
+        let location = a.key(keys::PUSH_WITH_BODY.path());
         a.report(PUSH_BODY, location);
     }
     if defaults.push_notification_with_sender {
-        let location = a.key(&["server", "defaults", "push_notification_with_sender"]);
+        let location = a.key(keys::PUSH_WITH_SENDER.path());
         a.report(PUSH_SENDER, location);
     }
     analytics(&mut a);
     // Debug settings: every one that is set.
     if let Some(table) = loaded
         .tree
-        .get_path(&["debug_use_at_your_own_risk"])
+        .get_path(keys::DEBUG.path())
         .and_then(Node::as_table)
     {
         let keys: Vec<String> = table
@@ -412,22 +413,22 @@ pub fn audit(loaded: &Loaded, tree: Option<&OutputTree>) -> Vec<Finding> {
     // E-mail.
     if let Some(email) = &config.notifiers.email {
         if !email.smtp_encrypt {
-            let location = a.key(&["notifiers", "email", "smtp_encrypt"]);
+            let location = a.key(keys::EMAIL_SMTP_ENCRYPT.path());
             a.report(SMTP_UNENCRYPTED, location);
         }
         let in_file = loaded
             .tree
-            .get_path(&["notifiers", "email", "smtp_password"])
+            .get_path(keys::EMAIL_SMTP_PASSWORD.path())
             .is_some_and(|n| matches!(n.origin, Origin::File(_)));
         if in_file {
-            let location = a.key(&["notifiers", "email", "smtp_password"]);
+            let location = a.key(keys::EMAIL_SMTP_PASSWORD.path());
             a.report(SMTP_PASSWORD_IN_FILE, location);
         }
     }
     // Retention.
     if defaults.message_archive_enabled && defaults.message_archive_retention.as_str() == "infinite"
     {
-        let location = a.key(&["server", "defaults", "message_archive_retention"]);
+        let location = a.key(keys::ARCHIVE_RETENTION.path());
         a.report(ARCHIVE_KEPT_FOREVER, location);
     }
     if let Some(tree) = tree {
@@ -446,7 +447,7 @@ pub fn audit(loaded: &Loaded, tree: Option<&OutputTree>) -> Vec<Finding> {
 /// Explicit analytics values that share more than the preset chain would.
 fn analytics(a: &mut Auditor<'_>) {
     let mut hits = Vec::new();
-    let Some(root) = a.loaded.tree.get_path(&["vendor_analytics"]) else {
+    let Some(root) = a.loaded.tree.get_path(keys::VENDOR_ANALYTICS.path()) else {
         return;
     };
     root.for_each_leaf(&mut vec!["vendor_analytics".into()], &mut |path, node| {

@@ -4,6 +4,7 @@
 //! Precedence, lowest first: built-in defaults < preset chain < file < `prose.env` beside
 //! the file < each `--env-file` < process environment < `--set`; then computed defaults.
 
+use super::keys;
 use std::path::{Path, PathBuf};
 
 use super::Config;
@@ -279,7 +280,7 @@ fn with_presets(user: Node, diagnostics: &mut Vec<Diagnostic>) -> Node {
             presets::tag(preset, name, &[]);
         }
     }
-    let analytics = user.get_path(&["vendor_analytics"]);
+    let analytics = user.get_path(keys::VENDOR_ANALYTICS.path());
     if let Some(user_presets) = analytics.and_then(|a| a.get_path(&["presets"]))
         && user_presets.as_table().is_some()
     {
@@ -289,8 +290,8 @@ fn with_presets(user: Node, diagnostics: &mut Vec<Diagnostic>) -> Node {
     let preset_layer = presets::resolve(&builtin, selected, diagnostics);
     // The root keeps the file's origin, so a missing top-level key points at the file.
     let mut tree = Node::table(user.origin.clone());
-    tree.insert_path(&["vendor_analytics"], preset_layer);
-    tree.insert_path(&["vendor_analytics", "presets"], builtin);
+    tree.insert_path(keys::VENDOR_ANALYTICS.path(), preset_layer);
+    tree.insert_path(keys::ANALYTICS_PRESETS.path(), builtin);
     tree.merge(user);
     tree
 }
@@ -313,39 +314,38 @@ fn computed_defaults(tree: &mut Node) {
             .and_then(Node::as_str)
             .map(str::to_owned)
     };
-    let Some(domain) = text(tree, &["server", "domain"]) else {
+    let Some(domain) = text(tree, keys::SERVER_DOMAIN.path()) else {
         return;
     };
-    let computed = |value: String, from: &str| {
+    let computed = |value: String, from: keys::Key| {
         Node::new(
             Value::String(value),
             Origin::Computed {
-                from: vec![from.to_owned()],
+                from: vec![from.to_string()],
             },
             None,
         )
     };
     let has = |tree: &Node, path: &[&str]| tree.get_path(path).is_some();
-    let static_address =
-        has(tree, &["pod", "address", "ipv4"]) || has(tree, &["pod", "address", "ipv6"]);
-    if !has(tree, &["pod", "address", "domain"]) && !static_address {
+    let static_address = has(tree, keys::POD_IPV4.path()) || has(tree, keys::POD_IPV6.path());
+    if !has(tree, keys::POD_DOMAIN.path()) && !static_address {
         tree.insert_path(
-            &["pod", "address", "domain"],
-            computed(format!("prose.{domain}"), "server.domain"),
+            keys::POD_DOMAIN.path(),
+            computed(format!("prose.{domain}"), keys::SERVER_DOMAIN),
         );
     }
-    if let Some(pod_domain) = text(tree, &["pod", "address", "domain"])
-        && !has(tree, &["dashboard", "url"])
+    if let Some(pod_domain) = text(tree, keys::POD_DOMAIN.path())
+        && !has(tree, keys::DASHBOARD_URL.path())
     {
         tree.insert_path(
-            &["dashboard", "url"],
-            computed(format!("https://admin.{pod_domain}"), "pod.address.domain"),
+            keys::DASHBOARD_URL.path(),
+            computed(format!("https://admin.{pod_domain}"), keys::POD_DOMAIN),
         );
     }
-    if has(tree, &["notifiers", "email"]) && !has(tree, &["notifiers", "email", "pod_address"]) {
+    if has(tree, keys::EMAIL.path()) && !has(tree, keys::EMAIL_POD_ADDRESS.path()) {
         tree.insert_path(
-            &["notifiers", "email", "pod_address"],
-            computed(format!("prose@{domain}"), "server.domain"),
+            keys::EMAIL_POD_ADDRESS.path(),
+            computed(format!("prose@{domain}"), keys::SERVER_DOMAIN),
         );
     }
 }

@@ -2,6 +2,7 @@
 
 pub mod env;
 pub mod formats;
+pub mod keys;
 pub mod limits;
 pub mod load;
 pub mod model;

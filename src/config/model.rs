@@ -646,7 +646,9 @@ pub struct MemberEnriching {
 
 impl Default for MemberEnriching {
     fn default() -> Self {
-        Self { cache_ttl: Duration::trusted("PT2M") }
+        Self {
+            cache_ttl: Duration::trusted("PT2M"),
+        }
     }
 }
 

@@ -1,5 +1,6 @@
 //! Built-in vendor analytics presets, exactly as the Pod configuration reference lists them.
 
+use super::keys;
 use indexmap::IndexMap;
 
 use super::schema_nav::did_you_mean;
@@ -56,7 +57,7 @@ pub fn resolve(presets: &Node, selected: Option<&Node>, diagnostics: &mut Vec<Di
                 code::PRESET,
                 format!("unknown vendor analytics preset `{name}`"),
             )
-            .key("vendor_analytics.preset")
+            .key(keys::ANALYTICS_PRESET)
             .at(selected.and_then(|n| n.origin.span()), "no such preset");
             d.help = Some(match did_you_mean(name, names.iter().copied()) {
                 Some(close) => format!("did you mean `{close}`? Presets: {}", names.join(", ")),

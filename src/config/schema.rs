@@ -86,7 +86,7 @@ pub fn schema_text() -> String {
 }
 
 /// The committed schema, built into the binary (the file `validate` compiles at build time).
-/// It is the generated one: `tests/front_end.rs` fails when they drift.
+/// It is the generated one: `tests/integration/front_end.rs` fails when they drift.
 pub const COMMITTED: &str = include_str!("../../schema/prose.schema.json");
 
 /// The schema, parsed once per process from [`COMMITTED`] (parsing it costs a third of

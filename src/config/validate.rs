@@ -2,6 +2,7 @@
 //! checkers) plus the checks a schema cannot express. Every schema error is translated into a
 //! diagnostic on the exact key or value, with a help line.
 
+use super::keys;
 use std::sync::OnceLock;
 
 use jsonschema::error::{TypeKind, ValidationErrorKind};
@@ -17,7 +18,7 @@ use crate::provenance::{Node, Origin, Value, dotted};
 
 /// The validator of the committed schema (`schema/prose.schema.json`), compiled into the
 /// binary at build time: deciding that a configuration is valid costs a process nothing to
-/// compile. The committed schema is the generated one (`tests/front_end.rs` fails when they
+/// compile. The committed schema is the generated one (`tests/integration/front_end.rs` fails when they
 /// drift), and every `format` it names is checked by [`formats::check`].
 #[jsonschema::validator(
     path = "schema/prose.schema.json",
@@ -549,7 +550,7 @@ fn alternatives_error(path: &[String], node: &Node, nav: &SchemaNav<'_>) -> Diag
 
 /// Checks on what the user wrote, before computed defaults fill anything in.
 pub fn explicit_checks(tree: &Node, diagnostics: &mut Vec<Diagnostic>) {
-    if let Some(address) = tree.get_path(&["pod", "address"]) {
+    if let Some(address) = tree.get_path(keys::POD_ADDRESS.path()) {
         let empty = address.as_table().is_some_and(|t| {
             !["domain", "ipv4", "ipv6"]
                 .iter()
@@ -558,7 +559,7 @@ pub fn explicit_checks(tree: &Node, diagnostics: &mut Vec<Diagnostic>) {
         if empty && !matches!(address.origin, Origin::Default) {
             diagnostics.push(
                 Diagnostic::error(code::POD_ADDRESS, "the pod address must contain at least an IPv4, an IPv6 or a domain")
-                    .key("pod.address")
+                    .key(keys::POD_ADDRESS)
                     .at(address.key_span.or(address.origin.span()), "empty address")
                     .help("set `pod.address.domain`, `pod.address.ipv4` or `pod.address.ipv6`, or remove `pod.address` to use `prose.{server.domain}`"),
             );
@@ -570,18 +571,18 @@ pub fn explicit_checks(tree: &Node, diagnostics: &mut Vec<Diagnostic>) {
 pub fn semantic(tree: &Node, diagnostics: &mut Vec<Diagnostic>) {
     let get = |path: &[&str]| tree.get_path(path);
     // Without a pod domain there is nothing to derive the dashboard URL from.
-    if get(&["dashboard", "url"]).is_none() && get(&["pod", "address", "domain"]).is_none() {
+    if get(keys::DASHBOARD_URL.path()).is_none() && get(keys::POD_DOMAIN.path()).is_none() {
         let address = get(&["pod", "address", "ipv4"]).or(get(&["pod", "address", "ipv6"]));
         if let Some(address) = address {
             diagnostics.push(
                 Diagnostic::error(code::DASHBOARD_URL_REQUIRED, "`dashboard.url` is required when the pod has no domain, only static IP addresses")
-                    .key("dashboard.url")
+                    .key(keys::DASHBOARD_URL)
                     .at(address.origin.span(), "static address without a domain")
                     .help("add:\n[dashboard]\nurl = \"https://admin.example.org\""),
             );
         }
     }
-    if let Some(ttl) = get(&["auth", "token_ttl"])
+    if let Some(ttl) = get(keys::AUTH_TOKEN_TTL.path())
         && let Some(Ok(d)) = ttl.as_str().map(IsoDuration::parse)
         && d.as_seconds().is_none()
     {
@@ -590,12 +591,12 @@ pub fn semantic(tree: &Node, diagnostics: &mut Vec<Diagnostic>) {
                 code::DURATION,
                 "`auth.token_ttl` must be a fixed length: months and years vary",
             )
-            .key("auth.token_ttl")
+            .key(keys::AUTH_TOKEN_TTL)
             .at(ttl.origin.span(), "months or years")
             .help("write it in weeks, days, hours, minutes or seconds, e.g. `P30D`"),
         );
     }
-    if let Some(domain) = get(&["server", "domain"]).and_then(Node::as_str)
+    if let Some(domain) = get(keys::SERVER_DOMAIN.path()).and_then(Node::as_str)
         && let Ok(ascii) = formats::hostname(domain)
         && ascii.len() + "groups.".len() > 253
     {
@@ -604,9 +605,9 @@ pub fn semantic(tree: &Node, diagnostics: &mut Vec<Diagnostic>) {
                 code::FORMAT,
                 "`server.domain` is too long to prefix with `groups.` (the chat rooms' host)",
             )
-            .key("server.domain")
+            .key(keys::SERVER_DOMAIN)
             .at(
-                get(&["server", "domain"]).and_then(|n| n.origin.span()),
+                get(keys::SERVER_DOMAIN.path()).and_then(|n| n.origin.span()),
                 "too long",
             )
             .help("use a domain of at most 246 characters"),
@@ -623,7 +624,7 @@ fn federation_warnings(tree: &Node, diagnostics: &mut Vec<Diagnostic>) {
     if is_true(whitelist) && !is_true(flag("federation_enabled")) {
         diagnostics.push(
             Diagnostic::warning(code::NO_EFFECT, "`server.defaults.federation_whitelist_enabled` has no effect while federation is disabled")
-                .key("server.defaults.federation_whitelist_enabled")
+                .key(keys::FEDERATION_WHITELIST_ENABLED)
                 .at(whitelist.and_then(|n| n.origin.span()), "ignored")
                 .help("set `federation_enabled = true` to federate with the whitelisted servers"),
         );
@@ -633,7 +634,7 @@ fn federation_warnings(tree: &Node, diagnostics: &mut Vec<Diagnostic>) {
     if listed && is_true(flag("federation_enabled")) && !is_true(whitelist) {
         diagnostics.push(
             Diagnostic::warning(code::NO_EFFECT, "friendly servers are listed but the whitelist is disabled: the server federates with the entire XMPP network")
-                .key("server.defaults.federation_friendly_servers")
+                .key(keys::FEDERATION_FRIENDLY_SERVERS)
                 .at(friends.and_then(|n| n.origin.span()), "not enforced")
                 .help("set `federation_whitelist_enabled = true` to federate only with these servers"),
         );
@@ -643,13 +644,13 @@ fn federation_warnings(tree: &Node, diagnostics: &mut Vec<Diagnostic>) {
 /// Options under `prosody.<host>.defaults|overrides` that Prose does not know pass through
 /// to Prosody: say so (with a "did you mean"), and refuse values Lua cannot hold.
 fn prosody_options(tree: &Node, diagnostics: &mut Vec<Diagnostic>) {
-    let Some(hosts) = tree.get_path(&["prosody"]).and_then(Node::as_table) else {
+    let Some(hosts) = tree.get_path(keys::PROSODY.path()).and_then(Node::as_table) else {
         return;
     };
     let schema = crate::config::schema::schema_cached();
     let nav = SchemaNav::new(schema);
     let known = nav
-        .at(&["prosody", "global", "overrides"])
+        .at(keys::PROSODY_GLOBAL_OVERRIDES.path())
         .map(|s| nav.property_names(s))
         .unwrap_or_default();
     for (host, tables) in hosts {

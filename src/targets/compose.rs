@@ -16,6 +16,7 @@
 //! Every value that comes from the configuration is written with `yaml_str`, which also doubles
 //! `$` so compose does not interpolate it.
 
+use crate::config::keys;
 use serde::Serialize;
 
 use super::nginx::{APP_PORT, DASHBOARD_PORT};
@@ -156,8 +157,11 @@ pub fn compose(ctx: &RenderContext) -> Diagnosed<Compose> {
                 code::COMPOSE,
                 format!("server.local_hostname: {}", p.message),
             )
-            .key("server.local_hostname")
-            .at(ctx.span_of(&["server", "local_hostname"]), "not a hostname")
+            .key(keys::SERVER_LOCAL_HOSTNAME)
+            .at(
+                ctx.span_of(keys::SERVER_LOCAL_HOSTNAME.path()),
+                "not a hostname",
+            )
             .help(p.help),
         ]
     })?;

@@ -4,6 +4,7 @@
 //!
 //! The XML file carries the "do not edit" notice as a comment; JSON has no comments.
 
+use crate::config::keys;
 use serde::Serialize;
 
 use super::templating::Templates;
@@ -76,8 +77,8 @@ pub fn host_meta(ctx: &RenderContext) -> Diagnosed<HostMeta> {
     let pod = formats::hostname(&ctx.config.pod_domain()).map_err(|p| {
         vec![
             Diagnostic::error(code::HOST_META, format!("pod domain: {}", p.message))
-                .key("pod.address.domain")
-                .at(ctx.span_of(&["pod", "address", "domain"]), "not a hostname")
+                .key(keys::POD_DOMAIN)
+                .at(ctx.span_of(keys::POD_DOMAIN.path()), "not a hostname")
                 .help(p.help),
         ]
     })?;

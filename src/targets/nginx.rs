@@ -24,6 +24,7 @@
 //!   server domain, that server block also serves `/.well-known/` and no separate well-known
 //!   site is written. The web app and the Dashboard cannot share a host (both own `/`).
 
+use crate::config::keys;
 use serde::Serialize;
 
 use super::templating::Templates;
@@ -250,11 +251,11 @@ fn ascii_host(ctx: &RenderContext, key: &[&str], value: &str) -> Result<String, 
 
 /// The Dashboard's `server_name`, from `dashboard.url`.
 fn dashboard_host(ctx: &RenderContext) -> Result<String, Box<Diagnostic>> {
-    const KEY: &[&str] = &["dashboard", "url"];
+    const KEY: &[&str] = keys::DASHBOARD_URL.path();
     let error = |message: String, help: &str| {
         Box::new(
             Diagnostic::error(code::NGINX, message)
-                .key("dashboard.url")
+                .key(keys::DASHBOARD_URL)
                 .at(ctx.span_of(KEY), "served by nginx at the root of its host")
                 .help(help.to_owned()),
         )
@@ -286,7 +287,7 @@ fn dashboard_host(ctx: &RenderContext) -> Result<String, Box<Diagnostic>> {
     }
     match parsed.host() {
         Some(url::Host::Domain(domain)) => {
-            ascii_host(ctx, KEY, domain).map_err(|d| Box::new(d.key("dashboard.url")))
+            ascii_host(ctx, KEY, domain).map_err(|d| Box::new(d.key(keys::DASHBOARD_URL)))
         }
         Some(url::Host::Ipv4(ip)) => Ok(ip.to_string()),
         Some(url::Host::Ipv6(ip)) => Ok(format!("[{ip}]")),
@@ -336,11 +337,15 @@ fn hsts(host: &str, server_domain: &str) -> String {
 pub fn plan(ctx: &RenderContext) -> Diagnosed<Plan> {
     let config = ctx.config;
     let mut errors = Vec::new();
-    let server = ascii_host(ctx, &["server", "domain"], config.server.domain.as_str())
-        .map_err(|d| errors.push(*d))
-        .ok();
+    let server = ascii_host(
+        ctx,
+        keys::SERVER_DOMAIN.path(),
+        config.server.domain.as_str(),
+    )
+    .map_err(|d| errors.push(*d))
+    .ok();
     let pod = match &config.pod.address.domain {
-        Some(domain) => ascii_host(ctx, &["pod", "address", "domain"], domain.as_str())
+        Some(domain) => ascii_host(ctx, keys::POD_DOMAIN.path(), domain.as_str())
             .map_err(|d| errors.push(*d))
             .ok(),
         None => server.as_ref().map(|s| format!("prose.{s}")),
@@ -374,8 +379,11 @@ pub fn plan(ctx: &RenderContext) -> Diagnosed<Plan> {
                 code::NGINX,
                 format!("the Dashboard and the web app would both be served at `https://{pod}/`"),
             )
-            .key("dashboard.url")
-            .at(ctx.span_of(&["dashboard", "url"]), "same host as the pod")
+            .key(keys::DASHBOARD_URL)
+            .at(
+                ctx.span_of(keys::DASHBOARD_URL.path()),
+                "same host as the pod",
+            )
             .help(format!(
                 "give the Dashboard its own name, e.g. `https://admin.{pod}`"
             )),

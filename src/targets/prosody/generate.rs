@@ -18,6 +18,7 @@ use super::lua::{EnvName, SectionKind, Value};
 use super::settings::Settings;
 use crate::config::Config;
 use crate::config::formats;
+use crate::config::keys;
 use crate::config::model::{LogLevel, UPLOAD_HOST};
 use crate::diagnostics::{Diagnostic, code};
 
@@ -154,11 +155,11 @@ pub fn plan(ctx: &Ctx<'_>) -> (Vec<SectionPlan>, Vec<Diagnostic>) {
         })
     };
     let archive_retention = period(
-        &["server", "defaults", "message_archive_retention"],
+        keys::ARCHIVE_RETENTION.path(),
         convert::archive_retention(&defaults.message_archive_retention.parsed()),
     );
     let file_retention = period(
-        &["server", "defaults", "file_storage_retention"],
+        keys::FILE_RETENTION.path(),
         convert::file_retention(&defaults.file_storage_retention.parsed()),
     );
     let domain = prosody_hostname(config.server.domain.as_str());
@@ -321,8 +322,11 @@ pub fn plan(ctx: &Ctx<'_>) -> (Vec<SectionPlan>, Vec<Diagnostic>) {
                     code::DURATION,
                     "`auth.token_ttl` must be a fixed number of seconds",
                 )
-                .key("auth.token_ttl")
-                .at(key_span(ctx, &["auth", "token_ttl"]), "not a fixed length")
+                .key(keys::AUTH_TOKEN_TTL)
+                .at(
+                    key_span(ctx, keys::AUTH_TOKEN_TTL.path()),
+                    "not a fixed length",
+                )
                 .help("write it in weeks, days, hours, minutes or seconds, e.g. `PT3H`"),
             );
             Value::Integer(0)

@@ -36,6 +36,7 @@ pub mod lua;
 pub mod overrides;
 pub mod settings;
 
+use crate::config::keys;
 use generate::{ListOp, SectionPlan};
 use lua::Value;
 use settings::{Origin, Settings};
@@ -58,7 +59,7 @@ pub const SECRET_MODE: u32 = 0o640;
 /// Whether any `prosody.<host>` option (or a key of a table option) names a secret.
 fn holds_secret(ctx: &RenderContext) -> bool {
     let mut found = false;
-    if let Some(hosts) = ctx.tree.get_path(&["prosody"]) {
+    if let Some(hosts) = ctx.tree.get_path(keys::PROSODY.path()) {
         hosts.for_each_leaf(&mut Vec::new(), &mut |path, _| {
             found |= path
                 .iter()
