@@ -21,66 +21,114 @@ fn problem(message: impl Into<String>, help: impl Into<String>) -> Problem {
     }
 }
 
-/// The formats this module checks, by JSON Schema `format` name.
-pub const FORMATS: &[&str] = &[
-    "idn-hostname",
-    "prosody-host",
-    "email",
-    "uri",
-    "dashboard-url",
-    "duration",
-    "retention",
-    "jid-node",
-    "ipv4",
-    "ipv6",
-    "ip",
-    "absolute-path",
-    "prosody-size",
-    "prosody-rate",
-    "prosody-duration",
-    "lua-identifier",
+/// A string format: its JSON Schema `format` name, its checker (which says why a value is
+/// wrong), and valid values `explain` can swap in to see which output lines the value moves
+/// (empty where editing the text itself gives another valid value, e.g. a hostname).
+#[derive(Clone, Copy)]
+pub struct Format {
+    pub name: &'static str,
+    pub check: fn(&str) -> Result<(), Problem>,
+    pub samples: &'static [&'static str],
+}
+
+const fn format(
+    name: &'static str,
+    check: fn(&str) -> Result<(), Problem>,
+    samples: &'static [&'static str],
+) -> Format {
+    Format {
+        name,
+        check,
+        samples,
+    }
+}
+
+/// Every format of the model. The schema names them (see `types`), the validator checks them
+/// (run-time and built-in), diagnostics explain them and `explain` perturbs with them.
+pub const FORMATS: &[Format] = &[
+    format("idn-hostname", |v| hostname(v).map(drop), &[]),
+    format("prosody-host", prosody_host, &[]),
+    format("email", email, &[]),
+    format("uri", |v| url(v).map(drop), &[]),
+    format("dashboard-url", |v| dashboard_url(v).map(drop), &[]),
+    format(
+        "duration",
+        |v| IsoDuration::parse(v).map(drop),
+        &["PT1S", "P1D"],
+    ),
+    format(
+        "retention",
+        |v| Retention::parse(v).map(drop),
+        &["P1D", "infinite"],
+    ),
+    format("jid-node", jid_node, &[]),
+    format("ipv4", ipv4, &["192.0.2.1", "192.0.2.2"]),
+    format("ipv6", ipv6, &["2001:db8::1", "2001:db8::2"]),
+    format("ip", ip, &["192.0.2.1", "::1"]),
+    format("absolute-path", absolute_path, &[]),
+    format(
+        "prosody-size",
+        |v| Size::parse(v).map(drop),
+        &["1MiB", "2MiB"],
+    ),
+    format(
+        "prosody-rate",
+        |v| Rate::parse(v).map(drop),
+        &["1kB/s", "2kB/s"],
+    ),
+    format(
+        "prosody-duration",
+        |v| ProsodyDuration::parse(v).map(drop),
+        &["PT1S", "never"],
+    ),
+    format("lua-identifier", lua_identifier, &[]),
 ];
+
+/// The format named `name`, if the model has it.
+pub fn find(name: &str) -> Option<&'static Format> {
+    FORMATS.iter().find(|f| f.name == name)
+}
 
 /// Checks `value` against the format named `format`. Unknown formats accept everything.
 pub fn check(format: &str, value: &str) -> Result<(), Problem> {
-    match format {
-        "idn-hostname" => hostname(value).map(drop),
-        "prosody-host" if value == "global" => Ok(()),
-        "prosody-host" => hostname(value).map(drop).map_err(|p| Problem {
-            help: format!("{} (or `global` for Prosody's global section)", p.help),
-            ..p
-        }),
-        "email" => email(value),
-        "uri" => url(value).map(drop),
-        "dashboard-url" => dashboard_url(value).map(drop),
-        "duration" => IsoDuration::parse(value).map(drop),
-        "retention" => Retention::parse(value).map(drop),
-        "jid-node" => jid_node(value),
-        "ipv4" => value.parse::<Ipv4Addr>().map(drop).map_err(|_| {
-            problem(
-                format!("`{value}` is not an IPv4 address"),
-                "write four decimal numbers separated by dots, e.g. `203.0.113.10`",
-            )
-        }),
-        "ipv6" => value.parse::<Ipv6Addr>().map(drop).map_err(|_| {
-            problem(
-                format!("`{value}` is not an IPv6 address"),
-                "write an address such as `2001:db8::10` (no brackets, no port)",
-            )
-        }),
-        "ip" => value.parse::<IpAddr>().map(drop).map_err(|_| {
-            problem(
-                format!("`{value}` is not an IP address"),
-                "write an IPv4 (`0.0.0.0`) or IPv6 (`::`) address",
-            )
-        }),
-        "absolute-path" => absolute_path(value),
-        "prosody-size" => Size::parse(value).map(drop),
-        "prosody-rate" => Rate::parse(value).map(drop),
-        "prosody-duration" => ProsodyDuration::parse(value).map(drop),
-        "lua-identifier" => lua_identifier(value),
-        _ => Ok(()),
+    find(format).map_or(Ok(()), |f| (f.check)(value))
+}
+
+fn prosody_host(value: &str) -> Result<(), Problem> {
+    if value == "global" {
+        return Ok(());
     }
+    hostname(value).map(drop).map_err(|p| Problem {
+        help: format!("{} (or `global` for Prosody's global section)", p.help),
+        ..p
+    })
+}
+
+fn ipv4(value: &str) -> Result<(), Problem> {
+    value.parse::<Ipv4Addr>().map(drop).map_err(|_| {
+        problem(
+            format!("`{value}` is not an IPv4 address"),
+            "write four decimal numbers separated by dots, e.g. `203.0.113.10`",
+        )
+    })
+}
+
+fn ipv6(value: &str) -> Result<(), Problem> {
+    value.parse::<Ipv6Addr>().map(drop).map_err(|_| {
+        problem(
+            format!("`{value}` is not an IPv6 address"),
+            "write an address such as `2001:db8::10` (no brackets, no port)",
+        )
+    })
+}
+
+fn ip(value: &str) -> Result<(), Problem> {
+    value.parse::<IpAddr>().map(drop).map_err(|_| {
+        problem(
+            format!("`{value}` is not an IP address"),
+            "write an IPv4 (`0.0.0.0`) or IPv6 (`::`) address",
+        )
+    })
 }
 
 /// A valid hostname: LDH labels, or an IDN that converts to them. Returns the ASCII form.
@@ -502,6 +550,15 @@ fn split_number(value: &str) -> (&str, &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_sample_is_valid_in_its_format() {
+        for format in FORMATS {
+            for sample in format.samples {
+                assert!((format.check)(sample).is_ok(), "{}: {sample}", format.name);
+            }
+        }
+    }
 
     #[test]
     fn durations_parse_components_in_order() {

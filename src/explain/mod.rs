@@ -13,6 +13,7 @@ use serde_json::Value as Json;
 
 use crate::config::Config;
 use crate::config::env::var_name;
+use crate::config::formats;
 use crate::config::load::Loaded;
 use crate::config::schema_nav::{SchemaNav, did_you_mean};
 use crate::diagnostics::is_secret_key;
@@ -420,11 +421,10 @@ fn variants(config: &Config, path: &[String]) -> Vec<Config> {
         .at(path)
         .and_then(|s| s.get("format"))
         .and_then(Json::as_str);
-    candidates.extend(
-        format_alternatives(format)
-            .iter()
-            .map(|v| Json::String((*v).to_owned())),
-    );
+    let samples = format
+        .and_then(formats::find)
+        .map_or(&[][..], |f| f.samples);
+    candidates.extend(samples.iter().map(|v| Json::String((*v).to_owned())));
     match current {
         Json::Bool(b) => candidates.push(Json::Bool(!b)),
         Json::Number(n) => {
@@ -483,21 +483,6 @@ fn rename_hosts(config: &mut Json, old: &str, new: &str) {
         })
         .collect();
     *hosts = renamed;
-}
-
-/// Valid values of a string format, to perturb values that no textual edit keeps valid.
-fn format_alternatives(format: Option<&str>) -> &'static [&'static str] {
-    match format {
-        Some("retention") => &["P1D", "infinite"],
-        Some("duration") => &["PT1S", "P1D"],
-        Some("prosody-duration") => &["PT1S", "never"],
-        Some("prosody-size") => &["1MiB", "2MiB"],
-        Some("prosody-rate") => &["1kB/s", "2kB/s"],
-        Some("ipv4") => &["192.0.2.1", "192.0.2.2"],
-        Some("ipv6") => &["2001:db8::1", "2001:db8::2"],
-        Some("ip") => &["192.0.2.1", "::1"],
-        _ => &[],
-    }
 }
 
 /// `"P2Y"` -> `"P3Y"`: another value of the same form.
