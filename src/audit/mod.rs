@@ -491,7 +491,10 @@ fn analytics(a: &mut Auditor<'_>) {
 
 /// Every HTTPS `server` block of the generated nginx sites must send HSTS.
 fn nginx_hsts(a: &mut Auditor<'_>, tree: &OutputTree) {
-    for file in tree.files().filter(|f| f.path.starts_with("etc/nginx/")) {
+    for file in tree
+        .files()
+        .filter(|f| f.path.as_str().starts_with("etc/nginx/"))
+    {
         let text = String::from_utf8_lossy(&file.contents);
         let mut block: Option<(usize, bool, bool)> = None; // (start line, https, hsts)
         let mut depth = 0usize;
@@ -514,7 +517,7 @@ fn nginx_hsts(a: &mut Auditor<'_>, tree: &OutputTree) {
                 a.report(
                     NGINX_NO_HSTS,
                     Location::Output {
-                        file: file.path.clone(),
+                        file: file.path.to_string(),
                         line: start,
                     },
                 );

@@ -256,7 +256,7 @@ fn print_changes(
     tree: &OutputTree,
     budget: &mut DiffBudget,
 ) -> std::io::Result<()> {
-    let generated = |path: &str| {
+    let generated = |path: &camino::Utf8Path| {
         tree.get(path)
             .map(|f| f.contents.clone())
             .unwrap_or_default()

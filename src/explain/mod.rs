@@ -8,6 +8,7 @@
 
 use std::collections::BTreeMap;
 
+use camino::Utf8Path;
 use serde::Serialize;
 use serde_json::Value as Json;
 
@@ -249,11 +250,11 @@ pub fn explain_line(loaded: &Loaded, file: &str, line: usize) -> Result<LineRepo
     let file = file.trim_start_matches("./");
     let target = tree
         .files()
-        .map(|f| f.path.clone())
+        .map(|f| f.path.to_string())
         .filter(|p| file == p || file.ends_with(&format!("/{p}")))
         .max_by_key(String::len)
         .ok_or_else(|| {
-            let names: Vec<String> = tree.files().map(|f| f.path.clone()).collect();
+            let names: Vec<String> = tree.files().map(|f| f.path.to_string()).collect();
             format!(
                 "`{file}` is not a generated file; generated files: {}",
                 names.join(", ")
@@ -336,7 +337,7 @@ fn affected_lines(config: &Config, baseline: &OutputTree, path: &[String]) -> Ve
                 .map(|f| f.contents.as_slice())
                 .unwrap_or_default();
             for line in changed_lines(&file.contents, after) {
-                changed.entry(file.path.clone()).or_default().push(line);
+                changed.entry(file.path.to_string()).or_default().push(line);
             }
         }
     }
@@ -355,16 +356,11 @@ fn affected_lines(config: &Config, baseline: &OutputTree, path: &[String]) -> Ve
 fn renamed_counterpart<'t>(
     baseline: &OutputTree,
     variant: &'t OutputTree,
-    path: &str,
+    path: &Utf8Path,
 ) -> Option<&'t crate::targets::GeneratedFile> {
-    let dir = |p: &str| {
-        p.rsplit_once('/')
-            .map(|(d, _)| d.to_owned())
-            .unwrap_or_default()
-    };
     let mut new_files = variant
         .files()
-        .filter(|f| baseline.get(&f.path).is_none() && dir(&f.path) == dir(path));
+        .filter(|f| baseline.get(&f.path).is_none() && f.path.parent() == path.parent());
     let only = new_files.next()?;
     new_files.next().is_none().then_some(only)
 }

@@ -2,7 +2,12 @@
 
 /// A unified diff of two versions of a file, cut after `max_lines` lines of diff. Returns the
 /// text and the number of lines left out.
-pub fn unified_diff(path: &str, old: &[u8], new: &[u8], max_lines: usize) -> (String, usize) {
+pub fn unified_diff(
+    path: &camino::Utf8Path,
+    old: &[u8],
+    new: &[u8],
+    max_lines: usize,
+) -> (String, usize) {
     let old = String::from_utf8_lossy(old);
     let new = String::from_utf8_lossy(new);
     let diff = similar::TextDiff::configure()

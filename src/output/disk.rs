@@ -9,9 +9,9 @@ use super::write::{WriteError, io_error};
 
 /// Refuses output directories (or parents inside them) that are symlinks or not directories,
 /// so nothing is ever written outside the tree through a link.
-pub(super) fn check_no_links(root: &Path, relative: &str) -> Result<(), WriteError> {
+pub(super) fn check_no_links(root: &Path, relative: &camino::Utf8Path) -> Result<(), WriteError> {
     let mut here = root.to_owned();
-    let segments: Vec<&str> = relative.split('/').collect();
+    let segments: Vec<&str> = relative.as_str().split('/').collect();
     for segment in &segments[..segments.len().saturating_sub(1)] {
         here.push(segment);
         match fs::symlink_metadata(&here) {

@@ -3,6 +3,8 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use camino::{Utf8Path, Utf8PathBuf};
+
 use sha2::{Digest, Sha256};
 
 use super::write::{WriteError, io_error};
@@ -19,7 +21,7 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 /// A parsed manifest: relative path -> hex digest.
-pub type Manifest = BTreeMap<String, String>;
+pub type Manifest = BTreeMap<Utf8PathBuf, String>;
 
 /// Parses a `SHA256SUMS` file; `Err` names the first malformed line.
 pub fn parse_manifest(text: &str) -> Result<Manifest, String> {
@@ -39,7 +41,7 @@ pub fn parse_manifest(text: &str) -> Result<Manifest, String> {
         let Some((hash, path)) = parsed else {
             return Err(format!("line {} is not `<sha256>  <path>`", n + 1));
         };
-        out.insert(path.to_owned(), hash.to_ascii_lowercase());
+        out.insert(path.into(), hash.to_ascii_lowercase());
     }
     Ok(out)
 }
@@ -84,7 +86,7 @@ impl Ownership {
     }
 
     /// Whether `hash` is what some build of ours wrote at `path`.
-    pub(super) fn owns(&self, path: &str, hash: &str) -> bool {
+    pub(super) fn owns(&self, path: &Utf8Path, hash: &str) -> bool {
         self.manifest.get(path).is_some_and(|h| h == hash)
             || self
                 .pending
@@ -92,12 +94,12 @@ impl Ownership {
                 .is_some_and(|m| m.get(path).is_some_and(|h| h == hash))
     }
 
-    pub(super) fn listed(&self, path: &str) -> bool {
+    pub(super) fn listed(&self, path: &Utf8Path) -> bool {
         self.manifest.contains_key(path)
             || self.pending.as_ref().is_some_and(|m| m.contains_key(path))
     }
 
-    pub(super) fn all_paths(&self) -> impl Iterator<Item = &String> {
+    pub(super) fn all_paths(&self) -> impl Iterator<Item = &Utf8PathBuf> {
         self.manifest
             .keys()
             .chain(self.pending.iter().flat_map(|m| m.keys()))

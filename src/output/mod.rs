@@ -26,6 +26,8 @@ pub use manifest::{Manifest, parse_manifest, sha256_hex};
 pub use plan::{Change, plan};
 pub use write::{HandEdit, WriteError, WriteSummary, write};
 
+use camino::{Utf8Path, Utf8PathBuf};
+
 use crate::targets::GeneratedFile;
 
 /// The manifest at the root of every pod's tree.
@@ -36,14 +38,14 @@ pub const WORK_DIR: &str = ".prose-compile";
 /// Generated files by relative path, in a stable order.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct OutputTree {
-    files: BTreeMap<String, GeneratedFile>,
+    files: BTreeMap<Utf8PathBuf, GeneratedFile>,
 }
 
 impl OutputTree {
     /// Adds a file; refuses a path that could leave the tree or collide with the tool's own.
     pub fn insert(&mut self, file: GeneratedFile) -> Result<(), String> {
-        check_relative_path(&file.path)?;
-        if file.path == MANIFEST || file.path.starts_with(WORK_DIR) {
+        check_relative_path(file.path.as_str())?;
+        if file.path == MANIFEST || file.path.as_str().starts_with(WORK_DIR) {
             return Err(format!(
                 "`{}` is reserved for prose-compile's own files",
                 file.path
@@ -60,8 +62,8 @@ impl OutputTree {
         self.files.values()
     }
 
-    pub fn get(&self, path: &str) -> Option<&GeneratedFile> {
-        self.files.get(path)
+    pub fn get(&self, path: impl AsRef<Utf8Path>) -> Option<&GeneratedFile> {
+        self.files.get(path.as_ref())
     }
 
     pub fn len(&self) -> usize {

@@ -4,6 +4,8 @@ use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
+use camino::Utf8PathBuf;
+
 use super::OutputTree;
 use super::disk::{check_root, read_on_disk};
 use super::manifest::Ownership;
@@ -12,10 +14,10 @@ use super::write::{WriteError, io_error};
 /// The state of one file on disk compared with the tree.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Change {
-    Create { path: String },
-    Update { path: String, old: Vec<u8> },
-    Mode { path: String, old: u32 },
-    Remove { path: String, old: Vec<u8> },
+    Create { path: Utf8PathBuf },
+    Update { path: Utf8PathBuf, old: Vec<u8> },
+    Mode { path: Utf8PathBuf, old: u32 },
+    Remove { path: Utf8PathBuf, old: Vec<u8> },
 }
 
 /// What would change on disk if `tree` were written to `root`.
@@ -49,7 +51,7 @@ pub fn plan(tree: &OutputTree, root: &Path) -> Result<Vec<Change>, WriteError> {
             Err(e) => return Err(io_error(&path, e)),
         }
     }
-    let mut stale: Vec<&String> = ownership
+    let mut stale: Vec<&Utf8PathBuf> = ownership
         .all_paths()
         .filter(|p| tree.get(p).is_none())
         .collect();

@@ -6,6 +6,8 @@ use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
+use camino::Utf8PathBuf;
+
 use super::disk::{check_no_links, check_root, read_on_disk};
 use super::manifest::{JOURNAL, Ownership, sha256_hex};
 use super::{MANIFEST, OutputTree, WORK_DIR, unified_diff};
@@ -30,7 +32,7 @@ pub enum WriteError {
 /// never generated but would now overwrite).
 #[derive(Debug, Clone)]
 pub struct HandEdit {
-    pub path: String,
+    pub path: Utf8PathBuf,
     /// Unified diff from the file on disk to what would be generated.
     pub diff: String,
     /// `false` when no manifest lists the file: it was never generated.
@@ -47,9 +49,9 @@ pub(super) fn io_error(path: &Path, error: std::io::Error) -> WriteError {
 /// What a build did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct WriteSummary {
-    pub written: Vec<String>,
-    pub unchanged: Vec<String>,
-    pub removed: Vec<String>,
+    pub written: Vec<Utf8PathBuf>,
+    pub unchanged: Vec<Utf8PathBuf>,
+    pub removed: Vec<Utf8PathBuf>,
     /// A previous interrupted build was completed.
     pub recovered: bool,
 }
@@ -91,8 +93,8 @@ pub fn write(tree: &OutputTree, root: &Path, force: bool) -> Result<WriteSummary
             });
         }
     }
-    let stale: Vec<String> = {
-        let mut s: Vec<String> = ownership
+    let stale: Vec<Utf8PathBuf> = {
+        let mut s: Vec<Utf8PathBuf> = ownership
             .all_paths()
             .filter(|p| tree.get(p).is_none())
             .cloned()
@@ -124,7 +126,7 @@ pub fn write(tree: &OutputTree, root: &Path, force: bool) -> Result<WriteSummary
         .files()
         .filter(|f| !unchanged.contains(&f.path))
         .collect();
-    let to_remove: Vec<String> = stale
+    let to_remove: Vec<Utf8PathBuf> = stale
         .into_iter()
         .filter(|p| root.join(p).exists())
         .collect();

@@ -178,7 +178,7 @@ pub fn compose(ctx: &RenderContext) -> Diagnosed<Compose> {
 pub fn render_compose(compose: &Compose, templates: &Templates) -> Diagnosed<Vec<GeneratedFile>> {
     let text = templates.render_file("compose.yaml.j2", compose)?;
     Ok(vec![GeneratedFile {
-        path: PATH.to_owned(),
+        path: PATH.into(),
         contents: text.into_bytes(),
         mode: 0o644,
     }])

@@ -108,12 +108,12 @@ pub fn render_host_meta(
     match (xml, json) {
         (Ok(xml), Ok(json)) => Ok(vec![
             GeneratedFile {
-                path: format!("{DIR}/host-meta"),
+                path: format!("{DIR}/host-meta").into(),
                 contents: xml.into_bytes(),
                 mode: 0o644,
             },
             GeneratedFile {
-                path: format!("{DIR}/host-meta.json"),
+                path: format!("{DIR}/host-meta.json").into(),
                 contents: json.into_bytes(),
                 mode: 0o644,
             },

@@ -17,6 +17,8 @@ pub mod templating;
 pub mod wellformed;
 
 use std::path::Path;
+
+use camino::Utf8PathBuf;
 use std::sync::OnceLock;
 
 use crate::config::Config;
@@ -58,7 +60,7 @@ impl RenderContext<'_> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GeneratedFile {
     /// Path relative to the tree root, `/`-separated (e.g. `etc/prosody/prosody.cfg.lua`).
-    pub path: String,
+    pub path: Utf8PathBuf,
     pub contents: Vec<u8>,
     /// Unix permission bits (e.g. 0o644; 0o640 for files that may hold secrets).
     pub mode: u32,

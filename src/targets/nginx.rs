@@ -230,7 +230,7 @@ pub fn render_plan(plan: &Plan, templates: &Templates) -> Diagnosed<Vec<Generate
 
 fn file(name: &str, contents: Diagnosed<String>) -> Diagnosed<GeneratedFile> {
     Ok(GeneratedFile {
-        path: format!("{SITES_DIR}/{name}"),
+        path: format!("{SITES_DIR}/{name}").into(),
         contents: contents?.into_bytes(),
         mode: 0o644,
     })

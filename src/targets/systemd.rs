@@ -79,7 +79,7 @@ pub fn unit(ctx: &RenderContext) -> Unit {
 pub fn render_unit(unit: &Unit, templates: &Templates) -> Diagnosed<Vec<GeneratedFile>> {
     let text = templates.render_file("prose.service.j2", unit)?;
     Ok(vec![GeneratedFile {
-        path: PATH.to_owned(),
+        path: PATH.into(),
         contents: text.into_bytes(),
         mode: 0o644,
     }])

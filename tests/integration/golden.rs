@@ -52,7 +52,7 @@ fn load_example(path: &Path) -> Loaded {
 fn files_of(tree: &OutputTree) -> BTreeMap<String, Vec<u8>> {
     let mut files: BTreeMap<String, Vec<u8>> = tree
         .files()
-        .map(|f| (f.path.clone(), f.contents.clone()))
+        .map(|f| (f.path.to_string(), f.contents.clone()))
         .collect();
     files.insert(MANIFEST.into(), tree.manifest().into_bytes());
     files
@@ -86,7 +86,7 @@ fn examples_match_their_golden_trees() {
                 continue;
             }
             let (diff, _) = prose_compile::output::unified_diff(
-                file,
+                file.as_str().into(),
                 old.map_or(&[][..], |v| v),
                 new.map_or(&[][..], |v| v),
                 200,

@@ -438,13 +438,13 @@ fn shapes(files: &[prose_compile::targets::GeneratedFile]) -> Vec<(String, Strin
         .iter()
         .map(|f| {
             let text = std::str::from_utf8(&f.contents).unwrap();
-            let shape = if f.path.starts_with("etc/nginx/") {
+            let shape = if f.path.as_str().starts_with("etc/nginx/") {
                 format!("{:?}", nginx_shape(text))
-            } else if f.path.ends_with(".yaml") {
+            } else if f.path.as_str().ends_with(".yaml") {
                 format!("{:?}", yaml_key_paths(text))
-            } else if f.path.ends_with(".json") {
+            } else if f.path.as_str().ends_with(".json") {
                 format!("{:?}", json_shape(text))
-            } else if f.path.ends_with(".service") {
+            } else if f.path.as_str().ends_with(".service") {
                 let shape = systemd_shape(text).unwrap();
                 format!(
                     "{:?}",
@@ -453,7 +453,7 @@ fn shapes(files: &[prose_compile::targets::GeneratedFile]) -> Vec<(String, Strin
             } else {
                 format!("{:?}", xml_shape(&dir.path().join(&f.path)))
             };
-            (f.path.clone(), shape)
+            (f.path.to_string(), shape)
         })
         .collect()
 }
@@ -551,7 +551,7 @@ fn dashboard_urls_the_front_end_accepts_are_refused_or_inert() {
                 write_tree(dir.path(), &files);
                 let sites: Vec<_> = files
                     .iter()
-                    .filter(|f| f.path.starts_with("etc/nginx/"))
+                    .filter(|f| f.path.as_str().starts_with("etc/nginx/"))
                     .map(|f| dir.path().join(&f.path))
                     .collect();
                 let outcome = verify::nginx_sites(&sites);

@@ -103,7 +103,7 @@ impl super::Target for ProsodyConfig {
 pub fn render(ctx: &RenderContext) -> Diagnosed<Vec<GeneratedFile>> {
     let file = build(ctx)?;
     Ok(vec![GeneratedFile {
-        path: PATH.to_owned(),
+        path: PATH.into(),
         contents: file.print().into_bytes(),
         mode: if holds_secret(ctx) { SECRET_MODE } else { MODE },
     }])
