@@ -20,7 +20,7 @@ use crate::config::keys;
 use serde::Serialize;
 
 use super::nginx::{APP_PORT, DASHBOARD_PORT};
-use super::templating::Templates;
+use super::templating::{Templates, template};
 use super::{GeneratedFile, RenderContext};
 use crate::config::env::{FileVariable, VariableStatus};
 use crate::config::formats;
@@ -53,7 +53,7 @@ impl super::Target for ComposeFile {
         &[PATH]
     }
     fn templates(&self) -> &'static [super::templating::TemplateSource] {
-        &[crate::template!("compose.yaml.j2")]
+        &[template!("compose.yaml.j2")]
     }
     fn variables(&self) -> &'static [FileVariable] {
         &VARIABLES

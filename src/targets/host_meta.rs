@@ -7,7 +7,7 @@
 use crate::config::keys;
 use serde::Serialize;
 
-use super::templating::Templates;
+use super::templating::{Templates, template};
 use super::{GeneratedFile, RenderContext};
 use crate::config::formats;
 use crate::diagnostics::{Diagnosed, Diagnostic, code};
@@ -43,10 +43,7 @@ impl super::Target for HostMetaFiles {
         &[XML, JSON]
     }
     fn templates(&self) -> &'static [super::templating::TemplateSource] {
-        &[
-            crate::template!("host-meta.j2"),
-            crate::template!("host-meta.json.j2"),
-        ]
+        &[template!("host-meta.j2"), template!("host-meta.json.j2")]
     }
     fn checks(&self) -> &'static [super::Check] {
         use super::{Check, Validator};

@@ -27,7 +27,7 @@
 use crate::config::keys;
 use serde::Serialize;
 
-use super::templating::Templates;
+use super::templating::{Templates, template};
 use super::{GeneratedFile, RenderContext};
 use crate::config::env::{FileVariable, VariableStatus};
 use crate::config::formats;
@@ -171,9 +171,9 @@ impl super::Target for NginxSites {
     }
     fn templates(&self) -> &'static [super::templating::TemplateSource] {
         &[
-            crate::template!("nginx-common.j2"),
-            crate::template!("nginx-pod.conf.j2"),
-            crate::template!("nginx-well-known.conf.j2"),
+            template!("nginx-common.j2"),
+            template!("nginx-pod.conf.j2"),
+            template!("nginx-well-known.conf.j2"),
         ]
     }
     fn variables(&self) -> &'static [FileVariable] {

@@ -16,7 +16,7 @@
 use serde::Serialize;
 
 use super::compose;
-use super::templating::Templates;
+use super::templating::{Templates, template};
 use super::{GeneratedFile, RenderContext};
 use crate::diagnostics::Diagnosed;
 
@@ -46,7 +46,7 @@ impl super::Target for SystemdUnit {
         &[PATH]
     }
     fn templates(&self) -> &'static [super::templating::TemplateSource] {
-        &[crate::template!("prose.service.j2")]
+        &[template!("prose.service.j2")]
     }
     fn checks(&self) -> &'static [super::Check] {
         &[super::Check {

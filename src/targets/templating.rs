@@ -41,7 +41,6 @@ pub type TemplateSource = (&'static str, &'static str);
 
 /// A template shipped in the binary: `template!("nginx-pod.conf.j2")` reads
 /// `templates/nginx-pod.conf.j2` at compile time.
-#[macro_export]
 macro_rules! template {
     ($name:literal) => {
         (
@@ -50,6 +49,7 @@ macro_rules! template {
         )
     };
 }
+pub(crate) use template;
 
 /// A set of templates with the escaping filters, ready to render.
 pub struct Templates {

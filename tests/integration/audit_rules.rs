@@ -271,16 +271,8 @@ fn nginx_without_hsts_is_found_at_its_server_block() {
 }
 
 fn binary(args: &[&str]) -> (i32, String) {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_prose-compile"))
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env_clear()
-        .args(args)
-        .output()
-        .expect("run");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-    )
+    let ran = crate::support::cli().args(args).run();
+    (ran.status, ran.stdout)
 }
 
 #[test]

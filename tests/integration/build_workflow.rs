@@ -17,12 +17,8 @@ fn pod(dir: &Path, domain: &str) -> String {
 }
 
 fn run(args: &[&str]) -> (i32, String, String) {
-    let out = prose_compile(args, &[]);
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    let ran = support::cli().args(args).run();
+    (ran.status, ran.stdout, ran.stderr)
 }
 
 fn generated_only(tree: BTreeMap<String, Vec<u8>>) -> BTreeMap<String, Vec<u8>> {

@@ -9,15 +9,13 @@ use serde_json::Value;
 use support::{prose_compile, repo};
 
 fn explain(args: &[&str], env: &[(&str, &str)]) -> Value {
-    let mut all = vec!["--format", "json", "explain"];
-    all.extend(args);
-    let out = prose_compile(&all, env);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("json")
+    support::cli()
+        .args(&["--format", "json", "explain"])
+        .args(args)
+        .envs(env)
+        .run()
+        .status(0)
+        .json()
 }
 
 fn layer(report: &Value) -> &str {

@@ -98,23 +98,18 @@ fn independent_validator_accepts_examples_and_rejects_schema_violations() {
     good.sort();
     // Bad cases whose first diagnostic is a schema violation in the file itself.
     let mut bad = Vec::new();
-    for entry in std::fs::read_dir(repo().join("tests/cases/check")).expect("cases") {
-        let dir = entry.expect("entry").path();
-        let case = std::fs::read_to_string(dir.join("case.toml")).unwrap_or_default();
-        if case.contains("args =")
-            || case.contains("env =")
-            || dir.join("prose.env").exists()
-            || case.contains("exit = 0")
-        {
+    for case in crate::check_cases::cases() {
+        if !case.file_only() || case.exit() == 0 {
             continue;
         }
-        let loaded = load(&dir.join("prose.toml"), &isolated()).expect("readable");
+        let config = crate::check_cases::config_of(&case);
+        let loaded = load(&config, &isolated()).expect("readable");
         if loaded
             .diagnostics
             .iter()
             .any(|d| d.is_error() && SCHEMA_CODES.contains(&d.code.as_str()))
         {
-            bad.push(dir.join("prose.toml"));
+            bad.push(config);
         }
     }
     assert!(

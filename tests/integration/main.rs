@@ -3,6 +3,7 @@
 
 mod support;
 
+mod architecture;
 mod audit_rules;
 mod build_workflow;
 mod check_cases;
