@@ -2,17 +2,13 @@
 //!
 //! A target implements [`Target`] once, in its own file: the paths it writes, the templates
 //! it renders, the `PROSE_*` variables its files read from `prose.env`, the real tools that
-//! check its files, and the render itself. [`TARGETS`] lists them; everything else (the
-//! pipeline, `verify`, the loader's list of known variables, `--templates`) asks the list.
-//! A new output is one new file plus one line in [`TARGETS`].
+//! check its files, and the render itself. `registry!` declares them and lists them in
+//! [`TARGETS`]; everything else (the pipeline, `verify`, the loader's list of known
+//! variables, `--templates`) asks the list.
+//! A new output is one new file plus one line in `registry!`.
 //!
 //! Errors point at the configuration key responsible, found in `ctx.tree`.
 
-pub mod compose;
-pub mod host_meta;
-pub mod nginx;
-pub mod prosody;
-pub mod systemd;
 pub mod templating;
 pub mod wellformed;
 
@@ -116,14 +112,22 @@ pub trait Target: Sync {
     fn render(&self, ctx: &RenderContext) -> Diagnosed<Vec<GeneratedFile>>;
 }
 
-/// Every target. The order is the order of their diagnostics and of `verify`'s checks.
-pub const TARGETS: &[&dyn Target] = &[
-    &prosody::ProsodyConfig,
-    &host_meta::HostMetaFiles,
-    &compose::ComposeFile,
-    &systemd::SystemdUnit,
-    &nginx::NginxSites,
-];
+/// Declares each target's module and lists its [`Target`] in [`TARGETS`]: one line each.
+macro_rules! registry {
+    ($($module:ident => $target:ident,)*) => {
+        $(pub mod $module;)*
+        /// Every target. The order is the order of their diagnostics and of `verify`'s checks.
+        pub const TARGETS: &[&dyn Target] = &[$(&$module::$target),*];
+    };
+}
+
+registry! {
+    prosody => ProsodyConfig,
+    host_meta => HostMetaFiles,
+    compose => ComposeFile,
+    systemd => SystemdUnit,
+    nginx => NginxSites,
+}
 
 /// Runs every target; all targets' diagnostics are reported, not just the first one's.
 pub fn render_all(ctx: &RenderContext) -> Diagnosed<Vec<GeneratedFile>> {
