@@ -493,7 +493,7 @@ fn analytics(a: &mut Auditor<'_>) {
 fn nginx_hsts(a: &mut Auditor<'_>, tree: &OutputTree) {
     for file in tree
         .files()
-        .filter(|f| f.path.as_str().starts_with("etc/nginx/"))
+        .filter(|f| f.path.starts_with(crate::targets::nginx::SITES_DIR))
     {
         let text = String::from_utf8_lossy(&file.contents);
         let mut block: Option<(usize, bool, bool)> = None; // (start line, https, hsts)
