@@ -75,13 +75,14 @@ pub fn load(path: &Path, options: &LoadOptions) -> Result<Loaded, LoadError> {
         .parent()
         .unwrap_or(Path::new("."))
         .join(SIBLING_ENV_FILE);
-    let mut env_files: Vec<PathBuf> = Vec::new();
-    if options.sibling_env_file && sibling.is_file() {
-        env_files.push(sibling);
+    // The sibling is found by the tool itself: only a regular file, never through a link.
+    let mut env_files: Vec<(PathBuf, bool)> = Vec::new();
+    if options.sibling_env_file && std::fs::symlink_metadata(&sibling).is_ok() {
+        env_files.push((sibling, true));
     }
-    env_files.extend(options.env_files.iter().cloned());
-    for env_file in &env_files {
-        let Some(text) = read_text(env_file, &mut sources, &mut diagnostics)? else {
+    env_files.extend(options.env_files.iter().map(|f| (f.clone(), false)));
+    for (env_file, found) in &env_files {
+        let Some(text) = read_text(env_file, *found, &mut sources, &mut diagnostics)? else {
             continue;
         };
         let id = sources.add(
@@ -90,13 +91,14 @@ pub fn load(path: &Path, options: &LoadOptions) -> Result<Loaded, LoadError> {
             String::new(),
         );
         let mut assignments = env::parse_env_file(&text, id, &mut diagnostics);
+        let shown = env::mask_env_file(&text, &assignments, &mut sources);
         limits::check_entries(
             &mut assignments,
             "the env file",
             |a| Some(a.value_span),
             &mut diagnostics,
         );
-        sources.set_text(id, env::mask_assignments(&text, &assignments));
+        sources.set_text(id, shown);
         upper_layers.push(env::env_layer(
             &assignments,
             options.file_variables,
@@ -187,21 +189,46 @@ pub fn load(path: &Path, options: &LoadOptions) -> Result<Loaded, LoadError> {
     })
 }
 
-/// Reads an env file; `Ok(None)` when it is over its size limit (diagnosed).
+/// Reads an env file; `Ok(None)` when it is over its size limit, or when the tool `found` it
+/// by itself and it is a link or not a regular file (diagnosed).
 fn read_text(
     path: &Path,
+    found: bool,
     sources: &mut Sources,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Result<Option<String>, LoadError> {
-    let read = crate::files::read_bounded(path, limits::MAX_ENV_FILE_BYTES).map_err(|source| {
-        LoadError {
-            path: path.to_owned(),
-            source,
+    let read = if found {
+        crate::files::read_found(path, limits::MAX_ENV_FILE_BYTES)
+    } else {
+        crate::files::read_bounded(path, limits::MAX_ENV_FILE_BYTES)
+    };
+    let read = match read {
+        Ok(read) => read,
+        Err(error) if crate::files::is_refusal(&error) => {
+            diagnostics.push(
+                Diagnostic::error(code::UNSAFE_INPUT, error.to_string()).help(
+                    "the prose.env beside prose.toml is read only as a regular file: make it one \
+                     (not a link, a FIFO or a device), or name the file with `--env-file` if you \
+                     mean it",
+                ),
+            );
+            return Ok(None);
         }
-    })?;
+        Err(source) => {
+            return Err(LoadError {
+                path: path.to_owned(),
+                source,
+            });
+        }
+    };
     Ok(match read {
         crate::files::Bounded::Bytes(bytes) => Some(String::from_utf8_lossy(&bytes).into_owned()),
         crate::files::Bounded::TooLarge { size, first_line } => {
+            // Whatever the file is, only the start of its first line is shown.
+            let mut shown = first_line.into_bytes();
+            let end = shown.len();
+            crate::diagnostics::mask_line_after(&mut shown, 0..end, env::SHOWN_CHARACTERS);
+            let first_line = String::from_utf8(shown).unwrap_or_default();
             diagnostics.push(limits::file_too_large(
                 path,
                 SourceKind::EnvFile,
@@ -240,7 +267,11 @@ fn read_config(
         Err(error) => {
             let at = error.utf8_error().valid_up_to();
             let lossy = String::from_utf8_lossy(error.as_bytes()).into_owned();
-            let id = sources.add(name, SourceKind::File, lossy);
+            // No tree to find the secrets by: mask them by key name on the raw text.
+            let mut secrets = crate::diagnostics::Secrets::default();
+            let shown = crate::diagnostics::mask_toml_text(&lossy, &mut secrets);
+            sources.add_secrets(&secrets);
+            let id = sources.add(name, SourceKind::File, shown);
             diagnostics.push(
                 Diagnostic::error(code::ENCODING, "the file is not valid UTF-8")
                     .at(Some(Span::new(id, at..at + 1)), "invalid byte")
@@ -256,10 +287,9 @@ fn read_config(
         .unwrap_or(text);
     let id = sources.add(name, SourceKind::File, String::new());
     let root = parse_toml(&text, id, diagnostics);
-    let shown = match &root {
-        Some(root) => mask_secrets(&text, root),
-        None => text,
-    };
+    let mut secrets = crate::diagnostics::Secrets::default();
+    let shown = mask_secrets(&text, root.as_ref(), &mut secrets);
+    sources.add_secrets(&secrets);
     sources.set_text(id, shown);
     Ok(root)
 }
