@@ -122,7 +122,19 @@ pub fn pipeline(data: &[u8]) {
         return;
     };
     let again = prose_compile::pipeline::compile(&loaded, "prose.toml").expect("second render");
-    let manifest = prose_compile::output::parse_manifest(&tree.manifest()).expect("manifest");
+    // Every file is listed once, with its digest: in `SHA256SUMS` when it is world-readable,
+    // else in the private manifest.
+    let mut manifest = prose_compile::output::parse_manifest(&tree.manifest()).expect("manifest");
+    let private = tree
+        .private_manifest()
+        .map(|(text, _)| text)
+        .unwrap_or_default();
+    let private = prose_compile::output::parse_manifest(&private).expect("private manifest");
+    for path in private.keys() {
+        let file = tree.get(path).expect("a listed file exists");
+        assert_eq!(file.mode & 0o004, 0, "{path} is world-readable but private");
+    }
+    manifest.extend(private);
     for file in tree.files() {
         let twin = again.get(&file.path).expect("same files");
         assert_eq!(

@@ -37,7 +37,14 @@ pub fn run(
     let (mut invalid, mut denied) = (false, false);
     let mut report = Report { pods: Vec::new() };
     let mut sarif = audit::sarif::Log::default();
+    let mut failed = false;
     for pod in &pods {
+        // A pod that cannot be named is that pod's failure: the others are still audited.
+        if let Some(problem) = pod.name_problem() {
+            super::exit::error(&problem);
+            failed = true;
+            continue;
+        }
         let loaded = load(&pod.config, &options).map_err(|e| Stop::Usage(e.to_string()))?;
         if loaded.has_errors() {
             ui.diagnostics(&loaded.diagnostics, &loaded.sources);
@@ -71,7 +78,11 @@ pub fn run(
         Format::Sarif => ui.json(&sarif, true)?,
         Format::Human => {}
     }
-    Ok(Exit::failure_if(invalid || denied))
+    Ok(if failed {
+        Exit::Error
+    } else {
+        Exit::failure_if(invalid || denied)
+    })
 }
 
 fn print_human(

@@ -27,6 +27,9 @@ pub fn run(
             pods.len()
         )));
     };
+    if let Some(problem) = pod.name_problem() {
+        return Err(Stop::Usage(problem));
+    }
     let loaded = load(&pod.config, &load_args.options()).map_err(|e| Stop::Usage(e.to_string()))?;
     if loaded.has_errors() {
         ui.diagnostics(&loaded.diagnostics, &loaded.sources);
