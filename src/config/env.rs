@@ -322,7 +322,10 @@ fn unknown_variable(a: &Assignment, nav: &SchemaNav<'_>, variables: &[FileVariab
         .collect();
     let mut d = Diagnostic::warning(
         code::UNKNOWN_VARIABLE,
-        format!("`{}` names no configuration key", a.name),
+        format!(
+            "`{}` names no configuration key",
+            super::formats::shown(&a.name)
+        ),
     )
     .at(Some(a.value_span), "ignored");
     d.help = Some(
@@ -498,12 +501,10 @@ pub fn set_layer(
         let Some(schema) = nav.at(&set.path) else {
             let parent = nav.at(&set.path[..set.path.len().saturating_sub(1)]);
             let last = set.path.last().map(String::as_str).unwrap_or("");
-            let mut d = Diagnostic::error(
-                code::UNKNOWN_KEY,
-                format!("unknown key `{}`", dotted(&set.path)),
-            )
-            .key(dotted(&set.path))
-            .at(Some(a.value_span), "set here");
+            let shown = super::formats::shown(&dotted(&set.path));
+            let mut d = Diagnostic::error(code::UNKNOWN_KEY, format!("unknown key `{shown}`"))
+                .key(shown)
+                .at(Some(a.value_span), "set here");
             if let Some(close) = parent.and_then(|p| did_you_mean(last, nav.property_names(p))) {
                 d = d.help(format!("did you mean `{close}`?"));
             }

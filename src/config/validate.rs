@@ -367,13 +367,13 @@ fn unknown_key(
     let place = if parent.is_empty() {
         String::new()
     } else {
-        format!(" in `[{}]`", dotted(parent))
+        format!(" in `[{}]`", formats::shown(&dotted(parent)))
     };
     let mut d = Diagnostic::error(
         code::UNKNOWN_KEY,
-        format!("unknown key `{name}`{place}{env}"),
+        format!("unknown key `{}`{place}{env}", formats::shown(name)),
     )
-    .key(full)
+    .key(formats::shown(&full))
     .at(span, "unknown key");
     d.help = Some(match did_you_mean(name, candidates.iter().copied()) {
         Some(close) => format!("did you mean `{close}`?"),
@@ -666,9 +666,12 @@ fn prosody_options(tree: &Node, diagnostics: &mut Vec<Diagnostic>) {
                 let key = dotted(&["prosody", host, part, name]);
                 let mut d = Diagnostic::warning(
                     code::PROSODY_OPTION,
-                    format!("`{name}` is not an option Prose knows: passed to Prosody unchecked"),
+                    format!(
+                        "`{}` is not an option Prose knows: passed to Prosody unchecked",
+                        formats::shown(name)
+                    ),
                 )
-                .key(key.clone())
+                .key(formats::shown(&key))
                 .at(value.key_span.or(value.origin.span()), "unchecked option");
                 d.help = Some(match did_you_mean(name, known.iter().copied()) {
                     Some(close) => format!("did you mean `{close}`?"),

@@ -3,6 +3,9 @@
 
 use std::ops::Range;
 
+/// Longest message, label or help printed, in characters.
+pub const MAX_SHOWN_TEXT: usize = 4_000;
+
 /// What kind of text a source is: decides how `explain` and diagnostics describe an origin.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SourceKind {
@@ -77,9 +80,15 @@ impl Sources {
         self.secrets.extend(secrets);
     }
 
-    /// A message, label or help text with every known secret value replaced.
+    /// A message, label or help text as it may be printed: every known secret value replaced,
+    /// and cut after [`MAX_SHOWN_TEXT`] characters (a name quoted in a message is shortened
+    /// where the message is made; this bounds whatever was not).
     pub fn scrub(&self, text: &str) -> String {
-        self.secrets.scrub(text)
+        let text = self.secrets.scrub(text);
+        match text.char_indices().nth(MAX_SHOWN_TEXT) {
+            Some((cut, _)) => format!("{}…", &text[..cut]),
+            None => text,
+        }
     }
 
     pub fn get(&self, id: SourceId) -> &Source {

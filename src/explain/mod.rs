@@ -101,13 +101,13 @@ pub fn explain_key(loaded: &Loaded, key: &str) -> Result<KeyReport, String> {
         .ok_or("the configuration is invalid: run `check`")?;
     let schema = crate::config::schema::schema_cached();
     let nav = SchemaNav::new(schema);
-    let path = path_of(key).map_err(|_| format!("`{key}` is not a key path"))?;
+    let path = path_of(key).map_err(|_| format!("`{}` is not a key path", formats::shown(key)))?;
     let Some(sub) = nav.at(&path) else {
         let paths = nav.all_paths();
         let hint = did_you_mean(key, paths.iter().map(String::as_str))
             .map(|c| format!(": did you mean `{c}`?"))
             .unwrap_or_default();
-        return Err(format!("unknown key `{key}`{hint}"));
+        return Err(format!("unknown key `{}`{hint}", formats::shown(key)));
     };
     let key = dotted(&path);
     let base = effective(config);
