@@ -64,8 +64,9 @@ pub const SHOWN_CHARACTERS: usize = 4;
 
 /// Parses a dotenv file (`NAME=value`, optional `export `, `#` comments, single- or
 /// double-quoted values). Malformed lines are reported, not skipped silently: the first
-/// [`MAX_DIAGNOSTICS`](super::limits::MAX_DIAGNOSTICS) of them one by one, the rest counted in
-/// one more diagnostic (a megabyte of `a` lines must not become half a million diagnostics).
+/// [`MAX_DIAGNOSTICS`](super::limits::MAX_DIAGNOSTICS)` - 1` of them one by one, the rest
+/// counted in one more diagnostic (a megabyte of `a` lines must not become half a million
+/// diagnostics).
 pub fn parse_env_file(
     text: &str,
     source: SourceId,
@@ -73,11 +74,16 @@ pub fn parse_env_file(
 ) -> Vec<Assignment> {
     let mut out = Vec::new();
     let mut offset = 0;
+    // Lines reported one by one, then where the rest start (and how many there are).
+    let shown = super::limits::MAX_DIAGNOSTICS - 1;
     let mut malformed = 0usize;
+    let mut rest: Option<Span> = None;
     let mut report = |diagnostic: Diagnostic, diagnostics: &mut Vec<Diagnostic>| {
         malformed += 1;
-        if malformed <= super::limits::MAX_DIAGNOSTICS {
+        if malformed <= shown {
             diagnostics.push(diagnostic);
+        } else if rest.is_none() {
+            rest = diagnostic.span;
         }
     };
     for line in text.split_inclusive('\n') {
@@ -124,13 +130,19 @@ pub fn parse_env_file(
             value_span: Span::new(source, value_start..value_start + raw.len()),
         });
     }
-    let more = malformed.saturating_sub(super::limits::MAX_DIAGNOSTICS);
+    let more = malformed.saturating_sub(shown);
     if more > 0 {
+        // A limit's diagnostic: always shown, whatever the cap on the others.
         diagnostics.push(
             Diagnostic::error(
-                code::ENV_FILE,
-                format!("{more} more lines of the env file are not `NAME=value` assignments"),
+                super::limits::CODE,
+                format!(
+                    "this line and {} more of the env file are not `NAME=value` assignments \
+                     (only the first {shown} are reported one by one)",
+                    more - 1
+                ),
             )
+            .at(rest, "not an assignment")
             .help("check that the env file is the pod's: a few `PROSE_*=value` lines"),
         );
     }

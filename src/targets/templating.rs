@@ -177,18 +177,17 @@ impl Templates {
             .render_captured_to(Value::from(minijinja::value::Serde(context)), &mut out)
             .map(drop);
         if out.overflowed {
-            return Err(Error::new(
-                ErrorKind::InvalidOperation,
-                format!(
-                    "the rendered file is larger than the limit of {} MiB per generated file",
-                    super::MAX_FILE_BYTES >> 20
-                ),
-            ));
+            return Err(too_large());
         }
         rendered?;
         let text = String::from_utf8(out.bytes)
             .map_err(|_| Error::new(ErrorKind::InvalidOperation, "the output is not UTF-8"))?;
-        finish_comments(&text).map_err(|message| Error::new(ErrorKind::InvalidOperation, message))
+        let text = finish_comments(&text)
+            .map_err(|message| Error::new(ErrorKind::InvalidOperation, message))?;
+        if text.len() as u64 > super::MAX_FILE_BYTES {
+            return Err(too_large());
+        }
+        Ok(text)
     }
 
     /// Like [`Templates::render`], with a failure turned into a diagnostic naming the
@@ -225,6 +224,28 @@ impl Templates {
     pub fn origin(&self, name: &str) -> Option<&Path> {
         self.origins.get(name).and_then(|p| p.as_deref())
     }
+}
+
+/// Renders template text under every rule of this module (the filters, strict undefined, fuel,
+/// size, comment fences): for tests and the fuzzer.
+pub fn render_text(source: &str, context: &impl serde::Serialize) -> Result<String, Error> {
+    let mut env = environment();
+    env.add_template_owned("template", source.to_owned())?;
+    let templates = Templates {
+        env,
+        origins: BTreeMap::from([("template", None)]),
+    };
+    templates.render("template", context)
+}
+
+fn too_large() -> Error {
+    Error::new(
+        ErrorKind::InvalidOperation,
+        format!(
+            "the rendered file is larger than the limit of {} MiB per generated file",
+            super::MAX_FILE_BYTES >> 20
+        ),
+    )
 }
 
 /// An environment with the rules and filters of this module, without templates. Public so
@@ -738,15 +759,7 @@ mod tests {
     }
 
     fn render(template: &str, value: &str) -> Result<String, String> {
-        let mut env = environment();
-        env.add_template_owned("t", template.to_owned()).unwrap();
-        let templates = Templates {
-            env,
-            origins: BTreeMap::from([("t", None)]),
-        };
-        templates
-            .render("t", &minijinja::context! { v => value })
-            .map_err(|e| e.to_string())
+        render_text(template, &minijinja::context! { v => value }).map_err(|e| e.to_string())
     }
 
     #[test]
