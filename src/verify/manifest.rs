@@ -4,8 +4,10 @@
 //! a pull request put next to them (a line appended to `prosody.cfg.lua`, an extra nginx
 //! site, a link to `/etc/shadow`).
 //!
-//! This is no signature (whoever writes the tree can rewrite its manifest too): the Lua
-//! validators run sandboxed and unprivileged besides (see `tools`).
+//! This is no signature (whoever writes the tree can rewrite its manifest too): each file must
+//! also have the structure a build gives it (`targets::wellformed`: an nginx site holds only
+//! the directives the sites use, no `include`), and the Lua validators run sandboxed and
+//! unprivileged besides (see `tools`).
 
 use std::path::{Path, PathBuf};
 
@@ -71,6 +73,20 @@ pub fn check_manifest(root: &Path) -> Result<usize, Mismatch> {
             return Err(mismatch(
                 &file,
                 "does not match its digest in the manifest: changed since it was built",
+            ));
+        }
+        // A manifest can be rewritten with the file: the file must also be shaped as a build
+        // writes it (nginx sites: only the directives the sites use, so `nginx -t` never
+        // includes another file).
+        let generated = crate::targets::GeneratedFile {
+            path: path.clone(),
+            contents: bytes,
+            mode: 0o644,
+        };
+        if let Some(problem) = crate::targets::wellformed::problem(&generated) {
+            return Err(mismatch(
+                &file,
+                &format!("is not a file a build writes: {problem}"),
             ));
         }
     }
@@ -214,6 +230,24 @@ mod tests {
         );
         std::fs::remove_file(&lua).unwrap();
         assert!(check_manifest(root).unwrap_err().reason.contains("missing"));
+
+        // A forged manifest that matches a forged site: its structure gives it away.
+        let site = "server {\n    include /etc/shadow;\n}\n";
+        std::fs::create_dir_all(root.join("etc/nginx/sites-available")).unwrap();
+        std::fs::write(root.join("etc/nginx/sites-available/x"), site).unwrap();
+        std::fs::write(
+            root.join(MANIFEST),
+            format!(
+                "{}  etc/nginx/sites-available/x\n",
+                sha256_hex(site.as_bytes())
+            ),
+        )
+        .unwrap();
+        let error = check_manifest(root).unwrap_err();
+        assert!(
+            error.reason.contains("`include` is not a directive"),
+            "{error}"
+        );
 
         let empty = tempfile::tempdir().unwrap();
         assert!(
