@@ -368,6 +368,14 @@ fn setup(name: &str, s: &mut Scratch) {
             }
         }
         "sibling-env-fifo" => mkfifo(&root.join("pod/prose.env")),
+        "sibling-env-link-to-secret" => {
+            fs::write(
+                root.join("sentinel/shadow"),
+                "root:$y$j9T$ShadowHashThatMustNotLeak:19000:0:99999:7:::\n",
+            )
+            .unwrap();
+            symlink("../sentinel/shadow", root.join("pod/prose.env")).unwrap();
+        }
         "config-is-fifo" => {
             let _ = fs::remove_file(root.join("pod/prose.toml"));
             mkfifo(&root.join("pod/prose.toml"));
