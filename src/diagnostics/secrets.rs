@@ -117,9 +117,13 @@ pub fn mask_line_after(bytes: &mut [u8], line: std::ops::Range<usize>, keep_char
         }
         kept += 1;
     }
-    for b in &mut bytes[at..line_end] {
-        if *b != b'\n' && *b != b'\r' {
-            *b = b'*';
+    // Everything but the line's own ending (`\n`, `\r\n`, a last `\r`): a lone `\r` inside the
+    // line is masked like the rest.
+    for i in at..line_end {
+        let ending = bytes[i] == b'\n'
+            || (bytes[i] == b'\r' && (i + 1 == line_end || bytes[i + 1] == b'\n'));
+        if !ending {
+            bytes[i] = b'*';
         }
     }
 }
