@@ -1046,17 +1046,29 @@ fn stress_200_pods_two_builds_at_once_with_20_random_kills() {
         assert!(Instant::now() < deadline, "the stress test took too long");
     }
     assert_eq!(kills, 20);
-    // The kills did interrupt builds (the other build, or the next, completed them).
+    // About one kill in six lands between a build's journal and its manifest (the others while
+    // it loads, renders, stages or waits): make sure the repair is exercised at least once, with
+    // the fault hook aborting a build in the middle of its renames.
+    for (i, port) in ports.iter_mut().enumerate() {
+        *port = 6000 + i as u32 % 7;
+    }
+    write_pods(&ports);
+    let aborted = command(root, &["build", "--no-env", "pods", "-o", "out"])
+        .env("PROSE_COMPILE_FAULT_AFTER_RENAMES", "300")
+        .output()
+        .unwrap();
+    assert!(
+        !aborted.status.success(),
+        "the fault hook must stop the build"
+    );
     let last = build().wait_with_output().unwrap();
     assert!(last.status.success(), "{last:?}");
     let last_stderr = String::from_utf8_lossy(&last.stderr);
-    repaired += usize::from(last_stderr.contains("completed an interrupted build"));
-    // (About one kill in six lands between a build's journal and its manifest, where the
-    // next build has to complete it; the others land while it loads, renders, stages or waits.)
-    assert!(
-        repaired >= 1,
-        "no kill interrupted a build's renames ({repaired})"
-    );
+    repaired += last_stderr
+        .matches("completed an interrupted build")
+        .count();
+    assert!(repaired >= 1, "no build was repaired: {last_stderr}");
+    eprintln!("stress: {kills} kills, {repaired} interrupted builds completed");
     // Every tree checks, and holds the last values.
     for (i, port) in ports.iter().enumerate() {
         let tree = root.join(format!("out/p{i:03}"));
