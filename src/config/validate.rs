@@ -642,8 +642,9 @@ fn federation_warnings(tree: &Node, diagnostics: &mut Vec<Diagnostic>) {
     }
 }
 
-/// Options under `prosody.<host>.defaults|overrides` that Prose does not know pass through
-/// to Prosody: say so (with a "did you mean"), and refuse values Lua cannot hold.
+/// Options under `prosody.<host>.defaults|overrides` that the Pod API does not know: it reads
+/// them into a struct that denies unknown fields, so it would not start. Errors, with a
+/// "did you mean"; values Lua cannot hold are reported too.
 fn prosody_options(tree: &Node, diagnostics: &mut Vec<Diagnostic>) {
     let Some(hosts) = tree.get_path(keys::PROSODY.path()).and_then(Node::as_table) else {
         return;
@@ -664,15 +665,23 @@ fn prosody_options(tree: &Node, diagnostics: &mut Vec<Diagnostic>) {
                     continue;
                 }
                 let key = dotted(&["prosody", host, part, name]);
-                let mut d = Diagnostic::warning(
+                let mut d = Diagnostic::error(
                     code::PROSODY_OPTION,
-                    format!("`{name}` is not an option Prose knows: passed to Prosody unchecked"),
+                    format!(
+                        "`{name}` is not a Prosody option Pod API 0.20.0 knows: it refuses its \
+                         whole configuration and would not start"
+                    ),
                 )
                 .key(key.clone())
-                .at(value.key_span.or(value.origin.span()), "unchecked option");
+                .at(
+                    value.key_span.or(value.origin.span()),
+                    "unknown to the Pod API",
+                );
                 d.help = Some(match did_you_mean(name, known.iter().copied()) {
                     Some(close) => format!("did you mean `{close}`?"),
-                    None => "check the name in Prosody's documentation (https://prosody.im/doc/configure)".into(),
+                    None => "remove it: the Pod API writes only the options it knows (see the \
+                             `prosody.<host>` section of the schema)"
+                        .into(),
                 });
                 diagnostics.push(d);
                 if let Some(bad) = unrepresentable(value) {

@@ -64,8 +64,10 @@ codes! {
     PRESET = "preset": "an unknown vendor analytics preset, or an `inherits` cycle";
     // Prosody options (`prosody.<host>.defaults|overrides`).
     PROSODY_TABLE = "prosody-table": "a Prosody option outside a `defaults` or `overrides` table";
-    PROSODY_OPTION = "prosody-option": "a Prosody option Prose does not know, passed through";
-    PROSODY_VALUE = "prosody-value": "a Prosody option value Lua cannot hold";
+    PROSODY_OPTION = "prosody-option": "a Prosody option the Pod API does not know (it would not start)";
+    PROSODY_VALUE = "prosody-value": "a Prosody option value the Pod API or Lua cannot hold";
+    PROSODY_BASELINE = "prosody-baseline": "a Prosody table or option that would drop settings or modules the pod needs";
+    PROSODY_POD_API = "prosody-pod-api": "a Prosody option the Pod API ignores or replaces when it writes the file";
     PROSODY_HOST = "prosody-host": "a `prosody.<host>` table that names no generated section";
     PROSODY_GLOBAL_OPTION = "prosody-global-option": "a global-only Prosody option under a host";
     PROSODY_RETIRED_OPTION = "prosody-retired-option": "a Prosody option that Prosody no longer reads";

@@ -65,7 +65,8 @@ fn duration() -> impl Strategy<Value = String> {
         (1u32..400).prop_map(|n| format!("P{n}D")),
         (1u32..36).prop_map(|n| format!("P{n}M")),
         (1u32..10).prop_map(|n| format!("P{n}Y")),
-        (1u32..500).prop_map(|n| format!("PT{n}M")),
+        // At least a day: the Pod API refuses a shorter retention.
+        (1440u32..100_000).prop_map(|n| format!("PT{n}M")),
     ]
 }
 
@@ -120,19 +121,51 @@ fn nasty() -> impl Strategy<Value = String> {
     prop::collection::vec(piece, 0..6).prop_map(|p| p.concat())
 }
 
-fn passthrough() -> impl Strategy<Value = (String, serde_json::Value)> {
-    prop_oneof![
-        nasty().prop_map(|s| (quoted(&s), serde_json::Value::from(s))),
-        any::<i32>().prop_map(|n| (n.to_string(), serde_json::Value::from(n))),
-        any::<bool>().prop_map(|b| (b.to_string(), serde_json::Value::from(b))),
-        prop::collection::vec(nasty(), 1..3).prop_map(|items| {
-            let toml: Vec<String> = items.iter().map(|s| quoted(s)).collect();
-            (
-                format!("[{}]", toml.join(", ")),
-                serde_json::Value::from(items),
-            )
-        }),
-    ]
+/// Free-text global options the Pod API writes as they are: strings, and lists it keeps as
+/// sets (deduplicated, each item at its last place).
+const FREE_OPTIONS: &[(&str, bool)] = &[
+    ("pidfile", false),
+    ("dont_archive_namespaces", true),
+    ("archive_store", false),
+    ("admins", true),
+    ("groups_file", false),
+];
+
+fn free_value(list: bool) -> BoxedStrategy<(String, serde_json::Value)> {
+    if list {
+        prop::collection::vec(nasty(), 1..4)
+            .prop_map(|items| {
+                let toml: Vec<String> = items.iter().map(|s| quoted(s)).collect();
+                let mut set: Vec<String> = Vec::new();
+                for item in items {
+                    set.retain(|i| *i != item);
+                    set.push(item);
+                }
+                (
+                    format!("[{}]", toml.join(", ")),
+                    serde_json::Value::from(set),
+                )
+            })
+            .boxed()
+    } else {
+        nasty()
+            .prop_map(|s| (quoted(&s), serde_json::Value::from(s)))
+            .boxed()
+    }
+}
+
+fn free_options() -> impl Strategy<Value = Vec<(String, serde_json::Value)>> {
+    let values: Vec<_> = FREE_OPTIONS
+        .iter()
+        .map(|(_, list)| prop::option::of(free_value(*list)))
+        .collect();
+    values.prop_map(|values| {
+        FREE_OPTIONS
+            .iter()
+            .zip(values)
+            .filter_map(|((name, _), v)| v.map(|(toml, json)| (format!("{name} = {toml}"), json)))
+            .collect()
+    })
 }
 
 fn contact(domain: String) -> impl Strategy<Value = String> {
@@ -156,13 +189,13 @@ fn pod() -> impl Strategy<Value = Pod> {
         prop::collection::btree_set(domain(), 0..4),
     );
     let rest = (
-        prop::collection::vec(passthrough(), 0..5),
+        free_options(),
         prop::option::of((
             1u32..5000,
             prop::sample::select(vec!["B/s", "kB/s", "MB/s"]),
         )),
         prop::option::of(1u32..60),
-        prop::option::of((1u32..2000, prop::sample::select(vec!["MiB", "GiB", "kB"]))),
+        prop::option::of((1u32..2000, prop::sample::select(vec!["MiB", "MB", "kB"]))),
         prop::option::of(8u8..=255),
         prop::option::of(1u32..48),
     );
@@ -202,7 +235,7 @@ fn pod() -> impl Strategy<Value = Pod> {
                 }
             }
             if rate.is_some() || burst.is_some() {
-                t.push_str("\n[prosody.global.defaults.limits.c2s]\n");
+                t.push_str("\n[prosody.global.overrides.limits.c2s]\n");
                 if let Some((n, unit)) = rate {
                     t.push_str(&format!("rate = \"{n}{unit}\"\n"));
                 }
@@ -212,9 +245,9 @@ fn pod() -> impl Strategy<Value = Pod> {
             }
             let mut expected = Vec::new();
             t.push_str("\n[prosody.global.overrides]\n");
-            for (n, (toml, json)) in overrides.into_iter().enumerate() {
-                let name = format!("x_custom_option_{n}");
-                t.push_str(&format!("{name} = {toml}\n"));
+            for (line, json) in overrides {
+                let name = line.split(" = ").next().unwrap_or_default().to_owned();
+                t.push_str(&format!("{line}\n"));
                 expected.push((name, json));
             }
             if let Some((n, unit)) = quota {

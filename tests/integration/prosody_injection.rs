@@ -149,7 +149,9 @@ const POINTS: &[Point] = &[
     },
 ];
 
-/// Free strings: every one must arrive exactly.
+/// Free strings: every one must arrive exactly. (Only options the Pod API knows and writes
+/// as strings: it refuses unknown options, and ignores a VirtualHost override of an option it
+/// does not generate there.)
 const FREE_POINTS: &[(&str, &str, &[&str])] = &[
     // (table, `key = P` line, where it is found: section then path)
     (
@@ -159,18 +161,13 @@ const FREE_POINTS: &[(&str, &str, &[&str])] = &[
     ),
     (
         "prosody.global.overrides",
-        "authentication = P",
-        &["global", "authentication"],
-    ),
-    (
-        "prosody.global.overrides",
         "admins = [P, \"ok@example.org\"]",
         &["global", "admins", "0"],
     ),
     (
         "prosody.global.overrides",
-        "log = { P = P }",
-        &["global", "log", "$"],
+        "log = { debug = P }",
+        &["global", "log", "debug"],
     ),
     (
         "prosody.global.overrides",
@@ -194,28 +191,8 @@ const FREE_POINTS: &[(&str, &str, &[&str])] = &[
     ),
     (
         "prosody.global.overrides",
-        "sql = { driver = P }",
-        &["global", "sql", "driver"],
-    ),
-    (
-        "prosody.global.overrides",
-        "my_passthrough = P",
-        &["global", "my_passthrough"],
-    ),
-    (
-        "prosody.global.overrides",
-        "my_list = [1, P]",
-        &["global", "my_list", "1"],
-    ),
-    (
-        "prosody.global.overrides",
-        "my_table = { P = { inner = P } }",
-        &["global", "my_table", "$", "inner"],
-    ),
-    (
-        "prosody.global.defaults",
-        "my_default = P",
-        &["global", "my_default"],
+        "sql = { database = P }",
+        &["global", "sql", "database"],
     ),
     (
         "prosody.\"example.org\".overrides",
@@ -223,19 +200,19 @@ const FREE_POINTS: &[(&str, &str, &[&str])] = &[
         &["example.org", "http_host"],
     ),
     (
-        "prosody.\"example.org\".overrides",
-        "contact_info = { abuse = [P] }",
+        "prosody.\"example.org\".defaults",
+        "contact_info = { abuse = [P], admin = [], feedback = [], sales = [], security = [], support = [] }",
         &["example.org", "contact_info", "abuse", "0"],
     ),
     (
-        "prosody.\"example.org\".overrides",
+        "prosody.\"example.org\".defaults",
         "disco_items = [{ address = P, name = P }]",
         &["example.org", "disco_items", "0", "1"],
     ),
     (
-        "prosody.\"groups.example.org\".overrides",
-        "my_muc_option = P",
-        &["groups.example.org", "my_muc_option"],
+        "prosody.\"groups.example.org\".defaults",
+        "groups_file = P",
+        &["groups.example.org", "groups_file"],
     ),
     (
         "prosody.\"upload.prose.local\".overrides",
@@ -422,9 +399,11 @@ fn validated_values_are_rejected_or_inert() {
                 );
             };
             reached_printer += 1;
+            // A contact URL arrives as the Pod API's `Url` prints it (percent-encoded).
+            let expected = url::Url::parse(&payload).unwrap().to_string();
             assert_eq!(
                 lookup(&s, section, path, &payload),
-                &J::from(payload.as_str()),
+                &J::from(expected.as_str()),
                 "{}: {payload:?}",
                 point.name
             );

@@ -9,9 +9,17 @@
 //! makes a line break (or anything that could look like one) impossible. So no value can end a
 //! string, start a comment or add a statement.
 //!
-//! Layout follows upstream's printer (reference `prose-pod-upstream.md` §2.2): two-space
-//! indentation, one group of definitions per blank-line-separated block with an optional
-//! `-- comment`, `;`-terminated multi-line lists and maps, one-line `{ x }` for a single scalar.
+//! Layout is byte for byte the Pod API's printer (prose-pod-api 0.20.0,
+//! `src/prosody-config/src/prosody_config_file/print.rs`): two-space indentation, one group of
+//! definitions per blank-line-separated block with an optional `-- comment`, `;`-terminated
+//! multi-line lists and tables (a table is multi-line even when empty), one-line `{ x }` only
+//! for a list of one scalar (so a list of lists is multi-line at every level).
+//!
+//! Two deliberate differences, for strings upstream does not escape for Lua: upstream prints a
+//! string with Rust's `{:?}` (`\u{…}` escapes, which Lua 5.1 does not read, and a `\0` that a
+//! following digit extends), and table keys raw. Here strings use Lua's own escapes and a key
+//! that is not an identifier is written `["…"]`. Both print the same bytes for every printable
+//! ASCII string and identifier key, which is all that a valid configuration holds.
 
 use std::fmt::Write as _;
 
@@ -33,8 +41,6 @@ pub enum Value {
     Product(Vec<u64>),
     /// A list, printed one item per line (one-line when it holds a single scalar).
     List(Vec<Value>),
-    /// A short list printed on one line, e.g. `{ "upload.example.org"; "HTTP File Upload" }`.
-    Tuple(Vec<Value>),
     /// A table with string keys, in insertion order.
     Map(IndexMap<String, Value>),
 }
@@ -73,7 +79,7 @@ impl Value {
     }
 
     fn is_scalar(&self) -> bool {
-        !matches!(self, Value::List(_) | Value::Tuple(_) | Value::Map(_))
+        !matches!(self, Value::List(_) | Value::Map(_))
     }
 }
 
@@ -268,23 +274,8 @@ impl Value {
                     out.push('}');
                 }
             },
-            Value::Tuple(items) if items.iter().all(Value::is_scalar) => {
-                if items.is_empty() {
-                    out.push_str("{}");
-                    return;
-                }
-                out.push_str("{ ");
-                for (i, item) in items.iter().enumerate() {
-                    if i > 0 {
-                        out.push_str("; ");
-                    }
-                    item.print(out, level);
-                }
-                out.push_str(" }");
-            }
-            Value::Tuple(items) => Value::List(items.clone()).print(out, level),
-            Value::Map(entries) if entries.is_empty() => out.push_str("{}"),
             Value::Map(entries) => {
+                // Multi-line even when empty, as upstream prints a table.
                 out.push_str("{\n");
                 for (k, v) in entries {
                     indent(out, level + 1);
@@ -548,7 +539,7 @@ mod tests {
         );
         assert_eq!(Value::Env(EnvName::new("X").unwrap()).to_lua(), "ENV_X");
         assert_eq!(Value::List(vec![]).to_lua(), "{}");
-        assert_eq!(Value::Map(IndexMap::new()).to_lua(), "{}");
+        assert_eq!(Value::Map(IndexMap::new()).to_lua(), "{\n}");
         assert_eq!(Value::List(vec![Value::Integer(5280)]).to_lua(), "{ 5280 }");
         assert_eq!(
             Value::strings(["a", "b"]).to_lua(),
@@ -565,13 +556,11 @@ mod tests {
             limits.to_lua(),
             "{\n  c2s = {\n    rate = \"50kb/s\";\n    burst = \"2s\";\n  };\n}"
         );
-        let disco = Value::List(vec![Value::Tuple(vec![
-            Value::string("upload.prose.local"),
-            Value::string("HTTP File Upload"),
-        ])]);
+        // A list of lists: multi-line at both levels, as upstream prints `disco_items`.
+        let disco = Value::List(vec![Value::strings(["upload.prose.local", "HTTP File Upload"])]);
         assert_eq!(
             disco.to_lua(),
-            "{\n  { \"upload.prose.local\"; \"HTTP File Upload\" };\n}"
+            "{\n  {\n    \"upload.prose.local\";\n    \"HTTP File Upload\";\n  };\n}"
         );
     }
 
