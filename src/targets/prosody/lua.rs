@@ -381,6 +381,9 @@ impl File {
                     }
                 }
                 print_groups(&mut out, &section.groups, 1);
+                // Exactly one blank line after a section, even one without options.
+                out.truncate(out.trim_end().len());
+                out.push_str("\n\n");
             }
         }
         let mut text = out.trim_end().to_owned();
