@@ -147,7 +147,8 @@ pub struct ProsodySettings {
     pub disco_items: Option<Vec<DiscoItem>>,
     pub disco_hidden: Option<bool>,
     pub disco_expose_admins: Option<bool>,
-    /// Any other option: passed through to Prosody as written.
+    /// Any other option: an error (the Pod API knows only the options above, and would not
+    /// start); kept in the model so the error can name it.
     #[serde(flatten)]
     pub other: IndexMap<String, serde_json::Value>,
 }

@@ -1,33 +1,46 @@
 //! `etc/prosody/prosody.cfg.lua`: the Prosody configuration of the pod.
 //!
-//! The file Prose's own Pod API would write for the same `prose.toml` (reference
-//! `prose-pod-upstream.md` §2), with upstream's bugs fixed, built as a typed Lua model
-//! ([`lua`]) and printed by code that escapes every string, so no value can become code.
+//! The Pod API rewrites this file from `/etc/prose/prose.toml` at every start and on every
+//! Dashboard change (prose-pod-api 0.20.0, `init_server_config` and `save_config`), so the file
+//! generated here is the one **the Pod API will write** for the installed `prose.toml`: the
+//! operator's, plus the entries prose-compile carries ([`carry`]). It is built step by step as
+//! upstream's `prosody_config_from_db_` builds it for a pristine database ([`generate`]) and
+//! printed byte for byte as upstream prints it ([`lua`], [`layout`]), from a typed Lua model
+//! in which every string is escaped, so no value can become code.
 //!
-//! # How a section's options are layered (lowest first)
-//! 1. Prose's **baseline** for the section ([`generate`]).
-//! 2. `prosody.<host>.defaults`.
-//! 3. The **configured** settings: those that render a `prose.toml` key (domain, ports, log
-//!    level, every `server.defaults.*` key, `auth.token_ttl`, `public_contacts`, the debug
-//!    switch), then the modules features enable (upstream's `enable_module`).
-//! 4. `prosody.<host>.overrides`: they win, and may add options.
-//! 5. Global only: `prosody_ext.additional_modules_enabled`, enabled after everything else
-//!    (as the configuration reference says).
+//! # How the operator's `prosody.<host>` tables apply (upstream's merge rules)
+//! Per section, per option, whole values (a table or list replaces Prose's):
+//! - `global` and `upload.prose.local`: `defaults` keep only the options they name, with
+//!   Prose's value where Prose sets one, and drop Prose's others (an error here:
+//!   [`pod_api::drops_baseline`]); `overrides` set options, replacing or adding. Then
+//!   upstream's `base_global_settings` fills in what the global section lacks.
+//! - the VirtualHost and the chat rooms: `defaults` fill in options Prose does not generate,
+//!   `overrides` replace options Prose generates; anything else is ignored (warnings).
+//! - Then the steps driven by `server.defaults` (push notifications, federation, the debug
+//!   switch, the upload component, archiving, `prosody_ext.additional_modules_enabled`)
+//!   assign their values over the operator's (warnings name what they replace).
 //!
-//! Each layer merges into the one below as the layers of `prose.toml` do: tables (`limits`,
-//! `ssl`, `contact_info`, `log`, passthrough tables) key by key, anything else (lists
-//! included) replaced. So `limits.c2s = { rate = "100kB/s" }` changes the c2s rate and keeps
-//! its burst. `<host>` is `global`, or the hostname of a generated VirtualHost or Component;
-//! any other hostname is an error listing the sections.
+//! `<host>` is `global`, or the hostname of a generated VirtualHost or Component (compared as
+//! domain names); any other hostname is an error listing the sections.
+//!
+//! # Differences from the Pod API's own file
+//! - Carried, so the API writes them too ([`carry`]): `tls_profile`, `https_ports = {}`, the
+//!   modules without `posix`, the chat rooms' retention, the exact upload retention, the
+//!   upload URL at `pod.address.domain`.
+//! - Not carriable, so written as the API writes them, with a diagnostic ([`pod_api`]):
+//!   `s2s_secure_auth = false` with federation on, the archive retention rounded down, the MAM
+//!   and s2s options the API assigns after the overrides.
+//! - Only in this file: the header naming prose-compile, `-- WARNING:` comments, and the Lua
+//!   escapes of strings with control characters (the API prints Rust's `{:?}`).
 //!
 //! # Security by construction
 //! The settings the audit report calls critical (`c2s_require_encryption = false`,
 //! `s2s_require_encryption = false`, `s2s_secure_auth = false`,
-//! `allow_unencrypted_plain_auth = true`, `legacyauth` in `modules_enabled`) are never
-//! generated, except the two that `debug_use_at_your_own_risk.c2s_unencrypted = true` asks
-//! for. An operator who writes one in `prosody.<host>.defaults|overrides` (or enables
-//! `legacyauth` through `prosody_ext`) made an explicit choice: it is rendered, with a
-//! `-- WARNING:` comment above it naming the `prose.toml` key, and the audit command flags it.
+//! `allow_unencrypted_plain_auth = true`, `legacyauth` in `modules_enabled`) are written only
+//! when the operator asks (a `prosody.<host>` option, `prosody_ext`, or
+//! `debug_use_at_your_own_risk.c2s_unencrypted`) or when the Pod API writes them whatever the
+//! configuration says (`s2s_secure_auth = false` with federation on). Each gets a
+//! `-- WARNING:` comment above it naming its source, and the audit command flags it.
 
 pub mod carry;
 pub mod convert;
