@@ -182,6 +182,34 @@ pub fn hostname(value: &str) -> Result<String, Problem> {
     Ok(ascii)
 }
 
+/// Why `value` cannot be a domain that other names and URLs are made from: an IP address,
+/// or a name whose last label is a number (a URL parser reads `prose.192.168.1.1` as a
+/// malformed IPv4 address, so `https://admin.prose.<domain>` would not be a URL).
+pub fn ip_literal_domain(value: &str) -> Option<Problem> {
+    if value.parse::<IpAddr>().is_ok() {
+        return Some(problem(
+            format!("`{}` is an IP address, not a domain name", shown(value)),
+            "write the domain that appears in user IDs (`user@example.org`); a pod reached by \
+             IP address sets `pod.address.ipv4` or `pod.address.ipv6`",
+        ));
+    }
+    let last = value.rsplit('.').next().unwrap_or(value);
+    let numeric = !last.is_empty()
+        && (last.bytes().all(|b| b.is_ascii_digit())
+            || (last.len() > 2
+                && last[..2].eq_ignore_ascii_case("0x")
+                && last[2..].bytes().all(|b| b.is_ascii_hexdigit())));
+    numeric.then(|| {
+        problem(
+            format!(
+                "`{}` ends with the number `{last}`: URLs made from it would read as an IP address",
+                shown(value)
+            ),
+            "a domain name ends with a name such as `org`, e.g. `example.org`",
+        )
+    })
+}
+
 fn email(value: &str) -> Result<(), Problem> {
     let bad = || {
         problem(

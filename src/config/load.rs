@@ -157,8 +157,10 @@ pub fn load(path: &Path, options: &LoadOptions) -> Result<Loaded, LoadError> {
     }
     let mut tree = with_presets(user, &mut diagnostics);
     validate::schema_errors(&tree, schema, &sources, &mut diagnostics);
+    validate::whole_floats(&tree, schema, &mut diagnostics);
     validate::explicit_checks(&tree, &mut diagnostics);
     computed_defaults(&mut tree);
+    validate::computed_values(&tree, schema, &mut diagnostics);
     validate::semantic(&tree, &mut diagnostics);
     diagnostics::normalize(&mut diagnostics);
     limits::cap_diagnostics(&mut diagnostics);

@@ -549,8 +549,74 @@ fn alternatives_error(path: &[String], node: &Node, nav: &SchemaNav<'_>) -> Diag
     type_mismatch(&key, node, &want).help(format!("write {want} here"))
 }
 
+/// Whole decimal numbers (`http_port = 5280.0`) where a key takes an integer. JSON Schema
+/// counts `5280.0` as an integer, but serde and the Pod API (figment) refuse a float there.
+pub fn whole_floats(tree: &Node, schema: &Json, diagnostics: &mut Vec<Diagnostic>) {
+    let nav = SchemaNav::new(schema);
+    let mut path = Vec::new();
+    whole_floats_at(tree, &mut path, &nav, diagnostics);
+}
+
+fn whole_floats_at(
+    node: &Node,
+    path: &mut Vec<String>,
+    nav: &SchemaNav<'_>,
+    diagnostics: &mut Vec<Diagnostic>,
+) {
+    match &node.value {
+        Value::Table(table) => {
+            for (key, child) in table {
+                path.push(key.clone());
+                whole_floats_at(child, path, nav, diagnostics);
+                path.pop();
+            }
+        }
+        Value::Array(items) => {
+            for (index, item) in items.iter().enumerate() {
+                path.push(index.to_string());
+                whole_floats_at(item, path, nav, diagnostics);
+                path.pop();
+            }
+        }
+        Value::Float(f) if f.is_finite() && f.fract() == 0.0 => {
+            let Some(schema) = nav.at(path) else { return };
+            let kinds = nav.kinds(schema);
+            if !kinds.integer || kinds.number {
+                return;
+            }
+            let key = dotted(path);
+            diagnostics.push(
+                Diagnostic::error(
+                    code::DECIMAL_INTEGER,
+                    format!(
+                        "`{key}` must be a whole number, found the decimal number `{f:?}`{}",
+                        from_env(node)
+                    ),
+                )
+                .key(key)
+                .at(node.origin.span(), "decimal point")
+                .help(format!("write it without the decimal point: `{f:.0}`")),
+            );
+        }
+        _ => {}
+    }
+}
+
 /// Checks on what the user wrote, before computed defaults fill anything in.
 pub fn explicit_checks(tree: &Node, diagnostics: &mut Vec<Diagnostic>) {
+    for key in [keys::SERVER_DOMAIN, keys::POD_DOMAIN] {
+        if let Some(node) = tree.get_path(key.path())
+            && let Some(value) = node.as_str()
+            && let Some(problem) = formats::ip_literal_domain(value)
+        {
+            diagnostics.push(
+                Diagnostic::error(code::FORMAT, format!("`{key}`: {}", problem.message))
+                    .key(key)
+                    .at(node.origin.span(), "not a domain name")
+                    .help(problem.help),
+            );
+        }
+    }
     if let Some(address) = tree.get_path(keys::POD_ADDRESS.path()) {
         let empty = address.as_table().is_some_and(|t| {
             !["domain", "ipv4", "ipv6"]
@@ -565,6 +631,65 @@ pub fn explicit_checks(tree: &Node, diagnostics: &mut Vec<Diagnostic>) {
                     .help("set `pod.address.domain`, `pod.address.ipv4` or `pod.address.ipv6`, or remove `pod.address` to use `prose.{server.domain}`"),
             );
         }
+    }
+}
+
+/// Checks every computed default against its key's format: a value derived from another key
+/// (`dashboard.url = "https://admin.prose.{server.domain}"`) can be invalid although the key
+/// it comes from is valid (too long once prefixed). The error points at that key.
+pub fn computed_values(tree: &Node, schema: &Json, diagnostics: &mut Vec<Diagnostic>) {
+    let nav = SchemaNav::new(schema);
+    let mut found = Vec::new();
+    tree.for_each_leaf(&mut Vec::new(), &mut |path, node| {
+        let Origin::Computed { from } = &node.origin else {
+            return;
+        };
+        let (Some(value), Some(schema)) = (node.as_str(), nav.at(path)) else {
+            return;
+        };
+        let Some(problem) = nav
+            .formats(schema)
+            .iter()
+            .find_map(|f| formats::check(f, value).err())
+        else {
+            return;
+        };
+        // Follow computed defaults back to the key the user wrote.
+        let mut source = from.first().cloned().unwrap_or_default();
+        for _ in 0..8 {
+            let segments: Vec<&str> = source.split('.').collect();
+            match tree.get_path(&segments).map(|n| &n.origin) {
+                Some(Origin::Computed { from }) if !from.is_empty() => source = from[0].clone(),
+                _ => break,
+            }
+        }
+        found.push((dotted(path), value.to_owned(), source, problem));
+    });
+    for (key, value, source, problem) in found {
+        if diagnostics
+            .iter()
+            .any(|d| d.key.as_deref() == Some(source.as_str()))
+        {
+            continue;
+        }
+        let segments: Vec<&str> = source.split('.').collect();
+        let span = tree.get_path(&segments).and_then(|n| n.origin.span());
+        diagnostics.push(
+            Diagnostic::error(
+                code::FORMAT,
+                format!(
+                    "`{source}` makes the default of `{key}` invalid: `{}`: {}",
+                    formats::shown(&value),
+                    problem.message
+                ),
+            )
+            .key(source)
+            .at(span, format!("`{key}` is derived from this"))
+            .help(format!(
+                "set `{key}` explicitly, or change this value ({})",
+                problem.help
+            )),
+        );
     }
 }
 

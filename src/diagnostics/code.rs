@@ -55,6 +55,7 @@ codes! {
     KEY_NAME = "key-name": "a table key that is not a valid name there";
     DUPLICATE_ITEM = "duplicate-item": "a list that repeats an item";
     SCHEMA = "schema": "any other schema violation";
+    DECIMAL_INTEGER = "decimal-integer": "a whole number written as a decimal (`5280.0`) where an integer is required";
     // Checks across keys.
     POD_ADDRESS = "pod-address": "`pod.address` names no address";
     DASHBOARD_URL_REQUIRED = "dashboard-url-required": "`dashboard.url` is needed and cannot be derived";
