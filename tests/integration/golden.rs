@@ -152,7 +152,7 @@ fn examples_audits_match_their_snapshots() {
 
 #[test]
 fn examples_pass_the_real_validators() {
-    let spec = repo().join("../shared/schemas/compose-spec.json");
+    let spec = repo().join("tests/fixtures/schemas/compose-spec.json");
     for (name, path) in examples() {
         let loaded = load_example(&path);
         let tree = compile(&loaded, "prose.toml").expect("compiles");
