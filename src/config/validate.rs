@@ -708,6 +708,35 @@ pub fn semantic(tree: &Node, diagnostics: &mut Vec<Diagnostic>) {
             );
         }
     }
+    if let Some(url) = get(keys::DASHBOARD_URL.path())
+        && let Some(Ok(parsed)) = url.as_str().map(formats::dashboard_url)
+        && let Some(why) = formats::dashboard_served_elsewhere(&parsed)
+    {
+        let pod_domain = get(keys::POD_DOMAIN.path())
+            .and_then(Node::as_str)
+            .map(str::to_owned)
+            .or_else(|| {
+                get(keys::SERVER_DOMAIN.path())
+                    .and_then(Node::as_str)
+                    .map(|d| format!("prose.{d}"))
+            })
+            .unwrap_or_default();
+        diagnostics.push(
+            Diagnostic::warning(
+                code::DASHBOARD_URL,
+                format!(
+                    "the generated nginx does not serve `dashboard.url` ({why}): it serves the \
+                     Dashboard at `https://admin.{pod_domain}`"
+                ),
+            )
+            .key(keys::DASHBOARD_URL)
+            .at(url.origin.span(), "not served by nginx")
+            .help(format!(
+                "the Pod API writes `dashboard.url` into invitation and password-reset links: \
+                 keep it for a pod used locally, or write `https://admin.{pod_domain}`"
+            )),
+        );
+    }
     if let Some(ttl) = get(keys::AUTH_TOKEN_TTL.path())
         && let Some(Ok(d)) = ttl.as_str().map(IsoDuration::parse)
         && d.as_seconds().is_none()

@@ -58,6 +58,7 @@ codes! {
     DECIMAL_INTEGER = "decimal-integer": "a whole number written as a decimal (`5280.0`) where an integer is required";
     // Checks across keys.
     POD_ADDRESS = "pod-address": "`pod.address` names no address";
+    DASHBOARD_URL = "dashboard-url": "a `dashboard.url` the generated nginx does not serve (it serves the Dashboard elsewhere)";
     DASHBOARD_URL_REQUIRED = "dashboard-url-required": "`dashboard.url` is needed and cannot be derived";
     DURATION = "duration": "a duration Prosody or the Pod API cannot represent";
     RETENTION = "retention": "a retention period Prosody cannot represent";

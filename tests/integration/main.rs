@@ -20,4 +20,5 @@ mod prosody_lua;
 mod targets_injection;
 mod targets_render;
 mod targets_templates;
+mod upstream_files;
 mod validators;
