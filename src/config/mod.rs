@@ -1,5 +1,6 @@
 //! The configuration: typed model, formats, layers with provenance, presets.
 
+pub mod domains;
 pub mod env;
 pub mod formats;
 pub mod keys;

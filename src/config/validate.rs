@@ -9,6 +9,7 @@ use jsonschema::error::{TypeKind, ValidationErrorKind};
 use jsonschema::{ValidationError, Validator};
 use serde_json::Value as Json;
 
+use crate::config::domains;
 use crate::config::formats::{self, IsoDuration};
 use crate::config::schema_nav::{SchemaNav, did_you_mean};
 use crate::config::types::NO_CONTROL_PATTERN;
@@ -602,8 +603,104 @@ fn whole_floats_at(
     }
 }
 
+/// Domains Prosody serves (the VirtualHost and its federation whitelist): IDNA2003, as
+/// Prosody reads them, must give the name IDNA2008 gives nginx and certificates.
+fn prosody_domains(tree: &Node, diagnostics: &mut Vec<Diagnostic>) {
+    let mut names: Vec<(String, &Node)> = Vec::new();
+    if let Some(node) = tree.get_path(keys::SERVER_DOMAIN.path()) {
+        names.push((keys::SERVER_DOMAIN.to_string(), node));
+    }
+    if let Some(Value::Array(items)) = tree
+        .get_path(keys::FEDERATION_FRIENDLY_SERVERS.path())
+        .map(|n| &n.value)
+    {
+        names.extend(
+            items
+                .iter()
+                .map(|n| (keys::FEDERATION_FRIENDLY_SERVERS.to_string(), n)),
+        );
+    }
+    for (key, node) in names {
+        let Some(problem) = node.as_str().and_then(domains::idna2003_mismatch) else {
+            continue;
+        };
+        diagnostics.push(
+            Diagnostic::error(code::IDNA, format!("`{key}`: {}", problem.message))
+                .key(key)
+                .at(
+                    node.origin.span(),
+                    "read differently by IDNA2003 and IDNA2008",
+                )
+                .help(problem.help),
+        );
+    }
+    if let Some(node) = tree.get_path(keys::SERVER_DOMAIN.path())
+        && node.as_str() == Some(super::model::UPLOAD_HOST)
+    {
+        diagnostics.push(
+            Diagnostic::error(
+                code::RESERVED_DOMAIN,
+                format!(
+                    "`server.domain` cannot be `{}`: it is the host of the file upload component",
+                    super::model::UPLOAD_HOST
+                ),
+            )
+            .key(keys::SERVER_DOMAIN)
+            .at(node.origin.span(), "a generated Component's host")
+            .help("Prosody refuses a VirtualHost with a Component's name: write your own domain"),
+        );
+    }
+}
+
+/// Hostnames with a label that mixes scripts (`crisp.chаt`, a Cyrillic `а`): a warning, as a
+/// name that looks like another one is more often a mistake or a trap than a choice.
+fn mixed_scripts(tree: &Node, schema: &Json, diagnostics: &mut Vec<Diagnostic>) {
+    let nav = SchemaNav::new(schema);
+    tree.for_each_leaf(&mut Vec::new(), &mut |path, node| {
+        let items: Vec<(Vec<String>, &Node)> = match &node.value {
+            Value::Array(items) => items
+                .iter()
+                .enumerate()
+                .map(|(i, n)| ([path, &[i.to_string()]].concat(), n))
+                .collect(),
+            _ => vec![(path.to_vec(), node)],
+        };
+        for (path, node) in items {
+            let Some(text) = node.as_str() else { continue };
+            let is_hostname = nav
+                .at(&path)
+                .is_some_and(|s| nav.formats(s).iter().any(|f| f == "idn-hostname"));
+            if !is_hostname {
+                continue;
+            }
+            for (label, scripts) in domains::mixed_script_labels(text) {
+                let key = dotted(&path);
+                diagnostics.push(
+                    Diagnostic::warning(
+                        code::MIXED_SCRIPT,
+                        format!(
+                            "`{key}`: the label `{}` of `{}` mixes scripts ({})",
+                            formats::shown(&label),
+                            formats::shown(text),
+                            scripts.join(", ")
+                        ),
+                    )
+                    .key(key)
+                    .at(node.origin.span(), "mixed scripts")
+                    .help(
+                        "check every character: a letter of another script that looks the same \
+                         makes a different domain (a homograph)",
+                    ),
+                );
+            }
+        }
+    });
+}
+
 /// Checks on what the user wrote, before computed defaults fill anything in.
 pub fn explicit_checks(tree: &Node, diagnostics: &mut Vec<Diagnostic>) {
+    prosody_domains(tree, diagnostics);
+    mixed_scripts(tree, crate::config::schema::schema_cached(), diagnostics);
     for key in [keys::SERVER_DOMAIN, keys::POD_DOMAIN] {
         if let Some(node) = tree.get_path(key.path())
             && let Some(value) = node.as_str()
@@ -814,6 +911,27 @@ fn prosody_options(tree: &Node, diagnostics: &mut Vec<Diagnostic>) {
                 continue;
             };
             for (name, value) in options {
+                if name == "component_module" {
+                    let key = dotted(&["prosody", host, part, name]);
+                    diagnostics.push(
+                        Diagnostic::error(
+                            code::PROSODY_SECTION_KIND,
+                            "`component_module` would turn a generated section into another \
+                             kind (a VirtualHost into a Component)",
+                        )
+                        .key(key)
+                        .at(
+                            value.key_span.or(value.origin.span()),
+                            "changes the section's kind",
+                        )
+                        .help(
+                            "remove it: the sections Prose generates are fixed (the VirtualHost \
+                             `server.domain`, the Components `groups.<domain>` and \
+                             `upload.prose.local`)",
+                        ),
+                    );
+                    continue;
+                }
                 if known.contains(&name.as_str()) || formats::lua_identifier(name).is_err() {
                     continue;
                 }

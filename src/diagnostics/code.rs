@@ -57,6 +57,9 @@ codes! {
     SCHEMA = "schema": "any other schema violation";
     DECIMAL_INTEGER = "decimal-integer": "a whole number written as a decimal (`5280.0`) where an integer is required";
     // Checks across keys.
+    IDNA = "idna": "a domain Prosody (IDNA2003) and nginx/certificates (IDNA2008) read as different names";
+    MIXED_SCRIPT = "mixed-script": "a domain label that mixes scripts, like a homograph of another name";
+    RESERVED_DOMAIN = "reserved-domain": "a `server.domain` that is a host Prose generates itself";
     POD_ADDRESS = "pod-address": "`pod.address` names no address";
     DASHBOARD_URL = "dashboard-url": "a `dashboard.url` the generated nginx does not serve (it serves the Dashboard elsewhere)";
     DASHBOARD_URL_REQUIRED = "dashboard-url-required": "`dashboard.url` is needed and cannot be derived";
@@ -70,6 +73,7 @@ codes! {
     PROSODY_VALUE = "prosody-value": "a Prosody option value Lua cannot hold";
     PROSODY_HOST = "prosody-host": "a `prosody.<host>` table that names no generated section";
     PROSODY_GLOBAL_OPTION = "prosody-global-option": "a global-only Prosody option under a host";
+    PROSODY_SECTION_KIND = "prosody-section-kind": "a Prosody option that would change what a generated section is";
     PROSODY_RETIRED_OPTION = "prosody-retired-option": "a Prosody option that Prosody no longer reads";
     // The targets.
     NGINX = "nginx": "a value nginx cannot be configured with";
