@@ -359,7 +359,7 @@ fn any_scalar() -> impl Strategy<Value = String> {
             "infinite",
             "",
         ])
-        .prop_map(|s| quoted(s)),
+        .prop_map(quoted),
         "[a-z0-9.:/-]{0,300}".prop_map(|s| quoted(&s)),
         "[a-z]{1,63}(\\.[a-z]{1,63}){1,4}".prop_map(|s| quoted(&s)),
     ]
