@@ -65,6 +65,7 @@ codes! {
     DASHBOARD_URL_REQUIRED = "dashboard-url-required": "`dashboard.url` is needed and cannot be derived";
     DURATION = "duration": "a duration Prosody or the Pod API cannot represent";
     RETENTION = "retention": "a retention period Prosody cannot represent";
+    COMPATIBILITY = "compatibility": "a key or variable the pinned Pod API or Pod Server refuses or ignores, or reads from another file";
     NO_EFFECT = "no-effect": "a setting that has no effect with the others";
     PRESET = "preset": "an unknown vendor analytics preset, or an `inherits` cycle";
     // Prosody options (`prosody.<host>.defaults|overrides`).
