@@ -18,6 +18,7 @@ mod properties;
 mod prosody_diagnostics;
 mod prosody_injection;
 mod prosody_lua;
+mod round_trip;
 mod targets_injection;
 mod targets_render;
 mod targets_templates;
