@@ -189,7 +189,8 @@ pub struct SslSettings {
     pub protocol: Option<String>,
     pub capath: Option<String>,
     pub cafile: Option<String>,
-    pub verify: Option<Vec<String>>,
+    /// One verification mode (`peer`, `none`, …).
+    pub verify: Option<String>,
     pub options: Option<Vec<String>>,
     pub depth: Option<u32>,
     pub ciphers: Option<String>,

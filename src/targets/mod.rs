@@ -75,6 +75,8 @@ pub enum Validator {
     Xmllint,
     /// A strict JSON parse.
     Json,
+    /// Python's `tomllib`: a TOML parser independent of the one prose-compile uses.
+    Toml,
     /// `docker compose config` (or docker-compose).
     ComposeConfig,
     /// The Compose Specification JSON Schema.
@@ -132,6 +134,7 @@ registry! {
     compose => ComposeFile,
     systemd => SystemdUnit,
     nginx => NginxSites,
+    prose_toml => ProseConfigFiles,
 }
 
 /// Runs every target; all targets' diagnostics are reported, not just the first one's.

@@ -851,6 +851,16 @@ pub fn json(file: &Path) -> Outcome {
     }
 }
 
+/// Python's `tomllib` (3.11+) parses the file: an independent TOML 1.0 parser.
+pub fn toml(file: &Path) -> Outcome {
+    let script = "import sys, tomllib\nwith open(sys.argv[1], 'rb') as f:\n    tomllib.load(f)\n";
+    let mut cmd = Command::new("python3");
+    cmd.args(["-c", script]).arg(file);
+    judge(run(&mut cmd), "python3", "python3", |run| {
+        run.silent_success()
+    })
+}
+
 /// The regular files in `dir`, sorted so runs are reproducible.
 pub(super) fn files_in(dir: &Path) -> Vec<PathBuf> {
     let mut sites: Vec<PathBuf> = fs::read_dir(dir)

@@ -369,3 +369,69 @@ fn valid_configurations_render_sound_trees() {
     }
     assert!(CASE.load(Ordering::SeqCst) >= 8, "too few cases ran");
 }
+
+/// A scalar as TOML writes it: the kinds of value that were once accepted by the schema and
+/// refused by serde (whole decimals for integers, IP literals and long names for domains).
+fn any_scalar() -> impl Strategy<Value = String> {
+    prop_oneof![
+        any::<i64>().prop_map(|n| n.to_string()),
+        (0u32..70_000).prop_map(|n| format!("{n}.0")),
+        any::<f64>()
+            .prop_filter("finite", |f| f.is_finite())
+            .prop_map(|f| format!("{f:?}")),
+        any::<bool>().prop_map(|b| b.to_string()),
+        prop::sample::select(vec![
+            "192.168.1.1",
+            "::1",
+            "prose.10",
+            "a.0x1f",
+            "http://localhost:8081",
+            "https://u:p@a.org/x?y#z",
+            "P1Y",
+            "PT0S",
+            "infinite",
+            "",
+        ])
+        .prop_map(quoted),
+        "[a-z0-9.:/-]{0,300}".prop_map(|s| quoted(&s)),
+        "[a-z]{1,63}(\\.[a-z]{1,63}){1,4}".prop_map(|s| quoted(&s)),
+    ]
+}
+
+/// No input ends in "internal error": a value the schema accepts, the typed model accepts too.
+#[test]
+fn any_value_at_any_key_gets_a_diagnostic_never_an_internal_error() {
+    let nav = prose_compile::config::schema_nav::SchemaNav::new(
+        prose_compile::config::schema::schema_cached(),
+    );
+    let keys: Vec<String> = nav.all_paths();
+    let strategy = (
+        prop::sample::select(keys),
+        any_scalar(),
+        prop::sample::select(vec!["crisp.chat", "192.168.1.1", "a.b.c.d.e.example.org"]),
+    );
+    let mut runner = TestRunner::new(Config {
+        cases: config().cases * 8,
+        ..config()
+    });
+    let result = runner.run(&strategy, |(key, value, domain)| {
+        let segments: Vec<&str> = key.split('.').collect();
+        let key = prose_compile::provenance::dotted(&segments);
+        let toml = if key == "server.domain" {
+            format!("server.domain = {value}\n")
+        } else {
+            format!("server.domain = \"{domain}\"\n{key} = {value}\n")
+        };
+        let loaded = load_str(&toml);
+        let internal: Vec<_> = loaded
+            .diagnostics
+            .iter()
+            .filter(|d| d.code == prose_compile::diagnostics::code::INTERNAL)
+            .collect();
+        prop_assert!(internal.is_empty(), "{toml}\n{internal:#?}");
+        Ok(())
+    });
+    if let Err(e) = result {
+        panic!("{e}");
+    }
+}

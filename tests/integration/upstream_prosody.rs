@@ -445,8 +445,9 @@ fn the_printer_reproduces_upstreams_printer_snapshot() {
 #[test]
 fn every_golden_file_is_what_the_pod_api_writes_from_the_installed_configuration() {
     // `tests/fixtures/pod-api/<example>.prosody.cfg.lua`: what Pod API 0.20.0's generator wrote
-    // for the example's installed prose.toml (its own plus the carried overrides). The golden
-    // file is the same but for its header and its `-- WARNING:` comments.
+    // from `golden/<example>/etc/prose/prose.toml` (the example's keys plus the carried
+    // overrides). The golden file is the same but for its header and its `-- WARNING:`
+    // comments.
     let comparable = |text: &str| -> Vec<String> {
         text.lines()
             .enumerate()

@@ -13,7 +13,7 @@ fn fixture(name: &str) -> PathBuf {
 }
 
 fn compose_spec() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/schemas/compose-spec.json")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/schemas/compose-spec.json")
 }
 
 /// A copy of fixture `name` with `from` replaced by `to` (which must occur), named `as_name`.

@@ -88,44 +88,51 @@ pub const WHY_MUC_RETENTION: &str = "group chat messages follow `server.defaults
 pub const WHY_FILE_RETENTION: &str = "keeps `server.defaults.file_storage_retention` exact (Pod API 0.20.0 rounds it down to its largest unit)";
 pub const WHY_EXTERNAL_URL: &str = "uploads are served at `pod.address.domain` (Pod API 0.20.0 uses `prose.<server.domain>`)";
 
-/// What prose-compile carries for this configuration (see the module docs).
+/// What prose-compile carries for this configuration (see the module docs). An entry the
+/// operator's `overrides` already set to the same value is still listed, so building the
+/// installed `prose.toml` again gives the same entries.
 pub fn carried(ctx: &Ctx<'_>) -> Carry {
     let config = ctx.config;
     let d = &config.server.defaults;
     let mut carry = Carry::default();
+    // Whether the operator's table leaves the option to prose-compile: unset, or set to the
+    // value prose-compile carries.
+    fn free<T: PartialEq>(table: Option<&ProsodySettings>, get: impl Fn(&ProsodySettings) -> &Option<T>, carried: &T) -> bool {
+        table.and_then(|t| get(t).as_ref()).is_none_or(|v| v == carried)
+    }
     let global = user_overrides(ctx, "global");
-    let set = |table: Option<&ProsodySettings>, get: fn(&ProsodySettings) -> bool| {
-        table.is_some_and(get)
-    };
 
-    if !set(global, |s| s.tls_profile.is_some()) {
+    if free(global, |s| &s.tls_profile, &d.tls_profile) {
         carry
             .global
             .add("tls_profile", WHY_TLS_PROFILE, |s| s.tls_profile = Some(d.tls_profile));
     }
-    if !set(global, |s| s.https_ports.is_some()) {
+    if free(global, |s| &s.https_ports, &Vec::new()) {
         carry
             .global
             .add("https_ports", WHY_HTTPS_PORTS, |s| s.https_ports = Some(Vec::new()));
     }
-    if !set(global, |s| s.modules_enabled.is_some()) {
-        carry.global.add("modules_enabled", WHY_MODULES, |s| {
-            s.modules_enabled = Some(
-                generate::needed_base_modules()
-                    .map(|m| ModuleName(m.to_owned()))
-                    .collect(),
-            )
-        });
+    let modules: Vec<ModuleName> = generate::needed_base_modules()
+        .map(|m| ModuleName(m.to_owned()))
+        .collect();
+    if free(global, |s| &s.modules_enabled, &modules) {
+        carry
+            .global
+            .add("modules_enabled", WHY_MODULES, |s| s.modules_enabled = Some(modules));
     }
 
     let groups = user_overrides(ctx, &ctx.groups_domain());
-    if d.message_archive_enabled && !set(groups, |s| s.muc_log_expires_after.is_some()) {
+    if d.message_archive_enabled {
         let retention = d.message_archive_retention.parsed();
         let period = convert::exact_period(&retention)
-            .or_else(|| convert::api_retention(&retention).ok());
-        if let Some(period) = period.filter(|p| *p != Period::Never) {
+            .or_else(|| convert::api_retention(&retention).ok())
+            .filter(|p| *p != Period::Never)
+            .map(|p| ProsodyPeriod::trusted(&p.iso()));
+        if let Some(period) = period
+            && free(groups, |s| &s.muc_log_expires_after, &period)
+        {
             carry.groups.add("muc_log_expires_after", WHY_MUC_RETENTION, |s| {
-                s.muc_log_expires_after = Some(ProsodyPeriod::trusted(&period.iso()))
+                s.muc_log_expires_after = Some(period)
             });
         }
     }
@@ -137,14 +144,20 @@ pub fn carried(ctx: &Ctx<'_>) -> Carry {
             convert::exact_period(&retention),
             convert::api_retention(&retention),
         ) && exact != api
-            && !set(upload, |s| s.http_file_share_expires_after.is_some())
         {
-            carry.upload.add("http_file_share_expires_after", WHY_FILE_RETENTION, |s| {
-                s.http_file_share_expires_after = Some(ProsodyPeriod::trusted(&exact.iso()))
-            });
+            let exact = ProsodyPeriod::trusted(&exact.iso());
+            if free(upload, |s| &s.http_file_share_expires_after, &exact) {
+                carry.upload.add("http_file_share_expires_after", WHY_FILE_RETENTION, |s| {
+                    s.http_file_share_expires_after = Some(exact)
+                });
+            }
         }
-        let pod_url = format!("https://{}/", crate::config::formats::hostname(&config.pod_domain()).unwrap_or_else(|_| config.pod_domain()));
-        if pod_url != ctx.app_web_url() && !set(upload, |s| s.http_external_url.is_some()) {
+        let pod = config.pod_domain();
+        let pod_url = format!(
+            "https://{}/",
+            crate::config::formats::hostname(&pod).unwrap_or(pod)
+        );
+        if pod_url != ctx.app_web_url() && free(upload, |s| &s.http_external_url, &pod_url) {
             carry.upload.add("http_external_url", WHY_EXTERNAL_URL, |s| {
                 s.http_external_url = Some(pod_url)
             });
@@ -225,6 +238,17 @@ mod tests {
         assert_eq!(find("groups.example.org", "muc_log_expires_after").as_deref(), Some("\"P30D\""));
         assert_eq!(find(UPLOAD_HOST, "http_file_share_expires_after").as_deref(), Some("\"P30D\""));
         assert_eq!(find(UPLOAD_HOST, "http_external_url").as_deref(), Some("\"https://chat.example.org/\""));
+    }
+
+    #[test]
+    fn an_operator_value_equal_to_the_carried_one_is_still_carried() {
+        // So the installed prose.toml, built again, lists the same entries.
+        let e = entries(serde_json::json!({
+            "server": { "domain": "example.org" },
+            "prosody": { "global": { "overrides": { "tls_profile": "modern", "https_ports": [] } } },
+        }));
+        let options: Vec<&str> = e.iter().map(|(_, o, _)| o.as_str()).collect();
+        assert_eq!(options, ["tls_profile", "https_ports", "modules_enabled"]);
     }
 
     #[test]

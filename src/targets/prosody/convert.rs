@@ -344,40 +344,6 @@ pub fn token_ttl_seconds(d: &IsoDuration) -> Option<u32> {
     Some(seconds.clamp(u32::MIN as f32, u32::MAX as f32) as u32)
 }
 
-pub fn u64_value(n: u64) -> Result<Value, String> {
-    i64::try_from(n)
-        .map(Value::Integer)
-        .map_err(|_| format!("{n} is too large for a Lua integer"))
-}
-
-/// A passthrough option's value, from the JSON the configuration was read into.
-pub fn json(value: &serde_json::Value) -> Result<Value, String> {
-    use serde_json::Value as J;
-    Ok(match value {
-        J::Null => return Err("null has no Lua form".into()),
-        J::Bool(b) => Value::Bool(*b),
-        J::Number(n) => {
-            if let Some(i) = n.as_i64() {
-                Value::Integer(i)
-            } else if let Some(u) = n.as_u64() {
-                u64_value(u)?
-            } else {
-                n.as_f64()
-                    .and_then(Value::float)
-                    .ok_or_else(|| format!("{n} has no Lua form"))?
-            }
-        }
-        J::String(s) => Value::String(s.clone()),
-        J::Array(items) => Value::List(items.iter().map(json).collect::<Result<_, _>>()?),
-        J::Object(entries) => Value::Map(
-            entries
-                .iter()
-                .map(|(k, v)| Ok((k.clone(), json(v)?)))
-                .collect::<Result<_, String>>()?,
-        ),
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -481,17 +447,5 @@ mod tests {
         assert_eq!(token_ttl_seconds(&d("PT3H")), Some(10_800));
         assert_eq!(token_ttl_seconds(&d("P1W")), Some(604_800));
         assert_eq!(token_ttl_seconds(&d("P1M")), None);
-    }
-
-    #[test]
-    fn json_values() {
-        let v: serde_json::Value =
-            serde_json::json!({"a": [1, 2.5, "x", true], "not ident": {"end": false}});
-        let lua = json(&v).unwrap();
-        assert_eq!(
-            lua.to_lua(),
-            "{\n  a = {\n    1;\n    2.5;\n    \"x\";\n    true;\n  };\n  [\"not ident\"] = {\n    [\"end\"] = false;\n  };\n}"
-        );
-        assert!(json(&serde_json::Value::Null).is_err());
     }
 }

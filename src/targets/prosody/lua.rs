@@ -32,8 +32,6 @@ use crate::config::formats;
 pub enum Value {
     Bool(bool),
     Integer(i64),
-    /// A finite float (see [`Value::float`]).
-    Float(f64),
     String(String),
     /// `ENV_<name>`: Prosody reads the environment variable `<name>`.
     Env(EnvName),
@@ -48,11 +46,6 @@ pub enum Value {
 impl Value {
     pub fn string(s: impl Into<String>) -> Value {
         Value::String(s.into())
-    }
-
-    /// A float, or `None` for NaN and infinities (which have no Lua literal).
-    pub fn float(f: f64) -> Option<Value> {
-        f.is_finite().then_some(Value::Float(f))
     }
 
     /// A list of strings.
@@ -241,11 +234,6 @@ impl Value {
             }
             Value::Integer(i) => {
                 let _ = write!(out, "{i}");
-            }
-            // `{:?}` is the shortest text that reads back to the same double, and always has a
-            // `.` or an exponent, so Lua reads a float (never an integer).
-            Value::Float(f) => {
-                let _ = write!(out, "{f:?}");
             }
             Value::String(s) => out.push_str(&quote(s)),
             Value::Env(name) => {
@@ -532,10 +520,6 @@ mod tests {
             Value::Integer(i64::MIN).to_lua(),
             "(-9223372036854775807 - 1)"
         );
-        assert_eq!(Value::Float(0.5).to_lua(), "0.5");
-        assert_eq!(Value::Float(2.0).to_lua(), "2.0");
-        assert_eq!(Value::Float(1e300).to_lua(), "1e300");
-        assert!(Value::float(f64::NAN).is_none() && Value::float(f64::INFINITY).is_none());
         assert_eq!(
             Value::Product(vec![20, 1024, 1024]).to_lua(),
             "20 * 1024 * 1024"

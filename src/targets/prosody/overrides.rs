@@ -197,20 +197,7 @@ fn ssl(s: &Option<SslSettings>) -> Option<Rendered> {
     put("protocol", string(protocol));
     put("capath", string(capath));
     put("cafile", string(cafile));
-    // The API reads one verification mode, not a list.
-    match verify.as_deref() {
-        None => {}
-        Some([one]) => put("verify", Some(Value::string(one.as_str()))),
-        Some(_) => {
-            return Some(Err((
-                vec!["verify".into()],
-                Refusal {
-                    message: "it reads one `ssl.verify` mode, not a list of them".into(),
-                    help: "write a list of one mode, e.g. `verify = [\"peer\"]`".into(),
-                },
-            )));
-        }
-    }
+    put("verify", string(verify));
     put("options", strings(options));
     if let Some(depth) = depth {
         if u8::try_from(*depth).is_err() {
@@ -286,8 +273,8 @@ fn disco_items(items: &Option<Vec<DiscoItem>>) -> Option<Value> {
     })
 }
 
-/// `log`: the API reads the levels `debug`, `info`, `warn`, `error` only, and prints
-/// `console`/`syslog` as `*console`/`*syslog`.
+/// `log`: the API reads the levels `debug`, `info`, `warn`, `error` and the sinks
+/// `console`/`syslog` (printed `*console`/`*syslog`) only.
 fn log(m: &Option<IndexMap<String, String>>) -> Option<Rendered> {
     let m = m.as_ref()?;
     let mut entries = Vec::new();
@@ -301,10 +288,22 @@ fn log(m: &Option<IndexMap<String, String>>) -> Option<Rendered> {
                 },
             )));
         }
+        // Upstream's `LogLevelValue` has a file-path variant its parser never produces: the
+        // API refuses a path.
         let sink = match sink.as_str() {
             "console" | "*console" => "*console",
             "syslog" | "*syslog" => "*syslog",
-            path => path,
+            path => {
+                return Some(Err((
+                    vec![level.clone()],
+                    Refusal {
+                        message: format!(
+                            "it reads the log sinks `*console` and `*syslog`, not `{path}`"
+                        ),
+                        help: "log to `*console` (the container's output) or `*syslog`".into(),
+                    },
+                )));
+            }
         };
         entries.push((level.clone(), Value::string(sink)));
     }
@@ -651,22 +650,9 @@ pub fn options(s: &ProsodySettings) -> Result<Vec<(String, Value)>, Vec<Problem>
     out.put("disco_items", disco_items(disco));
     out.put("disco_hidden", flag(disco_hidden));
     out.put("disco_expose_admins", flag(disco_expose_admins));
-    // Options the API does not know stop it from starting: the configuration check reports
-    // them (`validate::prosody_options`); they are rendered only for that report's sake.
-    for (name, value) in other {
-        out.try_put(
-            name,
-            Some(convert::json(value).map_err(|m| {
-                (
-                    Vec::new(),
-                    Refusal {
-                        message: m,
-                        help: "use a string, number, boolean, array or table".into(),
-                    },
-                )
-            })),
-        );
-    }
+    // Options the Pod API does not know are left out of the installed prose.toml (with a
+    // warning, `config::containers`), so they never reach Prosody's configuration either.
+    let _ = other;
     if out.problems.is_empty() {
         Ok(out.options)
     } else {
@@ -708,10 +694,10 @@ mod tests {
                 { "address": "b.example.org", "name": "B" },
                 { "address": "a.example.org", "name": "A \"quoted\" name" },
             ],
-            "ssl": { "protocol": "tlsv1_2+", "options": ["no_ticket"], "verify": ["peer"] },
+            "ssl": { "protocol": "tlsv1_2+", "options": ["no_ticket"], "verify": "peer" },
             "contact_info": { "abuse": [], "admin": [], "feedback": [], "sales": [], "security": [], "support": ["mailto:s@example.org"] },
             "tls_profile": "intermediate",
-            "log": { "warn": "console", "debug": "/var/log/prosody/debug.log" },
+            "log": { "warn": "console", "debug": "*syslog" },
             "modules_enabled": ["a", "b", "a"],
             "trusted_proxies": ["127.0.0.1", "::0001"],
             "http_paths": { "z": "/z", "file_share": "/upload" },
@@ -749,7 +735,7 @@ mod tests {
         assert_eq!(lua(&opts, "tls_profile"), "\"intermediate\"");
         assert_eq!(
             lua(&opts, "log"),
-            "{\n  debug = \"/var/log/prosody/debug.log\";\n  warn = \"*console\";\n}"
+            "{\n  debug = \"*syslog\";\n  warn = \"*console\";\n}"
         );
         assert_eq!(lua(&opts, "modules_enabled"), "{\n  \"b\";\n  \"a\";\n}");
         assert_eq!(lua(&opts, "trusted_proxies"), "{\n  \"127.0.0.1\";\n  \"::1\";\n}");
@@ -771,8 +757,8 @@ mod tests {
             "trusted_proxies": ["10.0.0.0/8"],
             "sqlite_tune": true,
             "cross_domain_websocket": ["https://example.org"],
-            "log": { "trace": "*console" },
-            "ssl": { "verify": ["peer", "client_once"] },
+            "log": { "trace": "*console", "info": "/var/log/prosody.log" },
+            "ssl": { "depth": 256 },
         }));
         let problems = options(&s).unwrap_err();
         let paths: Vec<String> = problems.iter().map(|p| p.path.join(".")).collect();
@@ -781,7 +767,7 @@ mod tests {
             [
                 "log.trace",
                 "sqlite_tune",
-                "ssl.verify",
+                "ssl.depth",
                 "c2s_stanza_size_limit",
                 "limits.c2s.burst",
                 "cross_domain_websocket",
