@@ -1,8 +1,8 @@
 //! `prosody.<host>.defaults|overrides`: Prosody options set directly in `prose.toml`.
 //!
 //! The options the Pod API knows (prose-pod-api 0.20.0 `ProsodySettings`) are typed here; the
-//! API refuses any other option (it would not start), which `validate::prosody_options`
-//! reports. Values the schema accepts but the API reads differently (a size as a number, a
+//! API refuses any other option (it would not start), so one is left out of the installed
+//! `prose.toml` and of `prosody.cfg.lua`, with a warning (`containers::route`). Values the schema accepts but the API reads differently (a size as a number, a
 //! time as an ISO duration of several units…) are reported by the Prosody target, with the
 //! form to write.
 
@@ -147,8 +147,8 @@ pub struct ProsodySettings {
     pub disco_items: Option<Vec<DiscoItem>>,
     pub disco_hidden: Option<bool>,
     pub disco_expose_admins: Option<bool>,
-    /// Any other option: an error (the Pod API knows only the options above, and would not
-    /// start); kept in the model so the error can name it.
+    /// Any other option: left out with a warning (the Pod API knows only the options above,
+    /// and would not start with another); kept in the model so the warning can name it.
     #[serde(flatten)]
     pub other: IndexMap<String, serde_json::Value>,
 }
