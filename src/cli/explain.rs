@@ -132,6 +132,14 @@ fn print_key(out: &mut impl Write, report: &KeyReport) -> std::io::Result<()> {
         writeln!(out, "  default: {}", show(default))?;
     }
     writeln!(out, "  environment: {}", report.env_var)?;
+    if let Some(c) = &report.compatibility {
+        writeln!(out, "  Pod API: {}", c.pod_api)?;
+        writeln!(out, "  Pod Server: {}", c.pod_server)?;
+        if let Some(note) = &c.note {
+            writeln!(out, "  compatibility note: {note}")?;
+        }
+        writeln!(out, "  written to: {}", c.written_to)?;
+    }
     if report.affects.is_empty() {
         writeln!(out, "  affects no generated file")?;
     }

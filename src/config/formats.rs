@@ -182,6 +182,35 @@ pub fn hostname(value: &str) -> Result<String, Problem> {
     Ok(ascii)
 }
 
+/// Why `value` cannot be a domain that other names and URLs are made from: an IP address,
+/// or a name whose last label is a number (a URL parser reads `prose.192.168.1.1` as a
+/// malformed IPv4 address, so `https://admin.prose.<domain>` would not be a URL).
+pub fn ip_literal_domain(value: &str) -> Option<Problem> {
+    if value.parse::<IpAddr>().is_ok() {
+        return Some(problem(
+            format!("`{}` is an IP address, not a domain name", shown(value)),
+            "write the domain that appears in user IDs (`user@example.org`); a pod reached by \
+             IP address sets `pod.address.ipv4` or `pod.address.ipv6`",
+        ));
+    }
+    let last = value.rsplit('.').next().unwrap_or(value);
+    let numeric = !last.is_empty()
+        && (last.bytes().all(|b| b.is_ascii_digit())
+            || last
+                .strip_prefix("0x")
+                .or_else(|| last.strip_prefix("0X"))
+                .is_some_and(|hex| !hex.is_empty() && hex.bytes().all(|b| b.is_ascii_hexdigit())));
+    numeric.then(|| {
+        problem(
+            format!(
+                "`{}` ends with the number `{last}`: URLs made from it would read as an IP address",
+                shown(value)
+            ),
+            "a domain name ends with a name such as `org`, e.g. `example.org`",
+        )
+    })
+}
+
 fn email(value: &str) -> Result<(), Problem> {
     let bad = || {
         problem(
@@ -219,7 +248,7 @@ pub fn dashboard_url(value: &str) -> Result<url::Url, Problem> {
     if !matches!(parsed.scheme(), "https" | "http") {
         return Err(problem(
             format!(
-                "the dashboard URL must use https, not `{}`",
+                "the dashboard URL must use https or http, not `{}`",
                 parsed.scheme()
             ),
             "write it as `https://admin.example.org`",
@@ -248,6 +277,28 @@ pub fn dashboard_url(value: &str) -> Result<url::Url, Problem> {
     }
     hostname(host).map_err(|p| problem(format!("dashboard URL host: {}", p.message), p.help))?;
     Ok(parsed)
+}
+
+/// Why the generated nginx cannot serve the Dashboard at `url` (it serves it at the root of
+/// a host, on the default HTTPS port, HTTP redirecting to it), or `None` if it can.
+pub fn dashboard_served_elsewhere(url: &url::Url) -> Option<String> {
+    let default_port = match url.scheme() {
+        "https" => 443,
+        _ => 80,
+    };
+    if let Some(port) = url.port().filter(|p| *p != default_port) {
+        return Some(format!("it has the port {port}"));
+    }
+    if url.path() != "/" {
+        return Some(format!("it has the path `{}`", shown(url.path())));
+    }
+    let loopback = match url.host() {
+        Some(url::Host::Domain(d)) => d == "localhost" || d.ends_with(".localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    };
+    loopback.then(|| "its host is this machine's loopback".to_owned())
 }
 
 fn jid_node(value: &str) -> Result<(), Problem> {
@@ -622,6 +673,33 @@ mod tests {
         ] {
             assert!(dashboard_url(bad).is_err(), "{bad} should be rejected");
         }
+    }
+
+    #[test]
+    fn domains_that_read_as_ip_addresses() {
+        for ip in ["192.168.1.1", "::1", "prose.10", "a.0x1F"] {
+            assert!(ip_literal_domain(ip).is_some(), "{ip}");
+        }
+        for name in ["example.org", "a.0x", "ü.éx", "10.example", "x.0xg"] {
+            assert!(ip_literal_domain(name).is_none(), "{name}");
+        }
+    }
+
+    #[test]
+    fn dashboard_urls_nginx_does_not_serve() {
+        let elsewhere = |u: &str| dashboard_served_elsewhere(&dashboard_url(u).unwrap());
+        assert_eq!(elsewhere("https://admin.example.org"), None);
+        assert_eq!(elsewhere("https://admin.example.org:443/"), None);
+        assert_eq!(elsewhere("http://admin.example.org"), None);
+        assert!(elsewhere("http://localhost:8081").unwrap().contains("8081"));
+        assert!(elsewhere("http://localhost").unwrap().contains("loopback"));
+        assert!(elsewhere("https://[::1]").is_some());
+        assert!(
+            elsewhere("https://example.org/admin")
+                .unwrap()
+                .contains("/admin")
+        );
+        assert!(elsewhere("http://admin.example.org:443").is_some());
     }
 
     #[test]

@@ -1,5 +1,9 @@
 //! The configuration: typed model, formats, layers with provenance, presets.
 
+pub mod backups;
+pub mod compat;
+pub mod containers;
+pub mod domains;
 pub mod env;
 pub mod formats;
 pub mod keys;

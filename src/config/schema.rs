@@ -54,6 +54,29 @@ impl Transform for NoNull {
     }
 }
 
+/// schemars bounds 8- and 16-bit integers but leaves `maximum` off 32-bit ones: add it, so
+/// `min_connections = 4294967296` is a range error, not a value serde refuses after the
+/// schema accepted it. (64-bit ones hold every TOML integer.)
+#[derive(Clone)]
+struct IntegerBounds;
+
+impl Transform for IntegerBounds {
+    fn transform(&mut self, schema: &mut Schema) {
+        if let Some(obj) = schema.as_object_mut() {
+            let bounds = match obj.get("format").and_then(|f| f.as_str()) {
+                Some("uint32") => Some((0, i64::from(u32::MAX))),
+                Some("int32") => Some((i64::from(i32::MIN), i64::from(i32::MAX))),
+                _ => None,
+            };
+            if let Some((min, max)) = bounds {
+                obj.entry("minimum").or_insert(min.into());
+                obj.entry("maximum").or_insert(max.into());
+            }
+        }
+        transform_subschemas(self, schema);
+    }
+}
+
 fn drop_nulls(value: &mut serde_json::Value) {
     match value {
         serde_json::Value::Object(map) => {
@@ -69,6 +92,7 @@ fn drop_nulls(value: &mut serde_json::Value) {
 pub fn schema() -> serde_json::Value {
     let generator = SchemaSettings::draft2020_12()
         .with_transform(NoNull)
+        .with_transform(IntegerBounds)
         .into_generator();
     let mut schema = generator.into_root_schema_for::<Config>();
     schema.insert(

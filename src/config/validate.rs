@@ -9,6 +9,7 @@ use jsonschema::error::{TypeKind, ValidationErrorKind};
 use jsonschema::{ValidationError, Validator};
 use serde_json::Value as Json;
 
+use crate::config::domains;
 use crate::config::formats::{self, IsoDuration};
 use crate::config::schema_nav::{SchemaNav, did_you_mean};
 use crate::config::types::NO_CONTROL_PATTERN;
@@ -549,8 +550,170 @@ fn alternatives_error(path: &[String], node: &Node, nav: &SchemaNav<'_>) -> Diag
     type_mismatch(&key, node, &want).help(format!("write {want} here"))
 }
 
+/// Whole decimal numbers (`http_port = 5280.0`) where a key takes an integer. JSON Schema
+/// counts `5280.0` as an integer, but serde and the Pod API (figment) refuse a float there.
+pub fn whole_floats(tree: &Node, schema: &Json, diagnostics: &mut Vec<Diagnostic>) {
+    let nav = SchemaNav::new(schema);
+    let mut path = Vec::new();
+    whole_floats_at(tree, &mut path, &nav, diagnostics);
+}
+
+fn whole_floats_at(
+    node: &Node,
+    path: &mut Vec<String>,
+    nav: &SchemaNav<'_>,
+    diagnostics: &mut Vec<Diagnostic>,
+) {
+    match &node.value {
+        Value::Table(table) => {
+            for (key, child) in table {
+                path.push(key.clone());
+                whole_floats_at(child, path, nav, diagnostics);
+                path.pop();
+            }
+        }
+        Value::Array(items) => {
+            for (index, item) in items.iter().enumerate() {
+                path.push(index.to_string());
+                whole_floats_at(item, path, nav, diagnostics);
+                path.pop();
+            }
+        }
+        Value::Float(f) if f.is_finite() && f.fract() == 0.0 => {
+            let Some(schema) = nav.at(path) else { return };
+            let kinds = nav.kinds(schema);
+            if !kinds.integer || kinds.number {
+                return;
+            }
+            let key = dotted(path);
+            diagnostics.push(
+                Diagnostic::error(
+                    code::DECIMAL_INTEGER,
+                    format!(
+                        "`{key}` must be a whole number, found the decimal number `{f:?}`{}",
+                        from_env(node)
+                    ),
+                )
+                .key(key)
+                .at(node.origin.span(), "decimal point")
+                .help(format!("write it without the decimal point: `{f:.0}`")),
+            );
+        }
+        _ => {}
+    }
+}
+
+/// Domains Prosody serves (the VirtualHost and its federation whitelist): IDNA2003, as
+/// Prosody reads them, must give the name IDNA2008 gives nginx and certificates.
+fn prosody_domains(tree: &Node, diagnostics: &mut Vec<Diagnostic>) {
+    let mut names: Vec<(String, &Node)> = Vec::new();
+    if let Some(node) = tree.get_path(keys::SERVER_DOMAIN.path()) {
+        names.push((keys::SERVER_DOMAIN.to_string(), node));
+    }
+    if let Some(Value::Array(items)) = tree
+        .get_path(keys::FEDERATION_FRIENDLY_SERVERS.path())
+        .map(|n| &n.value)
+    {
+        names.extend(
+            items
+                .iter()
+                .map(|n| (keys::FEDERATION_FRIENDLY_SERVERS.to_string(), n)),
+        );
+    }
+    for (key, node) in names {
+        let Some(problem) = node.as_str().and_then(domains::idna2003_mismatch) else {
+            continue;
+        };
+        diagnostics.push(
+            Diagnostic::error(code::IDNA, format!("`{key}`: {}", problem.message))
+                .key(key)
+                .at(
+                    node.origin.span(),
+                    "read differently by IDNA2003 and IDNA2008",
+                )
+                .help(problem.help),
+        );
+    }
+    if let Some(node) = tree.get_path(keys::SERVER_DOMAIN.path())
+        && node.as_str() == Some(super::model::UPLOAD_HOST)
+    {
+        diagnostics.push(
+            Diagnostic::error(
+                code::RESERVED_DOMAIN,
+                format!(
+                    "`server.domain` cannot be `{}`: it is the host of the file upload component",
+                    super::model::UPLOAD_HOST
+                ),
+            )
+            .key(keys::SERVER_DOMAIN)
+            .at(node.origin.span(), "a generated Component's host")
+            .help("Prosody refuses a VirtualHost with a Component's name: write your own domain"),
+        );
+    }
+}
+
+/// Hostnames with a label that mixes scripts (`crisp.chаt`, a Cyrillic `а`): a warning, as a
+/// name that looks like another one is more often a mistake or a trap than a choice.
+fn mixed_scripts(tree: &Node, schema: &Json, diagnostics: &mut Vec<Diagnostic>) {
+    let nav = SchemaNav::new(schema);
+    tree.for_each_leaf(&mut Vec::new(), &mut |path, node| {
+        let items: Vec<(Vec<String>, &Node)> = match &node.value {
+            Value::Array(items) => items
+                .iter()
+                .enumerate()
+                .map(|(i, n)| ([path, &[i.to_string()]].concat(), n))
+                .collect(),
+            _ => vec![(path.to_vec(), node)],
+        };
+        for (path, node) in items {
+            let Some(text) = node.as_str() else { continue };
+            let is_hostname = nav
+                .at(&path)
+                .is_some_and(|s| nav.formats(s).iter().any(|f| f == "idn-hostname"));
+            if !is_hostname {
+                continue;
+            }
+            for (label, scripts) in domains::mixed_script_labels(text) {
+                let key = dotted(&path);
+                diagnostics.push(
+                    Diagnostic::warning(
+                        code::MIXED_SCRIPT,
+                        format!(
+                            "`{key}`: the label `{}` of `{}` mixes scripts ({})",
+                            formats::shown(&label),
+                            formats::shown(text),
+                            scripts.join(", ")
+                        ),
+                    )
+                    .key(key)
+                    .at(node.origin.span(), "mixed scripts")
+                    .help(
+                        "check every character: a letter of another script that looks the same \
+                         makes a different domain (a homograph)",
+                    ),
+                );
+            }
+        }
+    });
+}
+
 /// Checks on what the user wrote, before computed defaults fill anything in.
 pub fn explicit_checks(tree: &Node, diagnostics: &mut Vec<Diagnostic>) {
+    prosody_domains(tree, diagnostics);
+    mixed_scripts(tree, crate::config::schema::schema_cached(), diagnostics);
+    for key in [keys::SERVER_DOMAIN, keys::POD_DOMAIN] {
+        if let Some(node) = tree.get_path(key.path())
+            && let Some(value) = node.as_str()
+            && let Some(problem) = formats::ip_literal_domain(value)
+        {
+            diagnostics.push(
+                Diagnostic::error(code::FORMAT, format!("`{key}`: {}", problem.message))
+                    .key(key)
+                    .at(node.origin.span(), "not a domain name")
+                    .help(problem.help),
+            );
+        }
+    }
     if let Some(address) = tree.get_path(keys::POD_ADDRESS.path()) {
         let empty = address.as_table().is_some_and(|t| {
             !["domain", "ipv4", "ipv6"]
@@ -568,6 +731,65 @@ pub fn explicit_checks(tree: &Node, diagnostics: &mut Vec<Diagnostic>) {
     }
 }
 
+/// Checks every computed default against its key's format: a value derived from another key
+/// (`dashboard.url = "https://admin.prose.{server.domain}"`) can be invalid although the key
+/// it comes from is valid (too long once prefixed). The error points at that key.
+pub fn computed_values(tree: &Node, schema: &Json, diagnostics: &mut Vec<Diagnostic>) {
+    let nav = SchemaNav::new(schema);
+    let mut found = Vec::new();
+    tree.for_each_leaf(&mut Vec::new(), &mut |path, node| {
+        let Origin::Computed { from } = &node.origin else {
+            return;
+        };
+        let (Some(value), Some(schema)) = (node.as_str(), nav.at(path)) else {
+            return;
+        };
+        let Some(problem) = nav
+            .formats(schema)
+            .iter()
+            .find_map(|f| formats::check(f, value).err())
+        else {
+            return;
+        };
+        // Follow computed defaults back to the key the user wrote.
+        let mut source = from.first().cloned().unwrap_or_default();
+        for _ in 0..8 {
+            let segments: Vec<&str> = source.split('.').collect();
+            match tree.get_path(&segments).map(|n| &n.origin) {
+                Some(Origin::Computed { from }) if !from.is_empty() => source = from[0].clone(),
+                _ => break,
+            }
+        }
+        found.push((dotted(path), value.to_owned(), source, problem));
+    });
+    for (key, value, source, problem) in found {
+        if diagnostics
+            .iter()
+            .any(|d| d.key.as_deref() == Some(source.as_str()))
+        {
+            continue;
+        }
+        let segments: Vec<&str> = source.split('.').collect();
+        let span = tree.get_path(&segments).and_then(|n| n.origin.span());
+        diagnostics.push(
+            Diagnostic::error(
+                code::FORMAT,
+                format!(
+                    "`{source}` makes the default of `{key}` invalid: `{}`: {}",
+                    formats::shown(&value),
+                    problem.message
+                ),
+            )
+            .key(source)
+            .at(span, format!("`{key}` is derived from this"))
+            .help(format!(
+                "set `{key}` explicitly, or change this value ({})",
+                problem.help
+            )),
+        );
+    }
+}
+
 /// Checks across keys, on the effective tree (computed defaults included).
 pub fn semantic(tree: &Node, diagnostics: &mut Vec<Diagnostic>) {
     let get = |path: &[&str]| tree.get_path(path);
@@ -582,6 +804,35 @@ pub fn semantic(tree: &Node, diagnostics: &mut Vec<Diagnostic>) {
                     .help("add:\n[dashboard]\nurl = \"https://admin.example.org\""),
             );
         }
+    }
+    if let Some(url) = get(keys::DASHBOARD_URL.path())
+        && let Some(Ok(parsed)) = url.as_str().map(formats::dashboard_url)
+        && let Some(why) = formats::dashboard_served_elsewhere(&parsed)
+    {
+        let pod_domain = get(keys::POD_DOMAIN.path())
+            .and_then(Node::as_str)
+            .map(str::to_owned)
+            .or_else(|| {
+                get(keys::SERVER_DOMAIN.path())
+                    .and_then(Node::as_str)
+                    .map(|d| format!("prose.{d}"))
+            })
+            .unwrap_or_default();
+        diagnostics.push(
+            Diagnostic::warning(
+                code::DASHBOARD_URL,
+                format!(
+                    "the generated nginx does not serve `dashboard.url` ({why}): it serves the \
+                     Dashboard at `https://admin.{pod_domain}`"
+                ),
+            )
+            .key(keys::DASHBOARD_URL)
+            .at(url.origin.span(), "not served by nginx")
+            .help(format!(
+                "the Pod API writes `dashboard.url` into invitation and password-reset links: \
+                 keep it for a pod used locally, or write `https://admin.{pod_domain}`"
+            )),
+        );
     }
     if let Some(ttl) = get(keys::AUTH_TOKEN_TTL.path())
         && let Some(Ok(d)) = ttl.as_str().map(IsoDuration::parse)
@@ -642,65 +893,42 @@ fn federation_warnings(tree: &Node, diagnostics: &mut Vec<Diagnostic>) {
     }
 }
 
-/// Options under `prosody.<host>.defaults|overrides` that Prose does not know pass through
-/// to Prosody: say so (with a "did you mean"), and refuse values Lua cannot hold.
+/// `component_module` under `prosody.<host>.defaults|overrides`. (Options the Pod API does not
+/// know are left out of the installed prose.toml, and so of Prosody's configuration, with a
+/// warning: `containers::route`.)
 fn prosody_options(tree: &Node, diagnostics: &mut Vec<Diagnostic>) {
     let Some(hosts) = tree.get_path(keys::PROSODY.path()).and_then(Node::as_table) else {
         return;
     };
-    let schema = crate::config::schema::schema_cached();
-    let nav = SchemaNav::new(schema);
-    let known = nav
-        .at(keys::PROSODY_GLOBAL_OVERRIDES.path())
-        .map(|s| nav.property_names(s))
-        .unwrap_or_default();
     for (host, tables) in hosts {
         for part in ["defaults", "overrides"] {
             let Some(options) = tables.get_path(&[part]).and_then(Node::as_table) else {
                 continue;
             };
             for (name, value) in options {
-                if known.contains(&name.as_str()) || formats::lua_identifier(name).is_err() {
-                    continue;
-                }
-                let key = dotted(&["prosody", host, part, name]);
-                let mut d = Diagnostic::warning(
-                    code::PROSODY_OPTION,
-                    format!("`{name}` is not an option Prose knows: passed to Prosody unchecked"),
-                )
-                .key(key.clone())
-                .at(value.key_span.or(value.origin.span()), "unchecked option");
-                d.help = Some(match did_you_mean(name, known.iter().copied()) {
-                    Some(close) => format!("did you mean `{close}`?"),
-                    None => "check the name in Prosody's documentation (https://prosody.im/doc/configure)".into(),
-                });
-                diagnostics.push(d);
-                if let Some(bad) = unrepresentable(value) {
+                if name == "component_module" {
+                    let key = dotted(&["prosody", host, part, name]);
                     diagnostics.push(
                         Diagnostic::error(
-                            code::PROSODY_VALUE,
-                            format!(
-                                "`{key}` holds {} which has no Lua form",
-                                bad.value.kind_name()
-                            ),
+                            code::PROSODY_SECTION_KIND,
+                            "`component_module` would turn a generated section into another \
+                             kind (a VirtualHost into a Component)",
                         )
                         .key(key)
-                        .at(bad.origin.span(), "not representable")
-                        .help("use a string, number, boolean, array or table"),
+                        .at(
+                            value.key_span.or(value.origin.span()),
+                            "changes the section's kind",
+                        )
+                        .help(
+                            "remove it: the sections Prose generates are fixed (the VirtualHost \
+                             `server.domain`, the Components `groups.<domain>` and \
+                             `upload.prose.local`)",
+                        ),
                     );
+                    continue;
                 }
             }
         }
-    }
-}
-
-fn unrepresentable(node: &Node) -> Option<&Node> {
-    match &node.value {
-        Value::Datetime(_) => Some(node),
-        Value::Float(f) if !f.is_finite() => Some(node),
-        Value::Table(t) => t.values().find_map(unrepresentable),
-        Value::Array(items) => items.iter().find_map(unrepresentable),
-        _ => None,
     }
 }
 

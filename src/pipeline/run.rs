@@ -85,10 +85,11 @@ pub fn run_pod<X>(
         outcome,
         inspection: None,
     };
-    let loaded = match load(&pod.config, run.load) {
+    let mut loaded = match load(&pod.config, run.load) {
         Ok(loaded) => loaded,
         Err(error) => return report(None, Outcome::Unreadable(error)),
     };
+    super::compile::add_target_warnings(&mut loaded);
     if loaded.has_errors() {
         return report(Some(loaded), Outcome::Invalid(Vec::new()));
     }

@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 
 use crate::targets::{self, Validator};
 pub use tools::{
-    compose, compose_schema, json, lua_syntax, nginx_sites, prosody_config, systemd_unit, xml,
+    compose, compose_schema, json, lua_syntax, nginx_sites, prosody_config, systemd_unit, toml, xml,
 };
 
 /// The verdict of one validator on one file (or one set of nginx sites).
@@ -141,6 +141,7 @@ fn run_on_file(
         Validator::Prosodyctl => ("prosodyctl", prosody_config(file)),
         Validator::Xmllint => ("xmllint", xml(file)),
         Validator::Json => ("serde_json", json(file)),
+        Validator::Toml => ("tomllib", toml(file)),
         Validator::ComposeConfig => ("docker-compose", compose(file)),
         Validator::ComposeSchema => ("compose-spec", compose_schema(file, compose_spec?)),
         Validator::SystemdAnalyze => ("systemd-analyze", systemd_unit(file)),

@@ -318,13 +318,21 @@ fn prosody_findings(output: &str) -> Option<Vec<&str>> {
             || (in_suggestion && line.starts_with("     "));
         let informative = line.trim().is_empty()
             || line.trim() == "The following configuration files have been loaded:"
-            || line.trim_start().starts_with("-  ");
+            || line.trim_start().starts_with("-  ")
+            || PROSODY_13_FEATURE_NOTE.contains(&line.trim());
         if !(informative || in_suggestion || is_env_only_prosody_log(line)) {
             findings.push(line);
         }
     }
     Some(findings)
 }
+
+/// Prosody 13's note after every check (`util/prosodyctl/check.lua`): a pointer to `check
+/// features`, which suggests optional modules (bookmarks, BOSH, TURN…), not a config problem.
+const PROSODY_13_FEATURE_NOTE: &[&str] = &[
+    "Some of your hosts may be missing features due to a lack of configuration.",
+    "For more details, use the 'prosodyctl check features' command.",
+];
 
 fn is_env_only_prosody_log(line: &str) -> bool {
     line.starts_with("certmanager") && line.contains("Error indexing certificate directory")
@@ -841,6 +849,16 @@ pub fn json(file: &Path) -> Outcome {
         Ok(_) => Outcome::Passed,
         Err(output) => Outcome::Failed { output },
     }
+}
+
+/// Python's `tomllib` (3.11+) parses the file: an independent TOML 1.0 parser.
+pub fn toml(file: &Path) -> Outcome {
+    let script = "import sys, tomllib\nwith open(sys.argv[1], 'rb') as f:\n    tomllib.load(f)\n";
+    let mut cmd = Command::new("python3");
+    cmd.args(["-c", script]).arg(file);
+    judge(run(&mut cmd), "python3", "python3", |run| {
+        run.silent_success()
+    })
 }
 
 /// The regular files in `dir`, sorted so runs are reproducible.

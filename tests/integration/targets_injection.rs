@@ -519,6 +519,7 @@ fn dashboard_urls_the_front_end_accepts_are_refused_or_inert() {
         "https://u:p@admin.example.org/",
         "https://admin.example.org\\@evil.example/",
         "https://admin.example.org%0a.evil/",
+        "https://prose.example.org/",
     ];
     let benign = load_str(
         "[server]\ndomain = \"example.org\"\n[dashboard]\nurl = \"https://admin.example.org\"\n",

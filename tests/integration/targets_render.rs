@@ -585,25 +585,63 @@ fn a_server_domain_shared_with_the_pod_or_dashboard_is_served_by_that_block() {
 }
 
 #[test]
-fn a_dashboard_url_nginx_cannot_serve_is_an_error_on_that_key() {
+fn a_dashboard_url_nginx_does_not_serve_moves_the_dashboard_to_admin_of_the_pod_domain() {
+    // Upstream accepts any http(s) URL without query or fragment: the build warns, and nginx
+    // serves the Dashboard at `admin.<pod domain>`.
     for (url, needle) in [
-        ("https://admin.example.org/dashboard/", "path"),
-        ("https://admin.example.org:8443", "port 8443"),
-        ("https://prose.example.org", "both be served"),
+        (
+            "https://admin.example.org/dashboard/",
+            "the path `/dashboard/`",
+        ),
+        ("https://admin.example.org:8443", "the port 8443"),
+        ("http://localhost:8081", "the port 8081"),
+        ("https://127.0.0.1", "loopback"),
     ] {
         let l = load_str(&format!(
             "[server]\ndomain = \"example.org\"\n[dashboard]\nurl = \"{url}\"\n"
         ));
-        let errors = l.render("prose.toml").expect_err(url);
-        assert_eq!(errors.len(), 1, "{errors:#?}");
+        let warning = l
+            .diagnostics
+            .iter()
+            .find(|d| d.code == prose_compile::diagnostics::code::DASHBOARD_URL)
+            .unwrap_or_else(|| panic!("{url}: no warning in {:#?}", l.diagnostics));
+        assert!(!warning.is_error());
         assert!(
-            errors[0].message.contains(needle),
+            warning.message.contains(needle),
             "{url}: {}",
-            errors[0].message
+            warning.message
         );
-        assert_eq!(errors[0].key.as_deref(), Some("dashboard.url"));
-        assert!(errors[0].span.is_some(), "{url}: points at the key");
+        assert!(warning.message.contains("https://admin.prose.example.org"));
+        assert!(warning.span.is_some(), "{url}: points at the key");
+        let files = l.render("prose.toml").expect(url);
+        let blocks = server_blocks(&text_of_site(&files, "prose.example.org"));
+        let names: Vec<String> = blocks.iter().map(|b| one_arg(b, "server_name")).collect();
+        assert!(
+            names.contains(&"admin.prose.example.org".to_owned()),
+            "{url}: {names:?}"
+        );
     }
+    // Served as written: no warning.
+    let l = load_str(
+        "[server]\ndomain = \"example.org\"\n[dashboard]\nurl = \"https://admin.example.org:443/\"\n",
+    );
+    assert!(l.diagnostics.is_empty(), "{:#?}", l.diagnostics);
+}
+
+#[test]
+fn a_dashboard_url_on_the_web_app_host_is_an_error_on_that_key() {
+    let l = load_str(
+        "[server]\ndomain = \"example.org\"\n[dashboard]\nurl = \"https://prose.example.org\"\n",
+    );
+    let errors = l.render("prose.toml").expect_err("refused");
+    assert_eq!(errors.len(), 1, "{errors:#?}");
+    assert!(
+        errors[0].message.contains("both be served"),
+        "{}",
+        errors[0].message
+    );
+    assert_eq!(errors[0].key.as_deref(), Some("dashboard.url"));
+    assert!(errors[0].span.is_some(), "points at the key");
 }
 
 #[test]

@@ -15,7 +15,7 @@ pub use super::repo;
 pub fn compose_spec() -> PathBuf {
     PathBuf::from(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../shared/schemas/compose-spec.json"
+        "/tests/fixtures/schemas/compose-spec.json"
     ))
 }
 
@@ -50,6 +50,8 @@ pub fn example(name: &str) -> PathBuf {
 pub struct Loaded {
     pub config: Config,
     pub tree: Node,
+    /// The warnings the loader gave (a valid configuration has no errors).
+    pub diagnostics: Vec<prose_compile::diagnostics::Diagnostic>,
 }
 
 pub fn load(path: &Path) -> Loaded {
@@ -63,6 +65,7 @@ pub fn load(path: &Path) -> Loaded {
     Loaded {
         config: loaded.config.expect("valid configuration"),
         tree: loaded.tree,
+        diagnostics: loaded.diagnostics,
     }
 }
 
@@ -87,6 +90,7 @@ pub fn try_load_str(toml: &str) -> Option<Loaded> {
     Some(Loaded {
         config: loaded.config?,
         tree: loaded.tree,
+        diagnostics: loaded.diagnostics,
     })
 }
 
