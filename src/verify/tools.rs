@@ -318,13 +318,21 @@ fn prosody_findings(output: &str) -> Option<Vec<&str>> {
             || (in_suggestion && line.starts_with("     "));
         let informative = line.trim().is_empty()
             || line.trim() == "The following configuration files have been loaded:"
-            || line.trim_start().starts_with("-  ");
+            || line.trim_start().starts_with("-  ")
+            || PROSODY_13_FEATURE_NOTE.contains(&line.trim());
         if !(informative || in_suggestion || is_env_only_prosody_log(line)) {
             findings.push(line);
         }
     }
     Some(findings)
 }
+
+/// Prosody 13's note after every check (`util/prosodyctl/check.lua`): a pointer to `check
+/// features`, which suggests optional modules (bookmarks, BOSH, TURN…), not a config problem.
+const PROSODY_13_FEATURE_NOTE: &[&str] = &[
+    "Some of your hosts may be missing features due to a lack of configuration.",
+    "For more details, use the 'prosodyctl check features' command.",
+];
 
 fn is_env_only_prosody_log(line: &str) -> bool {
     line.starts_with("certmanager") && line.contains("Error indexing certificate directory")
