@@ -282,6 +282,38 @@ pub fn check_env_files(
     }
 }
 
+/// `PROSE_POD_SERVER_PORT_HTTP` moves the host port of Prosody's HTTP, which nginx reaches
+/// at `server.http_port`: a warning when they differ.
+pub fn check_http_port(assignments: &[Assignment], tree: &Node, diagnostics: &mut Vec<Diagnostic>) {
+    let Some(a) = assignments
+        .iter()
+        .rev()
+        .find(|a| a.name == "PROSE_POD_SERVER_PORT_HTTP")
+    else {
+        return;
+    };
+    let port = match tree.get_path(&["server", "http_port"]).map(|n| &n.value) {
+        Some(crate::provenance::Value::Integer(n)) => *n,
+        _ => 5280,
+    };
+    if a.value.trim() != port.to_string() {
+        diagnostics.push(
+            Diagnostic::warning(
+                code::COMPOSE_VARIABLE,
+                format!(
+                    "`{}` moves Prosody's HTTP port on the host, where nginx proxies to \
+                     `server.http_port` ({port})",
+                    a.name
+                ),
+            )
+            .at(Some(a.value_span), "nginx does not follow this")
+            .help(format!(
+                "remove it (the port is only bound on 127.0.0.1), or keep {port}"
+            )),
+        );
+    }
+}
+
 /// The secrets whose effective value came from the environment or `--set`.
 pub fn env_secrets(tree: &Node, server_env: Option<SourceId>, sources: &Sources) -> Vec<EnvSecret> {
     let mut found = Vec::new();

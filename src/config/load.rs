@@ -224,6 +224,7 @@ pub fn load(path: &Path, options: &LoadOptions) -> Result<Loaded, LoadError> {
     computed_defaults(&mut tree);
     validate::computed_values(&tree, schema, &mut diagnostics);
     validate::semantic(&tree, &mut diagnostics);
+    containers::check_http_port(&all_assignments, &tree, &mut diagnostics);
     // Where each key goes is advice about a valid configuration: not beside its errors.
     if !diagnostics.iter().any(Diagnostic::is_error) {
         containers::check_keys(&tree, &pins, schema, &mut diagnostics);

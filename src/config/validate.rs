@@ -865,8 +865,66 @@ pub fn semantic(tree: &Node, diagnostics: &mut Vec<Diagnostic>) {
             .help("use a domain of at most 246 characters"),
         );
     }
+    if let Some(port) = get(keys::SERVER_HTTP_PORT.path())
+        && matches!(port.value, Value::Integer(n) if n != 5280 && (1..=65535).contains(&n))
+    {
+        diagnostics.push(
+            Diagnostic::warning(
+                code::COMPATIBILITY,
+                "the Pod Server (0.4.3 to 0.5.0) reaches Prosody's OAuth 2.0 endpoints at \
+                 http://prose-pod-server:5280 whatever `server.http_port` says: logins will fail",
+            )
+            .key(keys::SERVER_HTTP_PORT)
+            .at(port.origin.span(), "Prosody listens here, not on 5280")
+            .help("keep 5280: the port is published on 127.0.0.1 only, for nginx"),
+        );
+    }
+    if let Some(Value::Table(storage)) = get(&["backups", "storage"]).map(|n| &n.value) {
+        backup_directories(storage, diagnostics);
+    }
     federation_warnings(tree, diagnostics);
     prosody_options(tree, diagnostics);
+}
+
+/// The Pod Server refuses to store backups inside what it backs up.
+fn backup_directories(
+    storage: &indexmap::IndexMap<String, Node>,
+    diagnostics: &mut Vec<Diagnostic>,
+) {
+    let targets = [("", storage.get("fs"))].into_iter().chain(
+        ["backups", "checks"].map(|t| (t, storage.get(t).and_then(|n| n.get_path(&["fs"])))),
+    );
+    for (target, fs) in targets {
+        let Some(directory) = fs.and_then(|fs| fs.get_path(&["directory"])) else {
+            continue;
+        };
+        let Some(path) = directory.as_str() else {
+            continue;
+        };
+        let inside = crate::config::backups::BACKED_UP.iter().find(|dir| {
+            let path = path.trim_end_matches('/');
+            path == **dir || path.starts_with(&format!("{dir}/"))
+        });
+        if let Some(dir) = inside {
+            let key = if target.is_empty() {
+                "backups.storage.fs.directory".to_owned()
+            } else {
+                format!("backups.storage.{target}.fs.directory")
+            };
+            diagnostics.push(
+                Diagnostic::error(
+                    code::COMPATIBILITY,
+                    format!(
+                        "`{key}` is `{}`, inside `{dir}`: the Pod Server backs that up itself and refuses to start",
+                        formats::shown(path)
+                    ),
+                )
+                .key(key)
+                .at(directory.origin.span(), "backed up itself")
+                .help("store backups outside /var/lib/prose-pod-server, /var/lib/prosody, /etc/prose and /etc/prosody"),
+            );
+        }
+    }
 }
 
 fn federation_warnings(tree: &Node, diagnostics: &mut Vec<Diagnostic>) {

@@ -77,9 +77,8 @@ pub enum Validator {
     Json,
     /// Python's `tomllib`: a TOML parser independent of the one prose-compile uses.
     Toml,
-    /// `docker compose config` (or docker-compose).
-    ComposeConfig,
-    /// The Compose Specification JSON Schema.
+    /// The Compose Specification JSON Schema, before and after Compose v2 interpolation, and
+    /// the env files compose requires.
     ComposeSchema,
     /// `systemd-analyze verify`.
     SystemdAnalyze,

@@ -22,6 +22,7 @@
 use indexmap::IndexMap;
 use serde_json::Value as Json;
 
+use super::templating::escape::line_comment;
 use super::{GeneratedFile, RenderContext};
 use crate::config::compat::Component;
 use crate::config::containers::{self, Route};
@@ -273,19 +274,19 @@ fn flatten(path: &mut Vec<String>, value: &Json, out: &mut Vec<(Vec<String>, Jso
 fn print_toml(ctx: &RenderContext, toml: &Table, server: &Table) -> String {
     let pins = &ctx.config.deployment.pins;
     let mut out = format!(
-        "# Prose Pod configuration (/etc/prose/prose.toml), read by {} and {}.\n# {}\n\
-         # The values the operator's layers set (prose.toml, prose.env, the environment, --set);\n\
+        "# {}\n#\n# The Prose Pod's configuration (/etc/prose/prose.toml), read by {} and {}:\n\
+         # the values the operator's layers set (prose.toml, prose.env, the environment, --set);\n\
          # keys left to their defaults are not written.\n",
+        line_comment(&ctx.notice()),
         pins.label(Component::PodApi),
         pins.label(Component::PodServer),
-        ctx.notice()
     );
     let server_only: Vec<&str> = server.entries.keys().map(String::as_str).collect();
     if !server_only.is_empty() {
         out.push_str(&format!(
             "# In prose-server.env, for the Pod Server only ({} refuses them here): {}.\n",
             pins.label(Component::PodApi),
-            server_only.join(", ")
+            line_comment(&server_only.join(", "))
         ));
     }
     print_table(&mut out, &mut Vec::new(), toml);
@@ -308,7 +309,7 @@ fn print_table(out: &mut String, path: &mut Vec<String>, table: &Table) {
         out.push('\n');
     }
     for comment in &table.comments {
-        out.push_str(&format!("# {comment}\n"));
+        out.push_str(&format!("# {}\n", line_comment(comment)));
     }
     for (key, value) in values {
         out.push_str(&format!("{} = {}\n", dotted(&[key]), inline(value)));
@@ -408,15 +409,14 @@ fn quoted_as(s: &str, text: Text) -> String {
 fn print_env(ctx: &RenderContext, server: &Table) -> String {
     let pins = &ctx.config.deployment.pins;
     let mut out = format!(
-        "# The Pod Server's own settings (/etc/prose/prose-server.env), as PROSE_* variables.\n\
-         # {}\n\
-         # {} refuses these keys in prose.toml: compose gives this file to the Pod Server's\n\
-         # container only, after prose.env. prose-compile reads it back beside prose.toml.\n",
-        ctx.notice(),
+        "# {}\n#\n# The Pod Server's own settings (/etc/prose/prose-server.env), as PROSE_* variables:\n\
+         # {} refuses these keys in prose.toml. compose gives this file to the Pod Server's\n\
+         # container only, after prose.env; prose-compile reads it back beside prose.toml.\n",
+        line_comment(&ctx.notice()),
         pins.label(Component::PodApi),
     );
     for comment in &server.comments {
-        out.push_str(&format!("# {comment}\n"));
+        out.push_str(&format!("# {}\n", line_comment(comment)));
     }
     let mut lines = Vec::new();
     env_lines(&mut Vec::new(), server, &mut lines);

@@ -302,9 +302,22 @@ fn generated_lines_name_the_keys_behind_them() {
         causes(
             "minimal",
             compose,
-            line_of("minimal", compose, "- \"prose-pod-server\"")
+            line_of(
+                "minimal",
+                compose,
+                "${PROSE_POD_SERVER_PORT_HTTP:-5280}:5280"
+            )
         ),
-        ["server.local_hostname"]
+        ["server.http_port"]
+    );
+    assert_eq!(
+        causes(
+            "minimal",
+            compose,
+            line_of("minimal", compose, "- prose-pod-server")
+        ),
+        Vec::<String>::new(),
+        "upstream's alias stays whatever server.local_hostname says"
     );
     // A path under the output directory is accepted too.
     let r = explain(

@@ -308,3 +308,24 @@ fn the_pod_server_parses_prose_server_env_into_the_values_meant() {
         serde_json::json!("https://example.org/x?y=1,2")
     );
 }
+
+/// The layers above the file reach the installed prose.toml too: the environment and `--set`.
+#[test]
+fn every_layer_the_build_used_reaches_the_installed_configuration() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("prose.toml"),
+        "[server]\ndomain = \"crisp.chat\"\n",
+    )
+    .expect("write");
+    let options = LoadOptions {
+        environment: vec![("PROSE_SERVER__LOG_LEVEL".into(), "warn".into())],
+        sets: vec![prose_compile::config::env::parse_set("log.level=debug").expect("set")],
+        ..LoadOptions::default()
+    };
+    let loaded = load(&dir.path().join("prose.toml"), &options).expect("readable");
+    let tree = compile(&loaded, "prose.toml").expect("compiles");
+    let parsed: toml::Table = toml::from_str(&text(&tree, "etc/prose/prose.toml")).expect("TOML");
+    assert_eq!(parsed["server"]["log_level"].as_str(), Some("warn"));
+    assert_eq!(parsed["log"]["level"].as_str(), Some("debug"));
+}

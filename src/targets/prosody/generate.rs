@@ -36,7 +36,6 @@ pub const BASE_MODULES: &[&str] = &[
     "tls",
     "dialback",
     "disco",
-    "posix",
     "smacks",
     "private",
     "vcard_legacy",

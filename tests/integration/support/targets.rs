@@ -8,7 +8,9 @@ use std::path::{Path, PathBuf};
 use prose_compile::config::{self, Config, LoadOptions};
 use prose_compile::diagnostics::Diagnostic;
 use prose_compile::provenance::Node;
-use prose_compile::targets::{GeneratedFile, RenderContext, compose, host_meta, nginx, systemd};
+use prose_compile::targets::{
+    GeneratedFile, RenderContext, compose, host_meta, nginx, prose_toml, systemd,
+};
 
 pub use super::repo;
 
@@ -116,7 +118,7 @@ impl Loaded {
         }
     }
 
-    /// Every file of the four targets.
+    /// Every file of the targets other than Prosody's.
     pub fn render(&self, label: &str) -> Result<Vec<GeneratedFile>, Vec<Diagnostic>> {
         render_all(&self.ctx(label))
     }
@@ -129,6 +131,7 @@ pub fn render_all(ctx: &RenderContext) -> Result<Vec<GeneratedFile>, Vec<Diagnos
         host_meta::render,
         compose::render,
         systemd::render,
+        |ctx: &RenderContext| Ok(prose_toml::render(ctx)),
     ] {
         files.extend(target(ctx)?);
     }
