@@ -7,6 +7,7 @@ mod architecture;
 mod audit_rules;
 mod build_workflow;
 mod check_cases;
+mod editor_schema;
 mod explain;
 mod front_end;
 mod fuzz_corpus;
