@@ -5,11 +5,19 @@ use std::path::{Path, PathBuf};
 
 use super::exit::{Exit, Outcome, Stop};
 use super::ui::Ui;
+use prose_compile::init::SchemaFile;
 
 pub fn init(ui: &Ui, dir: &Path, domain: &str) -> Outcome {
-    let written = prose_compile::init::init(dir, domain).map_err(Stop::Usage)?;
-    for path in written {
-        ui.note(&format!("wrote {}", path.display()));
+    let done = prose_compile::init::init(dir, domain).map_err(Stop::Usage)?;
+    ui.note(&format!("wrote {}", done.config.display()));
+    let schema = done.schema.display();
+    match done.schema_file {
+        SchemaFile::Written => ui.note(&format!("wrote {schema} (for editors)")),
+        SchemaFile::Current => {}
+        SchemaFile::KeptOther => ui.note(&format!(
+            "kept {schema}, which differs from this version's schema \
+             (`prose-compile schema -o {schema}` replaces it)"
+        )),
     }
     Ok(Exit::Success)
 }
