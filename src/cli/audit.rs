@@ -9,7 +9,7 @@ use super::args::{DenyLevel, Format, LoadArgs};
 use super::exit::{Exit, Outcome, Stop};
 use super::ui::{Ui, plural};
 use prose_compile::audit::{self, Finding, Location, Severity};
-use prose_compile::config::load;
+use prose_compile::config::{EnvUse, load};
 use prose_compile::pipeline;
 
 /// `--format json`.
@@ -23,6 +23,8 @@ struct AuditedPod {
     path: String,
     findings: Vec<Finding>,
     unknown_acknowledgements: Vec<String>,
+    /// The values `PROSE_*` variables set.
+    environment: Vec<EnvUse>,
 }
 
 pub fn run(
@@ -53,6 +55,9 @@ pub fn run(
             .map(audit::unknown_acknowledgements)
             .unwrap_or_default();
         let name = pod.config.display().to_string();
+        if ui.human() {
+            super::environment::note(ui, &name, &loaded.environment_uses());
+        }
         match ui.format {
             Format::Sarif => {
                 let tree_dir = output.join(&pod.relative_dir);
@@ -62,6 +67,7 @@ pub fn run(
                 path: name,
                 findings,
                 unknown_acknowledgements: unknown,
+                environment: loaded.environment_uses(),
             }),
             Format::Human => print_human(&mut ui.out(), &name, &findings, &unknown)?,
         }

@@ -10,6 +10,7 @@ use super::args::LoadArgs;
 use super::exit::{Exit, Outcome as CommandOutcome, Stop};
 use super::ui::{Ui, plural};
 use prose_compile::audit::{self, Finding};
+use prose_compile::config::EnvUse;
 use prose_compile::diagnostics::{self, JsonDiagnostic};
 use prose_compile::output::{Change, OutputTree, WriteError, unified_diff};
 use prose_compile::pipeline::{self, Action, Outcome, PodReport, RunOptions};
@@ -41,6 +42,8 @@ struct BuiltPod {
     output: String,
     status: &'static str,
     diagnostics: Vec<JsonDiagnostic>,
+    /// The values `PROSE_*` variables set.
+    environment: Vec<EnvUse>,
 }
 
 /// Pods by outcome, for the summary line and the exit code.
@@ -101,6 +104,11 @@ pub fn run(ui: &Ui, request: &Request<'_>) -> CommandOutcome {
                     .as_ref()
                     .map(|l| diagnostics::all_to_json(&report.diagnostics(), &l.sources))
                     .unwrap_or_default(),
+                environment: report
+                    .loaded
+                    .as_ref()
+                    .map(|l| l.environment_uses())
+                    .unwrap_or_default(),
             });
         }
     }
@@ -148,6 +156,7 @@ fn print_pod(
         && ui.human()
     {
         ui.diagnostics(&report.diagnostics(), &loaded.sources);
+        super::environment::note(ui, &name, &loaded.environment_uses());
     }
     Ok(match &report.outcome {
         Outcome::Unreadable(error) => {

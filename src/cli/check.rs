@@ -7,6 +7,7 @@ use serde::Serialize;
 use super::args::LoadArgs;
 use super::exit::{Exit, Outcome, Stop};
 use super::ui::{Ui, plural};
+use prose_compile::config::EnvUse;
 use prose_compile::diagnostics::{self, JsonDiagnostic};
 use prose_compile::pipeline;
 
@@ -21,6 +22,8 @@ struct CheckedPod {
     path: String,
     valid: bool,
     diagnostics: Vec<JsonDiagnostic>,
+    /// The values `PROSE_*` variables set.
+    environment: Vec<EnvUse>,
 }
 
 pub fn run(ui: &Ui, paths: &[PathBuf], load: &LoadArgs) -> Outcome {
@@ -30,11 +33,14 @@ pub fn run(ui: &Ui, paths: &[PathBuf], load: &LoadArgs) -> Outcome {
     for pod in &pods {
         let loaded = pipeline::load_and_check(&pod.config, &options)
             .map_err(|error| Stop::Usage(error.to_string()))?;
+        let path = pod.config.display().to_string();
         if ui.human() {
             ui.diagnostics(&loaded.diagnostics, &loaded.sources);
+            super::environment::note(ui, &path, &loaded.environment_uses());
         }
         report.pods.push(CheckedPod {
-            path: pod.config.display().to_string(),
+            environment: loaded.environment_uses(),
+            path,
             valid: !loaded.has_errors(),
             diagnostics: if ui.human() {
                 Vec::new()

@@ -6,6 +6,7 @@ mod args;
 mod audit;
 mod build;
 mod check;
+mod environment;
 mod exit;
 mod explain;
 mod init;

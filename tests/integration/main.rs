@@ -8,6 +8,7 @@ mod audit_rules;
 mod build_workflow;
 mod check_cases;
 mod editor_schema;
+mod environment_input;
 mod explain;
 mod front_end;
 mod fuzz_corpus;
