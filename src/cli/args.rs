@@ -44,6 +44,8 @@ pub enum Format {
     Json,
     /// SARIF 2.1.0 (`audit` only), for code-scanning.
     Sarif,
+    /// GitHub Actions annotations (`check` and `audit`).
+    Github,
 }
 
 /// `audit --deny LEVEL`.

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use super::args::LoadArgs;
+use super::args::{Format, LoadArgs};
 use super::exit::{Exit, Outcome, Stop};
 use super::ui::{Ui, plural};
 use prose_compile::config::EnvUse;
@@ -34,9 +34,15 @@ pub fn run(ui: &Ui, paths: &[PathBuf], load: &LoadArgs) -> Outcome {
         let loaded = pipeline::load_and_check(&pod.config, &options)
             .map_err(|error| Stop::Usage(error.to_string()))?;
         let path = pod.config.display().to_string();
-        if ui.human() {
-            ui.diagnostics(&loaded.diagnostics, &loaded.sources);
-            super::environment::note(ui, &path, &loaded.environment_uses());
+        match ui.format {
+            Format::Human => {
+                ui.diagnostics(&loaded.diagnostics, &loaded.sources);
+                super::environment::note(ui, &path, &loaded.environment_uses());
+            }
+            Format::Github => {
+                super::github::diagnostics(&mut ui.out(), &loaded.diagnostics, &loaded.sources)?
+            }
+            Format::Json | Format::Sarif => {}
         }
         report.pods.push(CheckedPod {
             environment: loaded.environment_uses(),
@@ -49,7 +55,7 @@ pub fn run(ui: &Ui, paths: &[PathBuf], load: &LoadArgs) -> Outcome {
             },
         });
     }
-    if !ui.human() {
+    if ui.format == Format::Json {
         ui.json(&report, false)?;
     }
     let invalid = report.pods.iter().filter(|p| !p.valid).count();

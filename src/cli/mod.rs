@@ -9,6 +9,7 @@ mod check;
 mod environment;
 mod exit;
 mod explain;
+mod github;
 mod init;
 mod shell;
 mod ui;
@@ -34,6 +35,13 @@ pub fn main() -> ExitCode {
 fn run(ui: &Ui, command: Command) -> Outcome {
     if ui.format == Format::Sarif && !matches!(command, Command::Audit { .. }) {
         return Err(Stop::Usage("--format sarif is only for `audit`".into()));
+    }
+    if ui.format == Format::Github
+        && !matches!(command, Command::Audit { .. } | Command::Check { .. })
+    {
+        return Err(Stop::Usage(
+            "--format github is only for `check` and `audit`".into(),
+        ));
     }
     match command {
         Command::Build {

@@ -19,6 +19,7 @@ mod properties;
 mod prosody_diagnostics;
 mod prosody_injection;
 mod prosody_lua;
+mod sarif;
 mod targets_injection;
 mod targets_render;
 mod targets_templates;
