@@ -7,6 +7,7 @@ mod architecture;
 mod audit_rules;
 mod build_workflow;
 mod check_cases;
+mod completions;
 mod editor_schema;
 mod environment_input;
 mod explain;
