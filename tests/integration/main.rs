@@ -15,6 +15,7 @@ mod front_end;
 mod fuzz_corpus;
 mod golden;
 mod hostile;
+mod invocation;
 mod output_tree;
 mod properties;
 mod prosody_diagnostics;
