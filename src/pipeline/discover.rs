@@ -56,8 +56,8 @@ pub fn discover(paths: &[PathBuf], output_dirs: &[PathBuf]) -> Result<Vec<Pod>, 
             .sort_by_file_name()
             .into_iter()
             .filter_entry(|e| {
-                !skipped(e, output_dirs)
-                    && !(e.depth() > 0 && ignores.is_ignored(e.path(), e.file_type().is_dir()))
+                let ignored = e.depth() > 0 && ignores.is_ignored(e.path(), e.file_type().is_dir());
+                !(ignored || skipped(e, output_dirs))
             });
         for entry in walker {
             let entry = entry.map_err(|e| format!("{}: {e}", path.display()))?;
