@@ -6,12 +6,20 @@ use std::path::{Path, PathBuf};
 
 use super::discover::{CONFIG_FILE, Pod, discover};
 
-/// Every pod below `.`; when there is none, the pod that encloses `.`.
+/// Every pod below `.` (named `pods/crisp/prose.toml`, not `./pods/…`); when there is none,
+/// the pod that encloses `.`.
 pub fn pods_here(output_dirs: &[PathBuf]) -> Result<Vec<Pod>, String> {
-    discover(&[PathBuf::from(".")], output_dirs).or_else(|below| match enclosing(Path::new(".")) {
-        Some(pod) => Ok(vec![pod]),
-        None => Err(below),
-    })
+    match discover(&[PathBuf::from(".")], output_dirs) {
+        Ok(pods) => Ok(pods.into_iter().map(without_dot).collect()),
+        Err(below) => enclosing(Path::new(".")).map(|pod| vec![pod]).ok_or(below),
+    }
+}
+
+fn without_dot(pod: Pod) -> Pod {
+    Pod {
+        config: tidy(&pod.config),
+        ..pod
+    }
 }
 
 /// The one pod a single-pod command (`explain`) means without a path: `./prose.toml`, else
@@ -20,7 +28,7 @@ pub fn pod_here() -> Result<Pod, String> {
     if let Some(pod) = enclosing(Path::new(".")) {
         return Ok(pod);
     }
-    one_pod(Path::new("."))
+    one_pod(Path::new(".")).map(without_dot)
 }
 
 /// The only pod `path` names (a `prose.toml`, or a directory holding exactly one).

@@ -86,7 +86,7 @@ fn the_rules_document_has_a_heading_per_rule() {
         "# Audit rules\n\n\
          Generated from `rules!` in `src/audit/mod.rs` by `PROSE_COMPILE_BLESS=1 cargo test`; \
          each rule's SARIF `helpUri` points at its heading. To accept a finding on purpose, \
-         give a reason in `[audit.acknowledged]` (see the README).\n",
+         give a reason in `[audit.acknowledged]` (see [audit.md](audit.md)).\n",
     );
     for rule in RULES {
         doc += &format!(
