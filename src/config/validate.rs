@@ -303,22 +303,6 @@ fn translate(
             None => vec![pattern_error(&key, node, pattern)],
         },
         ValidationErrorKind::Format { format } => vec![format_error(&key, node, format)],
-        ValidationErrorKind::Not { .. } if node.as_str().is_some() => {
-            // Only a format's excluded words are a `not` on a string (see `FormatPatterns`).
-            match nav
-                .at(path)
-                .map(|s| nav.formats(s))
-                .unwrap_or_default()
-                .first()
-            {
-                Some(format) => vec![format_error(&key, node, format)],
-                None => vec![
-                    Diagnostic::error(code::SCHEMA, format!("`{key}`: {error}{}", from_env(node)))
-                        .key(key)
-                        .at(value_span, "invalid"),
-                ],
-            }
-        }
         ValidationErrorKind::PropertyNames { error } => {
             let name = error.instance().as_str().unwrap_or_default().to_owned();
             let child = node.as_table().and_then(|t| t.get(&name));
