@@ -31,7 +31,6 @@ pub fn run(
         None => pipeline::pod_here(),
     }
     .map_err(Stop::Usage)?;
-    let pod = &pod;
     let loaded = load(&pod.config, &load_args.options()).map_err(|e| Stop::Usage(e.to_string()))?;
     if loaded.has_errors() {
         if ui.human() {
