@@ -538,3 +538,45 @@ pub fn message(f: &Finding) -> String {
         Location::Output { file, line } => format!("{} ({file}:{line})", f.rule.title),
     }
 }
+
+/// Where a finding points on disk, for SARIF, JSON and CI annotations: the file that holds
+/// the value (a `prose.toml` or an env file) with its line and column, or a line of a
+/// generated file under the pod's tree. A value with no line of its own (a default, the
+/// process environment, `--set`, a preset) points at the pod's `prose.toml`, without a line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Place {
+    pub file: String,
+    pub line: Option<usize>,
+    pub column: Option<usize>,
+}
+
+/// The [`Place`] of a finding of the pod `loaded`, whose tree is built in `tree_dir`.
+pub fn place(finding: &Finding, loaded: &Loaded, tree_dir: &std::path::Path) -> Place {
+    use crate::diagnostics::source::SourceKind;
+    match &finding.location {
+        Location::Key {
+            span: Some(span), ..
+        } if matches!(
+            loaded.sources.get(span.source).kind,
+            SourceKind::File | SourceKind::EnvFile
+        ) =>
+        {
+            let (line, column) = loaded.sources.line_col(*span);
+            Place {
+                file: loaded.sources.get(span.source).name.clone(),
+                line: Some(line),
+                column: Some(column),
+            }
+        }
+        Location::Key { .. } => Place {
+            file: loaded.path.display().to_string(),
+            line: None,
+            column: None,
+        },
+        Location::Output { file, line } => Place {
+            file: tree_dir.join(file).display().to_string(),
+            line: Some(*line),
+            column: None,
+        },
+    }
+}

@@ -51,6 +51,50 @@ impl Loaded {
     pub fn has_errors(&self) -> bool {
         self.diagnostics.iter().any(Diagnostic::is_error)
     }
+
+    /// The values in effect that a `PROSE_*` variable set, in the tree's order: inputs a reader of
+    /// `prose.toml` does not see, which the commands name.
+    pub fn environment_uses(&self) -> Vec<EnvUse> {
+        let mut uses = Vec::new();
+        self.tree.for_each_leaf(&mut Vec::new(), &mut |path, node| {
+            if let Origin::Env { var, span } = &node.origin {
+                let source = self.sources.get(span.source);
+                let from_process = source.kind == SourceKind::Environment;
+                uses.push(EnvUse {
+                    variable: var.clone(),
+                    key: crate::provenance::dotted(path),
+                    source: if from_process {
+                        PROCESS_ENVIRONMENT.to_owned()
+                    } else {
+                        source.name.clone()
+                    },
+                    line: (!from_process).then(|| self.sources.line_col(*span).0),
+                });
+            }
+        });
+        uses
+    }
+}
+
+/// [`EnvUse::source`] of a variable of the process environment.
+pub const PROCESS_ENVIRONMENT: &str = "environment";
+
+/// A value set by an environment variable (never its value: it may be a secret).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct EnvUse {
+    pub variable: String,
+    pub key: String,
+    /// `environment` (the process's), or the env file that holds it.
+    pub source: String,
+    /// The line of the env file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
+}
+
+impl EnvUse {
+    pub fn from_process(&self) -> bool {
+        self.source == PROCESS_ENVIRONMENT && self.line.is_none()
+    }
 }
 
 /// An input that could not be read at all (exit code 2).

@@ -18,5 +18,5 @@ pub mod schema_nav;
 pub mod types;
 pub mod validate;
 
-pub use load::{LoadError, LoadOptions, Loaded, load};
+pub use load::{EnvUse, LoadError, LoadOptions, Loaded, load};
 pub use model::Config;

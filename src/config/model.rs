@@ -38,9 +38,27 @@ defaults! {
 ///
 /// Every key can also be set with a `PROSE_` environment variable, path segments separated by
 /// `__` (e.g. `PROSE_LOG__LEVEL=debug`).
+// The `if`/`then` tells editors that a pod with only static addresses needs `dashboard.url`
+// (nothing to derive it from); `validate::semantic` reports it with its fix.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(title = "Prose Pod configuration (prose.toml)")]
+#[schemars(extend(
+    "if" = {
+        "required": ["pod"],
+        "properties": { "pod": {
+            "required": ["address"],
+            "properties": { "address": {
+                "anyOf": [{ "required": ["ipv4"] }, { "required": ["ipv6"] }],
+                "not": { "required": ["domain"] }
+            }}
+        }}
+    },
+    "then" = {
+        "required": ["dashboard"],
+        "properties": { "dashboard": { "required": ["url"] } }
+    }
+))]
 pub struct Config {
     /// Static data like your company name.
     #[serde(default)]
@@ -288,8 +306,10 @@ pub struct Pod {
     pub address: PodAddress,
 }
 
+// `minProperties` says "at least one" to editors; `validate::explicit_checks` reports it.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(extend("minProperties" = 1))]
 pub struct PodAddress {
     /// Public domain name of the Prose Pod. Default: `prose.{server.domain}` (when no static
     /// address is set).
@@ -734,6 +754,7 @@ impl Default for Invitations {
 #[serde(deny_unknown_fields, default)]
 pub struct Auth {
     /// How long Dashboard sessions are valid for (whole seconds: no months or years).
+    #[schemars(extend("format" = "fixed-duration"))]
     pub token_ttl: Duration,
     /// How long password reset links are valid for.
     pub password_reset_token_ttl: Duration,

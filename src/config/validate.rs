@@ -10,7 +10,7 @@ use jsonschema::{ValidationError, Validator};
 use serde_json::Value as Json;
 
 use crate::config::domains;
-use crate::config::formats::{self, IsoDuration};
+use crate::config::formats;
 use crate::config::schema_nav::{SchemaNav, did_you_mean};
 use crate::config::types::NO_CONTROL_PATTERN;
 use crate::diagnostics::source::{Sources, Span};
@@ -32,6 +32,7 @@ use crate::provenance::{Node, Origin, Value, dotted};
         "uri" => crate::config::validate::format::uri,
         "dashboard-url" => crate::config::validate::format::dashboard_url,
         "duration" => crate::config::validate::format::duration,
+        "fixed-duration" => crate::config::validate::format::fixed_duration,
         "retention" => crate::config::validate::format::retention,
         "jid-node" => crate::config::validate::format::jid_node,
         "ipv4" => crate::config::validate::format::ipv4,
@@ -66,6 +67,7 @@ mod format {
         uri => "uri",
         dashboard_url => "dashboard-url",
         duration => "duration",
+        fixed_duration => "fixed-duration",
         retention => "retention",
         jid_node => "jid-node",
         ipv4 => "ipv4",
@@ -120,10 +122,34 @@ pub fn schema_errors(
         return;
     };
     let nav = SchemaNav::new(schema);
+    let mut found: Vec<Diagnostic> = Vec::new();
     for error in validator.iter_errors(&instance) {
+        if checked_across_keys(&error) {
+            continue;
+        }
         let path = pointer_segments(&error.instance_path().to_string());
-        diagnostics.extend(translate(&error, &path, tree, &nav, sources));
+        for diagnostic in translate(&error, &path, tree, &nav, sources) {
+            // A format's pattern (or its `not`) and the format itself fail together: one
+            // diagnostic, from the format's checker.
+            if !found.iter().any(|d| same_diagnostic(d, &diagnostic)) {
+                found.push(diagnostic);
+            }
+        }
     }
+    diagnostics.extend(found);
+}
+
+/// The schema states some rules across keys for editors (`minProperties` of `pod.address`,
+/// the `if`/`then` that requires `dashboard.url`, see the model); `explicit_checks` and
+/// `semantic` report them with their fix, so their schema errors are not translated too.
+fn checked_across_keys(error: &ValidationError<'_>) -> bool {
+    let keywords = error.schema_path().to_string();
+    matches!(error.kind(), ValidationErrorKind::MinProperties { .. })
+        || keywords.starts_with("/then/")
+}
+
+fn same_diagnostic(a: &Diagnostic, b: &Diagnostic) -> bool {
+    a.code == b.code && a.key == b.key && a.message == b.message
 }
 
 fn pointer_segments(pointer: &str) -> Vec<String> {
@@ -273,25 +299,11 @@ fn translate(
                 .help(length_help(nav, path)),
             ]
         }
-        ValidationErrorKind::Pattern { pattern } => vec![pattern_error(&key, node, pattern)],
-        ValidationErrorKind::Format { format } => {
-            let value = node.as_str().unwrap_or_default();
-            let problem = formats::check(format, value)
-                .err()
-                .unwrap_or(formats::Problem {
-                    message: format!("`{}` is not a valid {format}", formats::shown(value)),
-                    help: String::new(),
-                });
-            vec![
-                Diagnostic::error(
-                    code::FORMAT,
-                    format!("`{key}`: {}{}", problem.message, from_env(node)),
-                )
-                .key(key)
-                .at(value_span, "invalid value")
-                .help(problem.help),
-            ]
-        }
+        ValidationErrorKind::Pattern { pattern } => match format_of_pattern(pattern) {
+            Some(format) => vec![format_error(&key, node, format)],
+            None => vec![pattern_error(&key, node, pattern)],
+        },
+        ValidationErrorKind::Format { format } => vec![format_error(&key, node, format)],
         ValidationErrorKind::PropertyNames { error } => {
             let name = error.instance().as_str().unwrap_or_default().to_owned();
             let child = node.as_table().and_then(|t| t.get(&name));
@@ -499,6 +511,32 @@ fn length_help(nav: &SchemaNav<'_>, path: &[String]) -> String {
         (None, Some(max)) => format!("write at most {max} characters"),
         (None, None) => "check the value's length".into(),
     }
+}
+
+/// The format whose `pattern` this is (the schema states it beside the format for editors).
+fn format_of_pattern(pattern: &str) -> Option<&'static str> {
+    formats::FORMATS
+        .iter()
+        .find(|f| f.pattern == Some(pattern))
+        .map(|f| f.name)
+}
+
+/// A value that is not of its format, explained by the format's checker.
+fn format_error(key: &str, node: &Node, format: &str) -> Diagnostic {
+    let value = node.as_str().unwrap_or_default();
+    let problem = formats::check(format, value)
+        .err()
+        .unwrap_or(formats::Problem {
+            message: format!("`{}` is not a valid {format}", formats::shown(value)),
+            help: String::new(),
+        });
+    Diagnostic::error(
+        code::FORMAT,
+        format!("`{key}`: {}{}", problem.message, from_env(node)),
+    )
+    .key(key)
+    .at(node.origin.span(), "invalid value")
+    .help(problem.help)
 }
 
 fn pattern_error(key: &str, node: &Node, pattern: &str) -> Diagnostic {
@@ -832,20 +870,6 @@ pub fn semantic(tree: &Node, diagnostics: &mut Vec<Diagnostic>) {
                 "the Pod API writes `dashboard.url` into invitation and password-reset links: \
                  keep it for a pod used locally, or write `https://admin.{pod_domain}`"
             )),
-        );
-    }
-    if let Some(ttl) = get(keys::AUTH_TOKEN_TTL.path())
-        && let Some(Ok(d)) = ttl.as_str().map(IsoDuration::parse)
-        && d.as_seconds().is_none()
-    {
-        diagnostics.push(
-            Diagnostic::error(
-                code::DURATION,
-                "`auth.token_ttl` must be a fixed length: months and years vary",
-            )
-            .key(keys::AUTH_TOKEN_TTL)
-            .at(ttl.origin.span(), "months or years")
-            .help("write it in weeks, days, hours, minutes or seconds, e.g. `P30D`"),
         );
     }
     if let Some(domain) = get(keys::SERVER_DOMAIN.path()).and_then(Node::as_str)
