@@ -78,14 +78,10 @@ rules! {
         "TLS profile `old`",
         "Mozilla has dropped the `old` profile: it accepts TLS 1.0/1.1 and weak ciphers.",
         "Use `intermediate` (or `modern`) for `server.defaults.tls_profile`.";
-    STATUS_ENDPOINT_OPEN = "status-endpoint-open", Warning,
-        "Status or metrics endpoint open to the world",
-        "An `*_allow_cidr`/`*_allow_ips` option lets any address read the server's operational data.",
-        "Restrict it to localhost and the pod's network, e.g. `172.16.0.0/12`.";
     S2S_DIALBACK = "s2s-dialback", Warning,
         "Federation authenticates servers by DNS dialback",
-        "With federation on and `s2s_secure_auth` overridden to `false`, remote servers are authenticated by dialback, which trusts DNS, instead of certificates (prose-compile generates `true`).",
-        "Remove the `s2s_secure_auth = false` override, or list the peers without valid certificates in `s2s_insecure_domains`.";
+        "With federation on, Pod API 0.20.0 writes `s2s_secure_auth = false` into Prosody's configuration (after `prose.toml`'s overrides): remote servers are authenticated by dialback, which trusts DNS, instead of certificates.",
+        "Keep `federation_whitelist_enabled` on with a short list of peers, or set `s2s_secure_auth = true` through the Pod API's own Prosody overrides (`PUT /v1/server/config/prosody-overrides`).";
     FEDERATION_NO_WHITELIST = "federation-no-whitelist", Warning,
         "Federation without a whitelist",
         "Any server of the XMPP network can reach your users.",
@@ -354,18 +350,6 @@ pub fn audit(loaded: &Loaded, tree: Option<&OutputTree>) -> Vec<Finding> {
         TLS_PROFILE_OLD,
     );
     // Exposure.
-    for option in [
-        "http_status_allow_cidr",
-        "openmetrics_allow_cidr",
-        "http_status_allow_ips",
-        "openmetrics_allow_ips",
-    ] {
-        a.option_is(
-            option,
-            |v| strings(v).iter().any(|c| world(c)),
-            STATUS_ENDPOINT_OPEN,
-        );
-    }
     a.option_is("allow_registration", is_true, OPEN_REGISTRATION);
     a.option_is(
         "trusted_proxies",
@@ -375,7 +359,8 @@ pub fn audit(loaded: &Loaded, tree: Option<&OutputTree>) -> Vec<Finding> {
     // Federation.
     let defaults = &config.server.defaults;
     if defaults.federation_enabled {
-        a.option_is("s2s_secure_auth", is_false, S2S_DIALBACK);
+        let location = a.key(keys::FEDERATION_ENABLED.path());
+        a.report(S2S_DIALBACK, location);
         if !defaults.federation_whitelist_enabled {
             let location = a.key(keys::FEDERATION_ENABLED.path());
             a.report(FEDERATION_NO_WHITELIST, location);
@@ -551,5 +536,47 @@ pub fn message(f: &Finding) -> String {
             format!("{} (`{key}`, {})", f.rule.title, origin.description)
         }
         Location::Output { file, line } => format!("{} ({file}:{line})", f.rule.title),
+    }
+}
+
+/// Where a finding points on disk, for SARIF, JSON and CI annotations: the file that holds
+/// the value (a `prose.toml` or an env file) with its line and column, or a line of a
+/// generated file under the pod's tree. A value with no line of its own (a default, the
+/// process environment, `--set`, a preset) points at the pod's `prose.toml`, without a line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Place {
+    pub file: String,
+    pub line: Option<usize>,
+    pub column: Option<usize>,
+}
+
+/// The [`Place`] of a finding of the pod `loaded`, whose tree is built in `tree_dir`.
+pub fn place(finding: &Finding, loaded: &Loaded, tree_dir: &std::path::Path) -> Place {
+    use crate::diagnostics::source::SourceKind;
+    match &finding.location {
+        Location::Key {
+            span: Some(span), ..
+        } if matches!(
+            loaded.sources.get(span.source).kind,
+            SourceKind::File | SourceKind::EnvFile
+        ) =>
+        {
+            let (line, column) = loaded.sources.line_col(*span);
+            Place {
+                file: loaded.sources.get(span.source).name.clone(),
+                line: Some(line),
+                column: Some(column),
+            }
+        }
+        Location::Key { .. } => Place {
+            file: loaded.path.display().to_string(),
+            line: None,
+            column: None,
+        },
+        Location::Output { file, line } => Place {
+            file: tree_dir.join(file).display().to_string(),
+            line: Some(*line),
+            column: None,
+        },
     }
 }

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
 use prose_compile::config::LoadOptions;
 use prose_compile::config::env::{SetArg, parse_set};
@@ -31,6 +31,19 @@ pub struct Cli {
     pub verbose: bool,
 }
 
+/// The command line's definition: the derived one, with the exit codes after every help.
+pub fn command() -> clap::Command {
+    Cli::command()
+        .after_help(super::exit::EXIT_STATUS)
+        .mut_subcommands(|sub| sub.after_help(super::exit::EXIT_STATUS))
+}
+
+/// The arguments of this process, parsed.
+pub fn parse() -> Result<Cli, clap::Error> {
+    let matches = command().try_get_matches()?;
+    Cli::from_arg_matches(&matches)
+}
+
 #[derive(Clone, Copy, ValueEnum)]
 pub enum Color {
     Auto,
@@ -44,6 +57,8 @@ pub enum Format {
     Json,
     /// SARIF 2.1.0 (`audit` only), for code-scanning.
     Sarif,
+    /// GitHub Actions annotations (`check` and `audit`).
+    Github,
 }
 
 /// `audit --deny LEVEL`.
@@ -68,8 +83,8 @@ impl From<DenyLevel> for prose_compile::audit::Severity {
 pub enum Command {
     /// Generate the output tree of each pod.
     Build {
-        /// prose.toml files, or directories searched for them.
-        #[arg(default_value = ".")]
+        /// prose.toml files, or directories searched for them (skipping what .gitignore
+        /// excludes). Default: the pods below the current directory, or the pod around it.
         paths: Vec<PathBuf>,
         /// Output directory (one pod: the tree itself; several: one sub-tree per pod).
         #[arg(short, long, default_value = "out")]
@@ -89,16 +104,16 @@ pub enum Command {
     },
     /// Validate configurations without writing anything.
     Check {
-        /// prose.toml files, or directories searched for them.
-        #[arg(default_value = ".")]
+        /// prose.toml files, or directories searched for them (skipping what .gitignore
+        /// excludes). Default: the pods below the current directory, or the pod around it.
         paths: Vec<PathBuf>,
         #[command(flatten)]
         load: LoadArgs,
     },
     /// Show how the tree on disk differs from what `build` would write.
     Diff {
-        /// prose.toml files, or directories searched for them.
-        #[arg(default_value = ".")]
+        /// prose.toml files, or directories searched for them (skipping what .gitignore
+        /// excludes). Default: the pods below the current directory, or the pod around it.
         paths: Vec<PathBuf>,
         /// Output directory to compare with.
         #[arg(short, long, default_value = "out")]
@@ -111,8 +126,8 @@ pub enum Command {
     },
     /// Review each pod's security: findings with a code, a severity and a fix.
     Audit {
-        /// prose.toml files, or directories searched for them.
-        #[arg(default_value = ".")]
+        /// prose.toml files, or directories searched for them (skipping what .gitignore
+        /// excludes). Default: the pods below the current directory, or the pod around it.
         paths: Vec<PathBuf>,
         /// Exit 1 when an unacknowledged finding at or above this severity exists.
         #[arg(long, value_enum, value_name = "LEVEL")]
@@ -125,9 +140,9 @@ pub enum Command {
     },
     /// Show where values come from and which keys produce an output line.
     Explain {
-        /// A prose.toml, or a directory holding exactly one.
-        #[arg(default_value = ".")]
-        path: PathBuf,
+        /// A prose.toml, or a directory holding exactly one. Default: the pod around the
+        /// current directory (a lone KEY means that pod's key).
+        path: Option<PathBuf>,
         /// A key such as `server.defaults.tls_profile`; without it, every value that differs
         /// from its default.
         key: Option<String>,
@@ -139,7 +154,7 @@ pub enum Command {
     },
     /// Print (or write) the JSON Schema of prose.toml.
     Schema {
-        /// Write the schema to this file instead of standard output.
+        /// Write the schema to this file instead of standard output (`-`: standard output).
         #[arg(short, long)]
         output: Option<PathBuf>,
     },
@@ -160,8 +175,12 @@ pub enum Command {
     },
     /// Print shell completions.
     Completions { shell: clap_complete::Shell },
-    /// Print the man page (roff).
-    Man,
+    /// Print the man page (roff), or write every page into a directory.
+    Man {
+        /// Write `prose-compile.1` and a page per subcommand into DIR.
+        #[arg(short, long, value_name = "DIR")]
+        output: Option<PathBuf>,
+    },
 }
 
 /// The options that gather the layers above prose.toml.

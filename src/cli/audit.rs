@@ -1,4 +1,4 @@
-//! `audit`: each pod's findings, as text, JSON or SARIF.
+//! `audit`: each pod's findings, as text, JSON, SARIF or GitHub annotations.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -7,9 +7,11 @@ use serde::Serialize;
 
 use super::args::{DenyLevel, Format, LoadArgs};
 use super::exit::{Exit, Outcome, Stop};
+use super::github::{self, Annotation, Level};
 use super::ui::{Ui, plural};
-use prose_compile::audit::{self, Finding, Location, Severity};
-use prose_compile::config::load;
+use prose_compile::audit::{self, Finding, Location, Place, Severity};
+use prose_compile::config::{EnvUse, load};
+use prose_compile::diagnostics::{self, JsonDiagnostic};
 use prose_compile::pipeline;
 
 /// `--format json`.
@@ -21,8 +23,22 @@ struct Report {
 #[derive(Serialize)]
 struct AuditedPod {
     path: String,
-    findings: Vec<Finding>,
+    /// `false` when the configuration is invalid (its diagnostics say why; no findings).
+    valid: bool,
+    diagnostics: Vec<JsonDiagnostic>,
+    findings: Vec<PlacedFinding>,
     unknown_acknowledgements: Vec<String>,
+    /// The values `PROSE_*` variables set.
+    environment: Vec<EnvUse>,
+}
+
+/// A finding with the file, line and column it points at.
+#[derive(Serialize)]
+struct PlacedFinding {
+    #[serde(flatten)]
+    finding: Finding,
+    #[serde(flatten)]
+    place: Place,
 }
 
 pub fn run(
@@ -36,7 +52,8 @@ pub fn run(
     let options = load_args.options();
     let (mut invalid, mut denied) = (false, false);
     let mut report = Report { pods: Vec::new() };
-    let mut sarif = audit::sarif::Log::default();
+    let base = std::env::current_dir().unwrap_or_default();
+    let mut sarif = audit::sarif::Log::new(&base);
     let mut failed = false;
     for pod in &pods {
         // A pod that cannot be named is that pod's failure: the others are still audited.
@@ -46,9 +63,26 @@ pub fn run(
             continue;
         }
         let loaded = load(&pod.config, &options).map_err(|e| Stop::Usage(e.to_string()))?;
+        let name = pod.config.display().to_string();
+        let environment = loaded.environment_uses();
         if loaded.has_errors() {
-            ui.diagnostics(&loaded.diagnostics, &loaded.sources);
             invalid = true;
+            match ui.format {
+                Format::Json => report.pods.push(AuditedPod {
+                    path: name,
+                    valid: false,
+                    diagnostics: diagnostics::all_to_json(&loaded.diagnostics, &loaded.sources),
+                    findings: Vec::new(),
+                    unknown_acknowledgements: Vec::new(),
+                    environment,
+                }),
+                Format::Github => {
+                    github::diagnostics(&mut ui.out(), &loaded.diagnostics, &loaded.sources)?
+                }
+                Format::Human | Format::Sarif => {
+                    ui.diagnostics(&loaded.diagnostics, &loaded.sources)
+                }
+            }
             continue;
         }
         let tree = pipeline::compile(&loaded, &pipeline::input_label(pod)).ok();
@@ -59,30 +93,74 @@ pub fn run(
             .as_ref()
             .map(audit::unknown_acknowledgements)
             .unwrap_or_default();
-        let name = pod.config.display().to_string();
+        let tree_dir = output.join(&pod.relative_dir);
         match ui.format {
-            Format::Sarif => {
-                let tree_dir = output.join(&pod.relative_dir);
-                sarif.add_run(&findings, &loaded, &tree_dir.to_string_lossy());
-            }
+            Format::Sarif => sarif.add_pod(&findings, &loaded, &tree_dir),
             Format::Json => report.pods.push(AuditedPod {
                 path: name,
-                findings,
+                valid: true,
+                diagnostics: Vec::new(),
+                findings: findings
+                    .into_iter()
+                    .map(|finding| PlacedFinding {
+                        place: audit::place(&finding, &loaded, &tree_dir),
+                        finding,
+                    })
+                    .collect(),
                 unknown_acknowledgements: unknown,
+                environment,
             }),
-            Format::Human => print_human(&mut ui.out(), &name, &findings, &unknown)?,
+            Format::Github => annotate(&mut ui.out(), &findings, &loaded, &tree_dir)?,
+            Format::Human => {
+                super::environment::note(ui, &name, &environment);
+                print_human(&mut ui.out(), &name, &findings, &unknown)?
+            }
         }
     }
     match ui.format {
         Format::Json => ui.json(&report, false)?,
-        Format::Sarif => ui.json(&sarif, true)?,
-        Format::Human => {}
+        Format::Sarif => ui.json(&sarif.to_json(), true)?,
+        Format::Human | Format::Github => {}
     }
     Ok(if failed {
         Exit::Error
     } else {
         Exit::failure_if(invalid || denied)
     })
+}
+
+/// Unacknowledged findings as annotations on the line that causes them.
+fn annotate(
+    out: &mut impl Write,
+    findings: &[Finding],
+    loaded: &prose_compile::config::Loaded,
+    tree_dir: &Path,
+) -> std::io::Result<()> {
+    for f in findings.iter().filter(|f| f.acknowledged.is_none()) {
+        let place = audit::place(f, loaded, tree_dir);
+        let message = format!(
+            "{}\n{}\nfix: {}",
+            audit::message(f),
+            f.rule.explanation,
+            f.rule.fix
+        );
+        github::write(
+            out,
+            &Annotation {
+                level: match f.rule.severity {
+                    Severity::Critical => Level::Error,
+                    Severity::Warning => Level::Warning,
+                    Severity::Suggestion => Level::Notice,
+                },
+                file: Some(&place.file),
+                line: place.line,
+                column: place.column,
+                title: &format!("prose-compile audit: {}", f.rule.code),
+                message: &message,
+            },
+        )?;
+    }
+    Ok(())
 }
 
 fn print_human(
@@ -114,7 +192,7 @@ fn print_human(
     for code in unknown {
         writeln!(
             out,
-            "  warning: `audit.acknowledged.{code}` names no audit rule (see the README's list of codes)"
+            "  warning: `audit.acknowledged.{code}` names no audit rule (see docs/audit-rules.md)"
         )?;
     }
     writeln!(out, "  {}", counts(findings))

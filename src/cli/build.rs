@@ -10,6 +10,7 @@ use super::args::LoadArgs;
 use super::exit::{Exit, Outcome as CommandOutcome, Stop};
 use super::ui::{Ui, plural};
 use prose_compile::audit::{self, Finding};
+use prose_compile::config::EnvUse;
 use prose_compile::diagnostics::{self, JsonDiagnostic};
 use prose_compile::output::{Change, OutputTree, WriteError, unified_diff};
 use prose_compile::pipeline::{self, Action, Outcome, PodReport, RunOptions};
@@ -41,6 +42,25 @@ struct BuiltPod {
     output: String,
     status: &'static str,
     diagnostics: Vec<JsonDiagnostic>,
+    /// The values `PROSE_*` variables set.
+    environment: Vec<EnvUse>,
+    /// Why the pod could not be read or written (`unreadable`, `failed`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+    /// `build --check` and `diff`: what differs on disk, file by file, with its diff.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    changes: Option<Vec<JsonChange>>,
+}
+
+/// One file that differs from what `build` would write.
+#[derive(Serialize)]
+struct JsonChange {
+    /// The file's path in the tree.
+    path: String,
+    /// `create`, `update`, `remove`, `mode`, `directory-mode` or `manifest`.
+    change: &'static str,
+    /// The unified diff (`mode`: a sentence).
+    diff: String,
 }
 
 /// Pods by outcome, for the summary line and the exit code.
@@ -106,6 +126,26 @@ pub fn run(ui: &Ui, request: &Request<'_>) -> CommandOutcome {
                     .as_ref()
                     .map(|l| diagnostics::all_to_json(&report.diagnostics(), &l.sources))
                     .unwrap_or_default(),
+                environment: report
+                    .loaded
+                    .as_ref()
+                    .map(|l| l.environment_uses())
+                    .unwrap_or_default(),
+                error: match &report.outcome {
+                    Outcome::Refused(problem) => Some(problem.clone()),
+                    Outcome::Unreadable(error) => Some(error.to_string()),
+                    Outcome::WriteFailed(error) => Some(error.to_string()),
+                    _ => None,
+                },
+                changes: match &report.outcome {
+                    Outcome::Compared { changes, tree } => Some(
+                        changes
+                            .iter()
+                            .map(|change| json_change(change, tree))
+                            .collect(),
+                    ),
+                    _ => None,
+                },
             }),
             Ok(_) => {}
             Err(stop) => stopped = Some(stop),
@@ -184,6 +224,7 @@ fn print_pod(
         && ui.human()
     {
         ui.diagnostics(&report.diagnostics(), &loaded.sources);
+        super::environment::note(ui, &name, &loaded.environment_uses());
     }
     Ok(match &report.outcome {
         Outcome::Refused(problem) => {
@@ -192,7 +233,9 @@ fn print_pod(
             "refused"
         }
         Outcome::Unreadable(error) => {
-            super::exit::error(&error.to_string());
+            if ui.human() {
+                super::exit::error(&error.to_string());
+            }
             counts.failed += 1;
             "unreadable"
         }
@@ -202,7 +245,9 @@ fn print_pod(
         }
         Outcome::WriteFailed(error) => {
             counts.failed += 1;
-            write_error(ui, &report.output_dir, error);
+            if ui.human() {
+                write_error(ui, &report.output_dir, error);
+            }
             "failed"
         }
         Outcome::Written(summary) => {
@@ -298,6 +343,52 @@ fn write_error(ui: &Ui, dir: &Path, error: &WriteError) {
 struct DiffBudget {
     left: usize,
     hidden: usize,
+}
+
+/// A change with its whole diff (the JSON report is not cut to a screenful).
+fn json_change(change: &Change, tree: &OutputTree) -> JsonChange {
+    let generated = |path: &camino::Utf8Path| {
+        tree.get(path)
+            .map(|f| f.contents.clone())
+            .unwrap_or_default()
+    };
+    let (path, kind, old, new) = match change {
+        Change::Create { path } => (path, "create", Vec::new(), generated(path)),
+        Change::Update { path, old } => (path, "update", old.clone(), generated(path)),
+        Change::Remove { path, old } => (path, "remove", old.clone(), Vec::new()),
+        Change::Mode { path, old } => {
+            return JsonChange {
+                path: path.to_string(),
+                change: "mode",
+                diff: format!(
+                    "mode {old:o}, expected {:o}",
+                    tree.get(path).map_or(0, |f| f.mode)
+                ),
+            };
+        }
+        Change::DirectoryMode { path, old } => {
+            return JsonChange {
+                path: path.to_string(),
+                change: "directory-mode",
+                diff: format!(
+                    "mode {old:o}, expected {:o}",
+                    prose_compile::output::DIR_MODE
+                ),
+            };
+        }
+        Change::Manifest { path } => {
+            return JsonChange {
+                path: path.to_string(),
+                change: "manifest",
+                diff: "out of date (the files it lists are up to date)".to_owned(),
+            };
+        }
+    };
+    JsonChange {
+        path: path.to_string(),
+        change: kind,
+        diff: unified_diff(path, &old, &new, usize::MAX).0,
+    }
 }
 
 fn print_changes(

@@ -4,9 +4,10 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use super::args::LoadArgs;
+use super::args::{Format, LoadArgs};
 use super::exit::{Exit, Outcome};
 use super::ui::{Ui, plural};
+use prose_compile::config::EnvUse;
 use prose_compile::diagnostics::{self, JsonDiagnostic};
 use prose_compile::pipeline;
 
@@ -21,6 +22,8 @@ struct CheckedPod {
     path: String,
     valid: bool,
     diagnostics: Vec<JsonDiagnostic>,
+    /// The values `PROSE_*` variables set.
+    environment: Vec<EnvUse>,
 }
 
 pub fn run(ui: &Ui, paths: &[PathBuf], load: &LoadArgs) -> Outcome {
@@ -42,11 +45,20 @@ pub fn run(ui: &Ui, paths: &[PathBuf], load: &LoadArgs) -> Outcome {
                 continue;
             }
         };
-        if ui.human() {
-            ui.diagnostics(&loaded.diagnostics, &loaded.sources);
+        let path = pod.config.display().to_string();
+        match ui.format {
+            Format::Human => {
+                ui.diagnostics(&loaded.diagnostics, &loaded.sources);
+                super::environment::note(ui, &path, &loaded.environment_uses());
+            }
+            Format::Github => {
+                super::github::diagnostics(&mut ui.out(), &loaded.diagnostics, &loaded.sources)?
+            }
+            Format::Json | Format::Sarif => {}
         }
         report.pods.push(CheckedPod {
-            path: pod.config.display().to_string(),
+            environment: loaded.environment_uses(),
+            path,
             valid: !loaded.has_errors(),
             diagnostics: if ui.human() {
                 Vec::new()
@@ -55,7 +67,7 @@ pub fn run(ui: &Ui, paths: &[PathBuf], load: &LoadArgs) -> Outcome {
             },
         });
     }
-    if !ui.human() {
+    if ui.format == Format::Json {
         ui.json(&report, false)?;
     }
     let invalid = report.pods.iter().filter(|p| !p.valid).count();

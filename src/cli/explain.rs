@@ -8,31 +8,46 @@ use super::args::LoadArgs;
 use super::exit::{Exit, Outcome, Stop};
 use super::ui::{Ui, plural};
 use prose_compile::config::load;
+use prose_compile::diagnostics;
 use prose_compile::explain::{
     KeyReport, LineReport, Setting, explain_all, explain_key, explain_line, show,
 };
+use prose_compile::pipeline;
 
 pub fn run(
     ui: &Ui,
-    path: &Path,
+    path: Option<&Path>,
     key: Option<&str>,
     from: Option<&str>,
     load_args: &LoadArgs,
 ) -> Outcome {
-    let pods = super::find_pods(&[path.to_owned()], None)?;
-    let [pod] = pods.as_slice() else {
-        return Err(Stop::Usage(format!(
-            "{} holds {} pods: name one prose.toml",
-            path.display(),
-            pods.len()
-        )));
+    // `explain server.domain`: a lone argument that names no file is a key of the pod here.
+    let (path, key) = match (path, key, from) {
+        (Some(lone), None, None) if !lone.exists() && looks_like_key(lone) => (None, lone.to_str()),
+        _ => (path, key),
     };
+    let pod = match path {
+        Some(path) => pipeline::one_pod(path),
+        None => pipeline::pod_here(),
+    }
+    .map_err(Stop::Usage)?;
     if let Some(problem) = pod.name_problem() {
         return Err(Stop::Usage(problem));
     }
     let loaded = load(&pod.config, &load_args.options()).map_err(|e| Stop::Usage(e.to_string()))?;
     if loaded.has_errors() {
-        ui.diagnostics(&loaded.diagnostics, &loaded.sources);
+        if ui.human() {
+            ui.diagnostics(&loaded.diagnostics, &loaded.sources);
+        } else {
+            ui.json(
+                &serde_json::json!({
+                    "path": pod.config.display().to_string(),
+                    "valid": false,
+                    "diagnostics": diagnostics::all_to_json(&loaded.diagnostics, &loaded.sources),
+                }),
+                true,
+            )?;
+        }
         return Ok(Exit::Failure);
     }
     let out = &mut ui.out();
@@ -60,6 +75,14 @@ pub fn run(
         }
     }
     Ok(Exit::Success)
+}
+
+/// A key path rather than a path: no separator, no `prose.toml` (`server.defaults.tls_profile`,
+/// `prosody."example.org".overrides.x`).
+fn looks_like_key(arg: &Path) -> bool {
+    arg.to_str().is_some_and(|s| {
+        !s.is_empty() && !s.contains(std::path::MAIN_SEPARATOR) && !s.ends_with(".toml")
+    })
 }
 
 /// `etc/prosody/prosody.cfg.lua:42` -> the file and the line.
@@ -135,6 +158,14 @@ fn print_key(out: &mut impl Write, report: &KeyReport) -> std::io::Result<()> {
         writeln!(out, "  default: {}", show(default))?;
     }
     writeln!(out, "  environment: {}", report.env_var)?;
+    if let Some(c) = &report.compatibility {
+        writeln!(out, "  Pod API: {}", c.pod_api)?;
+        writeln!(out, "  Pod Server: {}", c.pod_server)?;
+        if let Some(note) = &c.note {
+            writeln!(out, "  compatibility note: {note}")?;
+        }
+        writeln!(out, "  written to: {}", c.written_to)?;
+    }
     if report.affects.is_empty() {
         writeln!(out, "  affects no generated file")?;
     }

@@ -6,8 +6,10 @@ mod args;
 mod audit;
 mod build;
 mod check;
+mod environment;
 mod exit;
 mod explain;
+mod github;
 mod init;
 mod shell;
 mod ui;
@@ -16,23 +18,32 @@ mod verify;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::Parser;
-
-use args::{Cli, Command, Format};
+use args::{Command, Format};
 use exit::{Outcome, Stop};
 use prose_compile::pipeline::{self, Action, Pod};
 use ui::Ui;
 
 /// The whole program: what `main` calls.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match args::parse() {
+        Ok(cli) => cli,
+        Err(error) => return exit::parse_error(&error),
+    };
     let ui = Ui::new(&cli);
-    exit::code(run(&ui, cli.command))
+    let json = ui.format == Format::Json;
+    exit::code(run(&ui, cli.command), json)
 }
 
 fn run(ui: &Ui, command: Command) -> Outcome {
     if ui.format == Format::Sarif && !matches!(command, Command::Audit { .. }) {
         return Err(Stop::Usage("--format sarif is only for `audit`".into()));
+    }
+    if ui.format == Format::Github
+        && !matches!(command, Command::Audit { .. } | Command::Check { .. })
+    {
+        return Err(Stop::Usage(
+            "--format github is only for `check` and `audit`".into(),
+        ));
     }
     match command {
         Command::Build {
@@ -85,17 +96,21 @@ fn run(ui: &Ui, command: Command) -> Outcome {
             key,
             from,
             load,
-        } => explain::run(ui, &path, key.as_deref(), from.as_deref(), &load),
+        } => explain::run(ui, path.as_deref(), key.as_deref(), from.as_deref(), &load),
         Command::Schema { output } => init::schema(ui, output.as_ref()),
         Command::Init { dir, domain } => init::init(ui, &dir, &domain),
         Command::Verify { dir } => verify::run(ui, &dir),
         Command::Completions { shell } => shell::completions(ui, shell),
-        Command::Man => shell::man(ui),
+        Command::Man { output } => shell::man(ui, output.as_deref()),
     }
 }
 
-/// The pods the paths name (output directories excluded from the search).
+/// The pods the paths name (output directories excluded from the search); no path: the pods
+/// below the current directory, or the pod around it.
 fn find_pods(paths: &[PathBuf], output: Option<&Path>) -> Result<Vec<Pod>, Stop> {
     let outputs: Vec<PathBuf> = output.map(Path::to_owned).into_iter().collect();
+    if paths.is_empty() {
+        return pipeline::pods_here(&outputs).map_err(Stop::Usage);
+    }
     pipeline::discover(paths, &outputs).map_err(Stop::Usage)
 }

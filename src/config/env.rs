@@ -287,7 +287,7 @@ pub fn env_layer(
 }
 
 /// The warning for a retired variable, or a pinned one set to another value.
-fn file_variable_warning(a: &Assignment, variables: &[FileVariable]) -> Option<Diagnostic> {
+pub fn file_variable_warning(a: &Assignment, variables: &[FileVariable]) -> Option<Diagnostic> {
     let statuses = variables
         .iter()
         .filter(|v| v.name == a.name)

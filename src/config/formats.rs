@@ -22,13 +22,21 @@ fn problem(message: impl Into<String>, help: impl Into<String>) -> Problem {
 }
 
 /// A string format: its JSON Schema `format` name, its checker (which says why a value is
-/// wrong), and valid values `explain` can swap in to see which output lines the value moves
-/// (empty where editing the text itself gives another valid value, e.g. a hostname).
+/// wrong), valid values `explain` can swap in to see which output lines the value moves
+/// (empty where editing the text itself gives another valid value, e.g. a hostname), and the
+/// `pattern` the schema states beside the format for editors, which ignore custom formats.
+///
+/// The checker is authoritative. The pattern accepts everything the checker accepts (a test
+/// holds them together), so an editor never flags a value the compiler takes; where a pattern
+/// cannot say it all, `excluded` lists words it matches that the checker refuses (the schema
+/// adds `not: {enum: …}`), and the rest (hostname lengths, IDN rules) stays with the checker.
 #[derive(Clone, Copy)]
 pub struct Format {
     pub name: &'static str,
     pub check: fn(&str) -> Result<(), Problem>,
     pub samples: &'static [&'static str],
+    pub pattern: Option<&'static str>,
+    pub excluded: &'static [&'static str],
 }
 
 const fn format(
@@ -40,48 +48,151 @@ const fn format(
         name,
         check,
         samples,
+        pattern: None,
+        excluded: &[],
     }
+}
+
+impl Format {
+    const fn pattern(self, pattern: &'static str) -> Format {
+        Format {
+            pattern: Some(pattern),
+            ..self
+        }
+    }
+
+    const fn excluding(self, words: &'static [&'static str]) -> Format {
+        Format {
+            excluded: words,
+            ..self
+        }
+    }
+}
+
+// Pieces of the patterns, as macros so that `concat!` builds each pattern at compile time.
+// The syntax every engine reading the schema shares (taplo, VS Code, jsonschema, Python's
+// `re`): no lookaround, and `[0-9]` rather than `\d`, which is Unicode in Rust.
+/// A DNS label: lower-case LDH, or any non-ASCII character (an IDN: the checker has the rules).
+macro_rules! label {
+    () => {
+        r"(?:[a-z0-9-]|[^\x00-\x7F])+"
+    };
+}
+macro_rules! host {
+    () => {
+        concat!(label!(), r"(?:\.", label!(), ")*")
+    };
+}
+/// ISO 8601 date components, in order, at least one.
+macro_rules! date_part {
+    () => {
+        concat!(
+            "(?:[0-9]+Y(?:[0-9]+M)?(?:[0-9]+W)?(?:[0-9]+D)?",
+            "|[0-9]+M(?:[0-9]+W)?(?:[0-9]+D)?",
+            "|[0-9]+W(?:[0-9]+D)?",
+            "|[0-9]+D)"
+        )
+    };
+}
+/// `T` and time components, in order, at least one.
+macro_rules! time_part {
+    () => {
+        "T(?:[0-9]+H(?:[0-9]+M)?(?:[0-9]+S)?|[0-9]+M(?:[0-9]+S)?|[0-9]+S)"
+    };
+}
+macro_rules! duration {
+    () => {
+        concat!(
+            "P(?:",
+            date_part!(),
+            "(?:",
+            time_part!(),
+            ")?|",
+            time_part!(),
+            ")"
+        )
+    };
+}
+/// A duration without months or years: weeks and days only before `T`.
+macro_rules! fixed_duration {
+    () => {
+        concat!(
+            "P(?:(?:[0-9]+W(?:[0-9]+D)?|[0-9]+D)(?:",
+            time_part!(),
+            ")?|",
+            time_part!(),
+            ")"
+        )
+    };
+}
+/// A path segment of simple characters, other than `..` (empty allowed: `//`, a final `/`).
+macro_rules! segment {
+    () => {
+        r"(?:[A-Za-z0-9_-][A-Za-z0-9._-]*|\.|\.[A-Za-z0-9_-][A-Za-z0-9._-]*|\.\.[A-Za-z0-9._-]+)?"
+    };
 }
 
 /// Every format of the model. The schema names them (see `types`), the validator checks them
 /// (run-time and built-in), diagnostics explain them and `explain` perturbs with them.
 pub const FORMATS: &[Format] = &[
-    format("idn-hostname", |v| hostname(v).map(drop), &[]),
-    format("prosody-host", prosody_host, &[]),
-    format("email", email, &[]),
-    format("uri", |v| url(v).map(drop), &[]),
-    format("dashboard-url", |v| dashboard_url(v).map(drop), &[]),
+    format("idn-hostname", |v| hostname(v).map(drop), &[]).pattern(concat!("^", host!(), "$")),
+    format("prosody-host", prosody_host, &[]).pattern(concat!("^(?:global|", host!(), ")$")),
+    format("email", email, &[]).pattern(concat!(r"^[^@\x00-\x20\x7F]+@", host!(), "$")),
+    format("uri", |v| url(v).map(drop), &[])
+        .pattern(r"^[A-Za-z][A-Za-z0-9+.-]*:[^\x00-\x20\x7F]*$"),
+    format("dashboard-url", |v| dashboard_url(v).map(drop), &[])
+        .pattern(r"^[Hh][Tt][Tt][Pp][Ss]?:[^?#\x00-\x20\x7F]*$"),
     format(
         "duration",
         |v| IsoDuration::parse(v).map(drop),
         &["PT1S", "P1D"],
-    ),
+    )
+    .pattern(concat!("^", duration!(), "$")),
+    format("fixed-duration", fixed_duration, &["PT1S", "P1D"]).pattern(concat!(
+        "^",
+        fixed_duration!(),
+        "$"
+    )),
     format(
         "retention",
         |v| Retention::parse(v).map(drop),
         &["P1D", "infinite"],
-    ),
-    format("jid-node", jid_node, &[]),
-    format("ipv4", ipv4, &["192.0.2.1", "192.0.2.2"]),
-    format("ipv6", ipv6, &["2001:db8::1", "2001:db8::2"]),
-    format("ip", ip, &["192.0.2.1", "::1"]),
-    format("absolute-path", absolute_path, &[]),
+    )
+    .pattern(concat!("^(?:infinite|", duration!(), ")$")),
+    format("jid-node", jid_node, &[]).pattern(r#"^[^"&'/:<>@\x00-\x20\x7F]+$"#),
+    format("ipv4", ipv4, &["192.0.2.1", "192.0.2.2"])
+        .pattern(r"^[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}$"),
+    format("ipv6", ipv6, &["2001:db8::1", "2001:db8::2"])
+        .pattern(r"^[0-9A-Fa-f.]*:[0-9A-Fa-f:.]*$"),
+    format("ip", ip, &["192.0.2.1", "::1"]).pattern(r"^[0-9A-Fa-f:.]+$"),
+    format("absolute-path", absolute_path, &[]).pattern(concat!(
+        "^/",
+        segment!(),
+        "(?:/",
+        segment!(),
+        ")*$"
+    )),
     format(
         "prosody-size",
         |v| Size::parse(v).map(drop),
         &["1MiB", "2MiB"],
-    ),
+    )
+    .pattern("^[0-9]+(?:B|kB|KiB|MB|MiB|GB|GiB)$"),
     format(
         "prosody-rate",
         |v| Rate::parse(v).map(drop),
         &["1kB/s", "2kB/s"],
-    ),
+    )
+    .pattern("^[0-9]+(?:B/s|kB/s|MB/s|Bps|kBps|MBps)$"),
     format(
         "prosody-duration",
         |v| ProsodyDuration::parse(v).map(drop),
         &["PT1S", "never"],
-    ),
-    format("lua-identifier", lua_identifier, &[]),
+    )
+    .pattern(concat!("^(?:infinite|never|", duration!(), ")$")),
+    format("lua-identifier", lua_identifier, &[])
+        .pattern("^[A-Za-z_][A-Za-z0-9_]*$")
+        .excluding(LUA_KEYWORDS),
 ];
 
 /// The format named `name`, if the model has it.
@@ -182,6 +293,35 @@ pub fn hostname(value: &str) -> Result<String, Problem> {
     Ok(ascii)
 }
 
+/// Why `value` cannot be a domain that other names and URLs are made from: an IP address,
+/// or a name whose last label is a number (a URL parser reads `prose.192.168.1.1` as a
+/// malformed IPv4 address, so `https://admin.prose.<domain>` would not be a URL).
+pub fn ip_literal_domain(value: &str) -> Option<Problem> {
+    if value.parse::<IpAddr>().is_ok() {
+        return Some(problem(
+            format!("`{}` is an IP address, not a domain name", shown(value)),
+            "write the domain that appears in user IDs (`user@example.org`); a pod reached by \
+             IP address sets `pod.address.ipv4` or `pod.address.ipv6`",
+        ));
+    }
+    let last = value.rsplit('.').next().unwrap_or(value);
+    let numeric = !last.is_empty()
+        && (last.bytes().all(|b| b.is_ascii_digit())
+            || last
+                .strip_prefix("0x")
+                .or_else(|| last.strip_prefix("0X"))
+                .is_some_and(|hex| !hex.is_empty() && hex.bytes().all(|b| b.is_ascii_hexdigit())));
+    numeric.then(|| {
+        problem(
+            format!(
+                "`{}` ends with the number `{last}`: URLs made from it would read as an IP address",
+                shown(value)
+            ),
+            "a domain name ends with a name such as `org`, e.g. `example.org`",
+        )
+    })
+}
+
 fn email(value: &str) -> Result<(), Problem> {
     let bad = || {
         problem(
@@ -219,7 +359,7 @@ pub fn dashboard_url(value: &str) -> Result<url::Url, Problem> {
     if !matches!(parsed.scheme(), "https" | "http") {
         return Err(problem(
             format!(
-                "the dashboard URL must use https, not `{}`",
+                "the dashboard URL must use https or http, not `{}`",
                 parsed.scheme()
             ),
             "write it as `https://admin.example.org`",
@@ -248,6 +388,28 @@ pub fn dashboard_url(value: &str) -> Result<url::Url, Problem> {
     }
     hostname(host).map_err(|p| problem(format!("dashboard URL host: {}", p.message), p.help))?;
     Ok(parsed)
+}
+
+/// Why the generated nginx cannot serve the Dashboard at `url` (it serves it at the root of
+/// a host, on the default HTTPS port, HTTP redirecting to it), or `None` if it can.
+pub fn dashboard_served_elsewhere(url: &url::Url) -> Option<String> {
+    let default_port = match url.scheme() {
+        "https" => 443,
+        _ => 80,
+    };
+    if let Some(port) = url.port().filter(|p| *p != default_port) {
+        return Some(format!("it has the port {port}"));
+    }
+    if url.path() != "/" {
+        return Some(format!("it has the path `{}`", shown(url.path())));
+    }
+    let loopback = match url.host() {
+        Some(url::Host::Domain(d)) => d == "localhost" || d.ends_with(".localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    };
+    loopback.then(|| "its host is this machine's loopback".to_owned())
 }
 
 fn jid_node(value: &str) -> Result<(), Problem> {
@@ -418,6 +580,28 @@ impl IsoDuration {
             .checked_add(self.minutes.checked_mul(60)?)?
             .checked_add(self.seconds)
     }
+}
+
+/// A duration of fixed length (a token's lifetime): no months or years, whose length varies.
+fn fixed_duration(value: &str) -> Result<(), Problem> {
+    let duration = IsoDuration::parse(value)?;
+    let date = value.split('T').next().unwrap_or_default();
+    if date.contains(['Y', 'M']) {
+        return Err(problem(
+            format!(
+                "`{}` must be a fixed length: months and years vary",
+                shown(value)
+            ),
+            "write it in weeks, days, hours, minutes or seconds, e.g. `P30D`",
+        ));
+    }
+    if duration.as_seconds().is_none() {
+        return Err(problem(
+            format!("`{}` is too long", shown(value)),
+            "write a shorter duration, e.g. `P30D`",
+        ));
+    }
+    Ok(())
 }
 
 /// A retention period: `"infinite"` or an ISO 8601 duration.
@@ -625,10 +809,260 @@ mod tests {
     }
 
     #[test]
+    fn domains_that_read_as_ip_addresses() {
+        for ip in ["192.168.1.1", "::1", "prose.10", "a.0x1F"] {
+            assert!(ip_literal_domain(ip).is_some(), "{ip}");
+        }
+        for name in ["example.org", "a.0x", "ü.éx", "10.example", "x.0xg"] {
+            assert!(ip_literal_domain(name).is_none(), "{name}");
+        }
+    }
+
+    #[test]
+    fn dashboard_urls_nginx_does_not_serve() {
+        let elsewhere = |u: &str| dashboard_served_elsewhere(&dashboard_url(u).unwrap());
+        assert_eq!(elsewhere("https://admin.example.org"), None);
+        assert_eq!(elsewhere("https://admin.example.org:443/"), None);
+        assert_eq!(elsewhere("http://admin.example.org"), None);
+        assert!(elsewhere("http://localhost:8081").unwrap().contains("8081"));
+        assert!(elsewhere("http://localhost").unwrap().contains("loopback"));
+        assert!(elsewhere("https://[::1]").is_some());
+        assert!(
+            elsewhere("https://example.org/admin")
+                .unwrap()
+                .contains("/admin")
+        );
+        assert!(elsewhere("http://admin.example.org:443").is_some());
+    }
+
+    #[test]
     fn lua_identifiers_exclude_keywords() {
         assert!(lua_identifier("c2s_require_encryption").is_ok());
         for bad in ["end", "1abc", "a-b", "a b", "", "x\"y"] {
             assert!(lua_identifier(bad).is_err(), "{bad:?} should be rejected");
+        }
+    }
+    /// What an editor's validator decides for `value`: the format's pattern and its
+    /// excluded words, as the schema states them (the jsonschema engine, ECMA-262 syntax).
+    fn schema_accepts(format: &Format, value: &str) -> bool {
+        let mut schema = serde_json::json!({ "type": "string" });
+        if let Some(pattern) = format.pattern {
+            schema["pattern"] = pattern.into();
+        }
+        if !format.excluded.is_empty() {
+            schema["not"] = serde_json::json!({ "enum": format.excluded });
+        }
+        jsonschema::is_valid(&schema, &serde_json::json!(value))
+    }
+
+    /// Values each checker accepts, beyond the samples: the edges of each form.
+    const VALID: &[(&str, &[&str])] = &[
+        (
+            "idn-hostname",
+            &[
+                "a",
+                "crisp.chat",
+                "xn--bcher-kva.example",
+                "bücher.example",
+                "a-b.c0",
+            ],
+        ),
+        ("prosody-host", &["global", "groups.crisp.chat"]),
+        ("email", &["prose@crisp.chat", "a.b+c@bücher.example"]),
+        (
+            "uri",
+            &[
+                "https://example.org/",
+                "mailto:admin@example.org",
+                "xmpp:a@b.c?join",
+            ],
+        ),
+        (
+            "dashboard-url",
+            &[
+                "https://admin.example.org",
+                "HTTP://a.org/x/",
+                "https://[2001:db8::1]:8443/",
+                "https://a.org/@x",
+            ],
+        ),
+        (
+            "duration",
+            &["P1Y2M3W4DT5H6M7S", "PT0S", "P0D", "PT5M", "P1M", "P1DT1S"],
+        ),
+        ("fixed-duration", &["P1W", "PT3H", "P1DT12H", "P30D"]),
+        ("retention", &["infinite", "P2Y"]),
+        ("prosody-duration", &["infinite", "never", "PT10M"]),
+        ("jid-node", &["prose-workspace", "ü", "a.b_c"]),
+        ("ipv4", &["0.0.0.0", "203.0.113.10"]),
+        ("ipv6", &["::", "::ffff:192.0.2.1", "2001:DB8::A"]),
+        ("ip", &["0.0.0.0", "::"]),
+        (
+            "absolute-path",
+            &["/", "/var/lib/prose", "/a/.b/c..d/...", "/a//b/", "/."],
+        ),
+        ("prosody-size", &["0B", "200MiB", "10kB", "1GiB"]),
+        ("prosody-rate", &["100kB/s", "1MBps", "0B/s"]),
+        (
+            "lua-identifier",
+            &["_", "c2s_require_encryption", "End", "endx"],
+        ),
+    ];
+
+    /// Values both the checker and the schema refuse: the pattern is not a formality.
+    const INVALID: &[(&str, &[&str])] = &[
+        (
+            "idn-hostname",
+            &[
+                "",
+                "Crisp.chat",
+                "crisp.chat.",
+                "a b",
+                "a_b.c",
+                "a;b",
+                "a..b",
+            ],
+        ),
+        ("prosody-host", &["Global", "a.b."]),
+        ("email", &["no at sign", "a@B.org", "@a.org"]),
+        ("uri", &["no scheme", "https://a b"]),
+        (
+            "dashboard-url",
+            &[
+                "ftp://a.org",
+                "https://a.org/?x=1",
+                "https://a.org/#f",
+                "admin.example.org",
+            ],
+        ),
+        (
+            "duration",
+            &[
+                "", "P", "PT", "5M", "P5", "PT1.5S", "P1S", "PT1D", "P1D1Y", "P1DT", "P1M1M",
+                "1 week",
+            ],
+        ),
+        ("fixed-duration", &["P1M", "P1Y", "P1YT1S"]),
+        ("retention", &["forever", "Infinite"]),
+        ("prosody-duration", &["always", "P"]),
+        ("jid-node", &["", "a@b", "a b", "a/b", "a:b"]),
+        ("ipv4", &["1.2.3", "a.b.c.d"]),
+        ("ipv6", &["1.2.3.4", "::g"]),
+        ("ip", &["example.org", ""]),
+        (
+            "absolute-path",
+            &["relative", "/a/../b", "/..", "/a b", "/a;b"],
+        ),
+        ("prosody-size", &["10 MiB", "MiB", "10mb", "-1B"]),
+        ("prosody-rate", &["100kb", "10 kB/s", "kB/s"]),
+        (
+            "lua-identifier",
+            &["end", "1abc", "a-b", "a b", "", "x\"y", "while"],
+        ),
+    ];
+
+    #[test]
+    fn every_format_has_a_pattern_that_accepts_what_its_checker_accepts() {
+        for format in FORMATS {
+            assert!(format.pattern.is_some(), "{} has no pattern", format.name);
+            let valid = VALID.iter().find(|(name, _)| *name == format.name);
+            let valid = valid.map_or(&[][..], |(_, values)| *values);
+            for value in format.samples.iter().chain(valid) {
+                assert!(
+                    (format.check)(value).is_ok(),
+                    "{}: {value:?} should be valid",
+                    format.name
+                );
+                assert!(
+                    schema_accepts(format, value),
+                    "{}: the pattern refuses {value:?}",
+                    format.name
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn the_schema_refuses_what_the_checker_refuses_in_the_listed_cases() {
+        for (name, values) in INVALID {
+            let format = find(name).expect("a format of the table");
+            for value in *values {
+                assert!(
+                    (format.check)(value).is_err(),
+                    "{name}: {value:?} should be invalid"
+                );
+                assert!(
+                    !schema_accepts(format, value),
+                    "{name}: the pattern accepts {value:?}"
+                );
+            }
+        }
+        // Every format has such a case.
+        for format in FORMATS {
+            assert!(
+                INVALID.iter().any(|(n, _)| *n == format.name),
+                "{}",
+                format.name
+            );
+        }
+    }
+
+    /// Strings drawn from each format's alphabet: whatever the checker accepts, the pattern
+    /// accepts too (an editor must never flag a value the compiler takes).
+    #[test]
+    fn no_value_the_checker_accepts_is_refused_by_the_pattern() {
+        use proptest::prelude::*;
+        use proptest::test_runner::{Config, TestRunner};
+        let alphabets: &[(&str, &str)] = &[
+            ("idn-hostname", "[a-zA-Z0-9.\\-_ü。 ]{0,10}"),
+            ("prosody-host", "(global|[a-z0-9.\\-ü]{0,8})"),
+            ("email", "[a-z@.\"ü +\\-]{0,10}"),
+            ("uri", "([a-zA-Z+.]{0,5}:)?[a-z0-9@/?#:.\\\\%\\[\\] ]{0,10}"),
+            (
+                "dashboard-url",
+                "(https?|HTTPS|ftp)?:?(//)?[a-z0-9@/?#:.\\\\%\\[\\] ]{0,12}",
+            ),
+            ("duration", "P?T?[0-9YMWDTHS.]{0,9}"),
+            ("fixed-duration", "P?T?[0-9YMWDTHS]{0,9}"),
+            ("retention", "(infinite|P[0-9YMWDTHS]{0,8})"),
+            ("prosody-duration", "(never|infinite|P[0-9YMWDTHS]{0,8})"),
+            ("jid-node", "\\PC{0,6}|[\"&'/:<>@ a-z.\\-]{0,6}"),
+            ("ipv4", "[0-9.]{0,16}"),
+            ("ipv6", "[0-9a-fA-F:.]{0,20}"),
+            ("ip", "[0-9a-fA-F:.]{0,20}"),
+            ("absolute-path", "[/a-z.\\-_ ;]{0,12}"),
+            ("prosody-size", "[0-9]{0,3}(B|kB|KiB|MB|MiB|GB|GiB|kb| MB)?"),
+            (
+                "prosody-rate",
+                "[0-9]{0,3}(B/s|kB/s|MB/s|Bps|kBps|MBps|kb/s| kB/s)?",
+            ),
+            ("lua-identifier", "([a-zA-Z_0-9 \\-]{0,6}|end|while|nil)"),
+        ];
+        for format in FORMATS {
+            let (_, alphabet) = alphabets
+                .iter()
+                .find(|(name, _)| *name == format.name)
+                .unwrap_or_else(|| panic!("no alphabet for {}", format.name));
+            let mut runner = TestRunner::new(Config {
+                cases: 512,
+                failure_persistence: None,
+                ..Config::default()
+            });
+            runner
+                .run(
+                    &proptest::string::string_regex(alphabet).expect("regex"),
+                    |value| {
+                        if (format.check)(&value).is_ok() {
+                            prop_assert!(
+                                schema_accepts(format, &value),
+                                "{}: {value:?}",
+                                format.name
+                            );
+                        }
+                        Ok(())
+                    },
+                )
+                .unwrap_or_else(|e| panic!("{e}"));
         }
     }
 }

@@ -55,6 +55,7 @@ keys! {
     PROSODY_GLOBAL_OVERRIDES = prosody.global.overrides;
     SERVER_DOMAIN = server.domain;
     SERVER_LOCAL_HOSTNAME = server.local_hostname;
+    SERVER_HTTP_PORT = server.http_port;
     SERVER_LOG_LEVEL = server.log_level;
     ARCHIVE_RETENTION = server.defaults.message_archive_retention;
     FILE_RETENTION = server.defaults.file_storage_retention;

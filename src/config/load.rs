@@ -8,6 +8,8 @@ use super::keys;
 use std::path::{Path, PathBuf};
 
 use super::Config;
+use super::compat;
+use super::containers;
 use super::env::{self, FileVariable, SetArg};
 use super::limits;
 use super::parse::{mask_secrets, parse_toml};
@@ -49,6 +51,50 @@ impl Loaded {
     pub fn has_errors(&self) -> bool {
         self.diagnostics.iter().any(Diagnostic::is_error)
     }
+
+    /// The values in effect that a `PROSE_*` variable set, in the tree's order: inputs a reader of
+    /// `prose.toml` does not see, which the commands name.
+    pub fn environment_uses(&self) -> Vec<EnvUse> {
+        let mut uses = Vec::new();
+        self.tree.for_each_leaf(&mut Vec::new(), &mut |path, node| {
+            if let Origin::Env { var, span } = &node.origin {
+                let source = self.sources.get(span.source);
+                let from_process = source.kind == SourceKind::Environment;
+                uses.push(EnvUse {
+                    variable: var.clone(),
+                    key: crate::provenance::dotted(path),
+                    source: if from_process {
+                        PROCESS_ENVIRONMENT.to_owned()
+                    } else {
+                        source.name.clone()
+                    },
+                    line: (!from_process).then(|| self.sources.line_col(*span).0),
+                });
+            }
+        });
+        uses
+    }
+}
+
+/// [`EnvUse::source`] of a variable of the process environment.
+pub const PROCESS_ENVIRONMENT: &str = "environment";
+
+/// A value set by an environment variable (never its value: it may be a secret).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct EnvUse {
+    pub variable: String,
+    pub key: String,
+    /// `environment` (the process's), or the env file that holds it.
+    pub source: String,
+    /// The line of the env file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
+}
+
+impl EnvUse {
+    pub fn from_process(&self) -> bool {
+        self.source == PROCESS_ENVIRONMENT && self.line.is_none()
+    }
 }
 
 /// An input that could not be read at all (exit code 2).
@@ -60,29 +106,64 @@ pub struct LoadError {
     pub source: std::io::Error,
 }
 
-/// The sibling env file read by default (`/etc/prose/prose.env` on a pod).
+/// The sibling env file read by default (`/etc/prose/prose.env` on a pod): compose gives it
+/// to the Pod API and the Pod Server, and prose.service reads it for compose.
 pub const SIBLING_ENV_FILE: &str = "prose.env";
+/// The generated sibling env file of the Pod Server's own keys (`etc/prose/prose-server.env`
+/// in the tree; compose gives it to the server container only): read back like `prose.env`,
+/// so building an installed `/etc/prose` gives the same tree.
+pub const SERVER_ENV_FILE: &str = "prose-server.env";
+/// The operator's sibling file of compose-only variables (`/etc/prose/compose.env`: image
+/// versions, ports, users), which prose.service reads and no container gets.
+pub const COMPOSE_ENV_FILE: &str = "compose.env";
+
+/// What reads an env file at run time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum EnvFileRole {
+    /// `prose.env`: both containers (and compose).
+    Containers,
+    /// `prose-server.env`: the Pod Server only.
+    Server,
+    /// `compose.env`: compose only.
+    Compose,
+    /// `--env-file`: a layer of this build.
+    Given,
+}
 
 pub fn load(path: &Path, options: &LoadOptions) -> Result<Loaded, LoadError> {
     let schema = crate::config::schema::schema_cached();
     let mut sources = Sources::default();
     let mut diagnostics = Vec::new();
+    let mut server_env_source = None;
     let file = read_config(path, &mut sources, &mut diagnostics)?;
 
     // Layers above the file, in precedence order.
     let mut upper_layers = Vec::new();
-    let sibling = path
-        .parent()
-        .unwrap_or(Path::new("."))
-        .join(SIBLING_ENV_FILE);
-    // The sibling is found by the tool itself: only a regular file, never through a link.
-    let mut env_files: Vec<(PathBuf, bool)> = Vec::new();
-    if options.sibling_env_file && std::fs::symlink_metadata(&sibling).is_ok() {
-        env_files.push((sibling, true));
-    }
-    env_files.extend(options.env_files.iter().map(|f| (f.clone(), false)));
-    for (env_file, found) in &env_files {
-        let Some(text) = read_text(env_file, *found, &mut sources, &mut diagnostics)? else {
+    // Every assignment of the env files and the environment, in precedence order: the
+    // compose variables among them pin the component versions.
+    let mut all_assignments: Vec<env::Assignment> = Vec::new();
+    let dir = path.parent().unwrap_or(Path::new("."));
+    // The siblings are found by the tool itself: whatever is there is looked at, and read only
+    // as a regular file reached without a link (`read_text`).
+    let sibling = |name: &str| {
+        let file = dir.join(name);
+        (options.sibling_env_file && std::fs::symlink_metadata(&file).is_ok()).then_some(file)
+    };
+    let mut env_files: Vec<(PathBuf, EnvFileRole)> = Vec::new();
+    env_files.extend(sibling(SIBLING_ENV_FILE).map(|f| (f, EnvFileRole::Containers)));
+    env_files.extend(sibling(SERVER_ENV_FILE).map(|f| (f, EnvFileRole::Server)));
+    env_files.extend(sibling(COMPOSE_ENV_FILE).map(|f| (f, EnvFileRole::Compose)));
+    env_files.extend(
+        options
+            .env_files
+            .iter()
+            .map(|f| (f.clone(), EnvFileRole::Given)),
+    );
+    let mut container_assignments = Vec::new();
+    let mut compose_assignments = Vec::new();
+    for (env_file, role) in &env_files {
+        let found = *role != EnvFileRole::Given;
+        let Some(text) = read_text(env_file, found, &mut sources, &mut diagnostics)? else {
             continue;
         };
         let id = sources.add(
@@ -99,6 +180,18 @@ pub fn load(path: &Path, options: &LoadOptions) -> Result<Loaded, LoadError> {
             &mut diagnostics,
         );
         sources.set_text(id, shown);
+        match role {
+            EnvFileRole::Containers => container_assignments.extend(assignments.iter().cloned()),
+            EnvFileRole::Compose => {
+                compose_assignments.extend(assignments.iter().cloned());
+                all_assignments.extend(assignments);
+                continue;
+            }
+            EnvFileRole::Server => {
+                server_env_source = Some(id);
+            }
+            EnvFileRole::Given => {}
+        }
         upper_layers.push(env::env_layer(
             &assignments,
             options.file_variables,
@@ -106,6 +199,7 @@ pub fn load(path: &Path, options: &LoadOptions) -> Result<Loaded, LoadError> {
             &sources,
             &mut diagnostics,
         ));
+        all_assignments.extend(assignments);
     }
     let mut assignments = env::environment_source(&options.environment, &mut sources);
     limits::check_entries(
@@ -121,6 +215,20 @@ pub fn load(path: &Path, options: &LoadOptions) -> Result<Loaded, LoadError> {
         &sources,
         &mut diagnostics,
     ));
+    all_assignments.extend(assignments);
+    let pins = compat::Pins::from_variables(
+        all_assignments
+            .iter()
+            .map(|a| (a.name.as_str(), a.value.as_str())),
+    );
+    containers::check_env_files(
+        &container_assignments,
+        &compose_assignments,
+        options.file_variables,
+        &pins,
+        schema,
+        &mut diagnostics,
+    );
     let mut sets = options.sets.clone();
     limits::check_entries(
         &mut sets,
@@ -159,9 +267,16 @@ pub fn load(path: &Path, options: &LoadOptions) -> Result<Loaded, LoadError> {
     }
     let mut tree = with_presets(user, &mut diagnostics);
     validate::schema_errors(&tree, schema, &sources, &mut diagnostics);
+    validate::whole_floats(&tree, schema, &mut diagnostics);
     validate::explicit_checks(&tree, &mut diagnostics);
     computed_defaults(&mut tree);
+    validate::computed_values(&tree, schema, &mut diagnostics);
     validate::semantic(&tree, &mut diagnostics);
+    containers::check_http_port(&all_assignments, &tree, &mut diagnostics);
+    // Where each key goes is advice about a valid configuration: not beside its errors.
+    if !diagnostics.iter().any(Diagnostic::is_error) {
+        containers::check_keys(&tree, &pins, schema, &mut diagnostics);
+    }
     diagnostics::normalize(&mut diagnostics);
     limits::cap_diagnostics(&mut diagnostics);
 
@@ -169,7 +284,13 @@ pub fn load(path: &Path, options: &LoadOptions) -> Result<Loaded, LoadError> {
         None
     } else {
         match serde_json::from_value::<Config>(tree.to_json()) {
-            Ok(config) => Some(config),
+            Ok(mut config) => {
+                config.deployment = compat::Deployment {
+                    pins,
+                    env_secrets: containers::env_secrets(&tree, server_env_source, &sources),
+                };
+                Some(config)
+            }
             Err(error) => {
                 // The schema accepted what serde refuses: a defect of ours, reported as such.
                 diagnostics.push(Diagnostic::error(
@@ -207,7 +328,7 @@ fn read_text(
         Err(error) if crate::files::is_refusal(&error) => {
             diagnostics.push(
                 Diagnostic::error(code::UNSAFE_INPUT, error.to_string()).help(
-                    "the prose.env beside prose.toml is read only as a regular file: make it one \
+                    "an env file beside prose.toml is read only as a regular file: make it one \
                      (not a link, a FIFO or a device), or name the file with `--env-file` if you \
                      mean it",
                 ),

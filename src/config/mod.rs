@@ -1,5 +1,9 @@
 //! The configuration: typed model, formats, layers with provenance, presets.
 
+pub mod backups;
+pub mod compat;
+pub mod containers;
+pub mod domains;
 pub mod env;
 pub mod formats;
 pub mod keys;
@@ -14,5 +18,5 @@ pub mod schema_nav;
 pub mod types;
 pub mod validate;
 
-pub use load::{LoadError, LoadOptions, Loaded, load};
+pub use load::{EnvUse, LoadError, LoadOptions, Loaded, load};
 pub use model::Config;

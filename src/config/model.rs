@@ -38,9 +38,27 @@ defaults! {
 ///
 /// Every key can also be set with a `PROSE_` environment variable, path segments separated by
 /// `__` (e.g. `PROSE_LOG__LEVEL=debug`).
+// The `if`/`then` tells editors that a pod with only static addresses needs `dashboard.url`
+// (nothing to derive it from); `validate::semantic` reports it with its fix.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(title = "Prose Pod configuration (prose.toml)")]
+#[schemars(extend(
+    "if" = {
+        "required": ["pod"],
+        "properties": { "pod": {
+            "required": ["address"],
+            "properties": { "address": {
+                "anyOf": [{ "required": ["ipv4"] }, { "required": ["ipv6"] }],
+                "not": { "required": ["domain"] }
+            }}
+        }}
+    },
+    "then" = {
+        "required": ["dashboard"],
+        "properties": { "dashboard": { "required": ["url"] } }
+    }
+))]
 pub struct Config {
     /// Static data like your company name.
     #[serde(default)]
@@ -65,6 +83,15 @@ pub struct Config {
     /// Company policies.
     #[serde(default)]
     pub policies: Policies,
+    /// Services of Prose the Pod Server relays requests to (Pod Server >= v0.4.1).
+    #[serde(default)]
+    pub proxy: Proxy,
+    /// Teams of the workspace (Pod Server >= v0.4.0).
+    #[serde(default)]
+    pub teams: Teams,
+    /// Backups of the pod's data (Pod Server >= v0.5.0): off until a storage is configured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backups: Option<super::backups::Backups>,
     /// The Prose Pod API (advanced).
     #[serde(default)]
     pub api: Api,
@@ -98,6 +125,11 @@ pub struct Config {
     /// `prose-compile audit` settings (read by prose-compile only).
     #[serde(default)]
     pub audit: AuditSettings,
+    /// Where this configuration is deployed (not keys): the versions that will read it and
+    /// the secrets the environment provides. Filled by the loader.
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub deployment: super::compat::Deployment,
 }
 
 /// Settings of `prose-compile audit`.
@@ -234,6 +266,16 @@ pub struct Log {
     pub with_span_events: bool,
     /// Include thread names in logs.
     pub with_thread_names: bool,
+    /// OpenTelemetry export of the Pod Server's traces (Pod Server >= v0.4.0; a restart
+    /// applies a change).
+    pub opentelemetry: OpenTelemetry,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct OpenTelemetry {
+    /// Export traces with OpenTelemetry (default: false in release builds).
+    pub enabled: bool,
 }
 
 impl Default for Log {
@@ -250,6 +292,7 @@ impl Default for Log {
             with_line_number: false,
             with_span_events: false,
             with_thread_names: false,
+            opentelemetry: OpenTelemetry::default(),
         }
     }
 }
@@ -263,8 +306,10 @@ pub struct Pod {
     pub address: PodAddress,
 }
 
+// `minProperties` says "at least one" to editors; `validate::explicit_checks` reports it.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(extend("minProperties" = 1))]
 pub struct PodAddress {
     /// Public domain name of the Prose Pod. Default: `prose.{server.domain}` (when no static
     /// address is set).
@@ -534,16 +579,54 @@ impl Default for Policies {
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
+pub struct Proxy {
+    /// URL of Prose's cloud API, which the Pod Server relays the apps' requests to.
+    pub cloud_api_url: Url,
+    /// URL of Prose's file server (Pod Server >= v0.4.2).
+    pub prose_files_url: Url,
+}
+
+impl Default for Proxy {
+    fn default() -> Self {
+        Self {
+            cloud_api_url: Url::trusted("https://prose.org/_api/cloud"),
+            prose_files_url: Url::trusted("https://files.prose.org"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct Teams {
+    /// Name of the main team (the group every member joins), created at startup.
+    #[schemars(length(min = 1, max = 256), extend("pattern" = super::types::NO_CONTROL_PATTERN))]
+    pub main_team_name: String,
+}
+
+impl Default for Teams {
+    fn default() -> Self {
+        Self {
+            main_team_name: "Team".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
 pub struct Api {
     /// IP address to serve the Prose Pod API on. Things will likely break if you change this.
     #[schemars(extend("format" = "ip"))]
     pub address: IpAddr,
-    /// Port the Prose Pod API listens to. Things will likely break if you change this.
+    /// Port the Prose Pod API listens to (and the Pod Server >= v0.5.0 calls it on). Things
+    /// will likely break if you change this.
     #[schemars(range(min = 1))]
     pub port: u16,
-    /// Timeout after which all requests are cancelled (beta).
+    /// Hostname of the Prose Pod API in the pod's private network, which the Pod Server
+    /// (>= v0.5.0) calls it by.
+    pub local_hostname: Hostname,
+    /// Timeout after which all requests are cancelled (beta; Pod API v0.16.0 to v0.17.3).
     pub default_response_timeout: Duration,
-    /// Default interval between retries (beta).
+    /// Default interval between retries (beta; Pod API v0.16.0 to v0.17.3).
     pub default_retry_interval: Duration,
     /// Database connections (beta).
     pub databases: Databases,
@@ -560,6 +643,7 @@ impl Default for Api {
         Self {
             address: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
             port: 8080,
+            local_hostname: Hostname::trusted("prose-pod-api"),
             default_response_timeout: Duration::trusted("PT10S"),
             default_retry_interval: Duration::trusted("PT5S"),
             databases: Databases::default(),
@@ -670,6 +754,7 @@ impl Default for Invitations {
 #[serde(deny_unknown_fields, default)]
 pub struct Auth {
     /// How long Dashboard sessions are valid for (whole seconds: no months or years).
+    #[schemars(extend("format" = "fixed-duration"))]
     pub token_ttl: Duration,
     /// How long password reset links are valid for.
     pub password_reset_token_ttl: Duration,
@@ -726,12 +811,17 @@ pub struct ServiceAccounts {
 pub struct WorkspaceAccount {
     /// XMPP account of your Prose Workspace. Things will likely break if you change this.
     pub xmpp_node: JidNode,
+    /// Password of that account (Pod Server >= v0.4.0; default: one it generates). Prefer
+    /// `PROSE_SERVICE_ACCOUNTS__PROSE_WORKSPACE__PASSWORD` in `prose.env`.
+    #[schemars(length(min = 1, max = 1024), extend("pattern" = super::types::NO_CONTROL_PATTERN))]
+    pub password: Option<String>,
 }
 
 impl Default for WorkspaceAccount {
     fn default() -> Self {
         Self {
             xmpp_node: JidNode::trusted("prose-workspace"),
+            password: None,
         }
     }
 }

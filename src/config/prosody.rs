@@ -1,8 +1,10 @@
 //! `prosody.<host>.defaults|overrides`: Prosody options set directly in `prose.toml`.
 //!
-//! The options Prose's own generator knows (upstream reference §2.7) are typed here; any other
-//! option whose name is a Lua identifier passes through untyped (with a warning, see
-//! `validate::prosody_options`).
+//! The options the Pod API knows (prose-pod-api 0.20.0 `ProsodySettings`) are typed here; the
+//! API refuses any other option (it would not start), so one is left out of the installed
+//! `prose.toml` and of `prosody.cfg.lua`, with a warning (`containers::route`). Values the schema accepts but the API reads differently (a size as a number, a
+//! time as an ISO duration of several units…) are reported by the Prosody target, with the
+//! form to write.
 
 use indexmap::IndexMap;
 use schemars::JsonSchema;
@@ -12,13 +14,20 @@ use super::types::{
     ByteSize, Hostname, ModuleName, ProsodyPeriod, RateString, TimeSpan, TlsProfile,
 };
 
-/// Settings for one Prosody host (`global`, a VirtualHost or a Component).
+/// Settings for one Prosody host (`global`, a VirtualHost or a Component), applied as the
+/// Pod API applies them (see the README: they differ between the global section, the upload
+/// component and the other sections).
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProsodyHost {
-    /// Applied first: the generated configuration replaces them where it sets the same option.
+    /// For a VirtualHost or the chat rooms: options added where Prose generates none (an
+    /// option Prose generates keeps Prose's value). Not for `global` nor
+    /// `upload.prose.local`, where the Pod API keeps only the options a `defaults` table names.
     pub defaults: Option<ProsodySettings>,
-    /// Applied last: they replace generated settings and may add new ones.
+    /// For `global` and `upload.prose.local`: options set, replacing Prose's or added. For a
+    /// VirtualHost or the chat rooms: replacements of options Prose generates there (others
+    /// are ignored by the Pod API). A value replaces Prose's whole value (lists and tables
+    /// included).
     pub overrides: Option<ProsodySettings>,
 }
 
@@ -39,7 +48,7 @@ pub struct ProsodySettings {
     pub storage: Option<IndexMap<String, String>>,
     pub storage_archive_item_limit: Option<u32>,
     pub storage_archive_item_limit_cache_size: Option<u32>,
-    pub sql: Option<IndexMap<String, SqlValue>>,
+    pub sql: Option<SqlSettings>,
     pub sql_manage_tables: Option<bool>,
     pub sqlite_tune: Option<SqliteTune>,
     // Modules.
@@ -78,7 +87,7 @@ pub struct ProsodySettings {
     pub s2s_whitelist: Option<Vec<Hostname>>,
     /// Rate limits by connection type (`c2s`, `s2sin`, `s2sout`, `component`).
     pub limits: Option<IndexMap<LimitKind, Limit>>,
-    pub limits_resolution: Option<u32>,
+    pub limits_resolution: Option<TimeSpan>,
     pub unlimited_jids: Option<Vec<String>>,
     // WebSocket.
     pub consider_websocket_secure: Option<bool>,
@@ -113,7 +122,7 @@ pub struct ProsodySettings {
     pub access_control_allow_headers: Option<Vec<String>>,
     pub access_control_allow_origins: Option<Vec<String>>,
     pub access_control_allow_credentials: Option<bool>,
-    pub access_control_max_age: Option<u32>,
+    pub access_control_max_age: Option<TimeSpan>,
     pub http_default_cors_enabled: Option<bool>,
     pub http_paths: Option<IndexMap<String, String>>,
     pub trusted_proxies: Option<Vec<String>>,
@@ -138,17 +147,23 @@ pub struct ProsodySettings {
     pub disco_items: Option<Vec<DiscoItem>>,
     pub disco_hidden: Option<bool>,
     pub disco_expose_admins: Option<bool>,
-    /// Any other option: passed through to Prosody as written.
+    /// Any other option: left out with a warning (the Pod API knows only the options above,
+    /// and would not start with another); kept in the model so the warning can name it.
     #[serde(flatten)]
     pub other: IndexMap<String, serde_json::Value>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(untagged)]
-pub enum SqlValue {
-    Text(String),
-    Number(i64),
-    Flag(bool),
+/// mod_storage_sql's connection (`sql = { driver = "PostgreSQL", database = "prosody", … }`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SqlSettings {
+    /// `PostgreSQL`, `SQLite3` or `MySQL` (case matters).
+    pub driver: Option<String>,
+    pub database: Option<String>,
+    pub host: Option<String>,
+    pub port: Option<u16>,
+    pub username: Option<String>,
+    pub password: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -174,7 +189,8 @@ pub struct SslSettings {
     pub protocol: Option<String>,
     pub capath: Option<String>,
     pub cafile: Option<String>,
-    pub verify: Option<Vec<String>>,
+    /// One verification mode (`peer`, `none`, …).
+    pub verify: Option<String>,
     pub options: Option<Vec<String>>,
     pub depth: Option<u32>,
     pub ciphers: Option<String>,

@@ -1,16 +1,23 @@
 //! The JSON Schema of `prose.toml`, generated from the model's types.
 //!
 //! Committed as `schema/prose.schema.json` for editors (taplo / Even Better TOML via a
-//! `#:schema` directive) and enforced at run time by `validate`.
+//! `#:schema` directive) and enforced at run time by `validate`. What editors need beyond
+//! the model is added here, by transforms: the `pattern` of each string format (editors
+//! ignore custom formats), annotations beside a `$ref` moved where taplo reads them, and
+//! links to the reference.
 
 use schemars::Schema;
 use schemars::generate::SchemaSettings;
 use schemars::transform::{Transform, transform_subschemas};
 
 use crate::config::Config;
+use crate::config::formats;
 
 /// Where the committed schema is published, relative to the repository root.
 pub const SCHEMA_PATH: &str = "schema/prose.schema.json";
+
+/// The schema's `$id`: a name, not a download location (the tool never touches the network).
+pub const SCHEMA_ID: &str = "https://prose.org/schemas/prose-compile/prose.schema.json";
 
 /// TOML has no null: drop the `null` alternative schemars adds to optional keys, so editors
 /// do not offer it and validators do not accept it.
@@ -54,6 +61,29 @@ impl Transform for NoNull {
     }
 }
 
+/// schemars bounds 8- and 16-bit integers but leaves `maximum` off 32-bit ones: add it, so
+/// `min_connections = 4294967296` is a range error, not a value serde refuses after the
+/// schema accepted it. (64-bit ones hold every TOML integer.)
+#[derive(Clone)]
+struct IntegerBounds;
+
+impl Transform for IntegerBounds {
+    fn transform(&mut self, schema: &mut Schema) {
+        if let Some(obj) = schema.as_object_mut() {
+            let bounds = match obj.get("format").and_then(|f| f.as_str()) {
+                Some("uint32") => Some((0, i64::from(u32::MAX))),
+                Some("int32") => Some((i64::from(i32::MIN), i64::from(i32::MAX))),
+                _ => None,
+            };
+            if let Some((min, max)) = bounds {
+                obj.entry("minimum").or_insert(min.into());
+                obj.entry("maximum").or_insert(max.into());
+            }
+        }
+        transform_subschemas(self, schema);
+    }
+}
+
 fn drop_nulls(value: &mut serde_json::Value) {
     match value {
         serde_json::Value::Object(map) => {
@@ -65,17 +95,94 @@ fn drop_nulls(value: &mut serde_json::Value) {
     }
 }
 
+/// Each string `format` of [`formats::FORMATS`] gets its `pattern` (and `not: {enum}` for the
+/// words the pattern cannot exclude), so an editor catches what the compiler refuses.
+#[derive(Clone)]
+struct FormatPatterns;
+
+impl Transform for FormatPatterns {
+    fn transform(&mut self, schema: &mut Schema) {
+        let format = schema
+            .get("format")
+            .and_then(serde_json::Value::as_str)
+            .and_then(formats::find);
+        if let (Some(format), Some(obj)) = (format, schema.as_object_mut()) {
+            if let Some(pattern) = format.pattern {
+                obj.entry("pattern").or_insert(pattern.into());
+            }
+            if !format.excluded.is_empty() {
+                obj.insert("not".into(), serde_json::json!({ "enum": format.excluded }));
+            }
+        }
+        transform_subschemas(self, schema);
+    }
+}
+
+/// `{"$ref": D, "description": …}` becomes `{"allOf": [{"$ref": D}, {"description": …}]}`:
+/// taplo (Draft 4 semantics) ignores every sibling of `$ref`, so hover would show nothing on
+/// a table or an enum-typed key. Validation is unchanged; `SchemaNav` reads both shapes.
+#[derive(Clone)]
+struct RefAnnotations;
+
+impl Transform for RefAnnotations {
+    fn transform(&mut self, schema: &mut Schema) {
+        if let Some(obj) = schema.as_object_mut()
+            && obj.len() > 1
+            && let Some(reference) = obj.remove("$ref")
+        {
+            let annotations = std::mem::take(obj);
+            obj.insert(
+                "allOf".into(),
+                serde_json::json!([{ "$ref": reference }, annotations]),
+            );
+        }
+        transform_subschemas(self, schema);
+    }
+}
+
+/// Where the keys of each top-level table are documented (taplo shows the link on hover).
+fn reference_link(key: &str) -> &'static str {
+    match key {
+        "prosody" => "https://prosody.im/doc/configure",
+        _ => "https://docs.prose.org/references/pod-config",
+    }
+}
+
+/// Adds `x-taplo.links.key` to every top-level key, where taplo reads annotations.
+fn add_links(schema: &mut serde_json::Value) {
+    let Some(properties) = schema
+        .get_mut("properties")
+        .and_then(serde_json::Value::as_object_mut)
+    else {
+        return;
+    };
+    for (key, property) in properties.iter_mut() {
+        let annotations = match property.pointer_mut("/allOf/1") {
+            Some(annotations) => annotations,
+            None => property,
+        };
+        if let Some(obj) = annotations.as_object_mut() {
+            obj.insert(
+                "x-taplo".into(),
+                serde_json::json!({ "links": { "key": reference_link(key) } }),
+            );
+        }
+    }
+}
+
 /// The schema as a JSON value.
 pub fn schema() -> serde_json::Value {
     let generator = SchemaSettings::draft2020_12()
         .with_transform(NoNull)
+        .with_transform(IntegerBounds)
+        .with_transform(FormatPatterns)
+        .with_transform(RefAnnotations)
         .into_generator();
     let mut schema = generator.into_root_schema_for::<Config>();
-    schema.insert(
-        "$id".into(),
-        "https://prose.org/schemas/prose-compile/prose.schema.json".into(),
-    );
-    schema.to_value()
+    schema.insert("$id".into(), SCHEMA_ID.into());
+    let mut schema = schema.to_value();
+    add_links(&mut schema);
+    schema
 }
 
 /// The schema as committed: pretty-printed with a final newline.

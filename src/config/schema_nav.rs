@@ -40,7 +40,7 @@ impl<'a> SchemaNav<'a> {
     fn resolve(&self, mut schema: &'a Value) -> &'a Value {
         // Bounded: the model's schema has no chains of bare `$ref`s longer than a few links.
         for _ in 0..16 {
-            let Some(reference) = schema.get("$ref").and_then(Value::as_str) else {
+            let Some(reference) = reference_of(schema) else {
                 break;
             };
             let Some(pointer) = reference.strip_prefix('#') else {
@@ -78,12 +78,13 @@ impl<'a> SchemaNav<'a> {
     }
 
     /// An annotation of the key at `path` (`description`, `default`, …): read on the
-    /// property itself first, where schemars puts it beside a `$ref`, then on its target.
+    /// property itself first (beside a `$ref`, or in the annotations of an `allOf` reference),
+    /// then on its target.
     pub fn annotation<S: AsRef<str>>(&self, path: &[S], name: &str) -> Option<&'a Value> {
         let (last, parents) = path.split_last()?;
         let parent = self.at(parents)?;
         let raw = self.raw_child(parent, last.as_ref());
-        raw.and_then(|r| r.get(name))
+        raw.and_then(|r| r.get(name).or_else(|| r.pointer("/allOf/1")?.get(name)))
             .or_else(|| self.at(path).and_then(|s| s.get(name)))
     }
 
@@ -194,6 +195,23 @@ impl<'a> SchemaNav<'a> {
         if !has_props && !path.is_empty() {
             out.push(path.join("."));
         }
+    }
+}
+
+/// The target of a reference: a bare `$ref`, or `{"allOf": [{"$ref"}, {annotations}]}`, the
+/// shape `schema.rs` gives a reference with annotations (so taplo shows them).
+fn reference_of(schema: &Value) -> Option<&str> {
+    if let Some(reference) = schema.get("$ref") {
+        return reference.as_str();
+    }
+    match schema.get("allOf")?.as_array()?.as_slice() {
+        [target, annotations]
+            if schema.as_object().is_some_and(|o| o.len() == 1)
+                && annotations.get("$ref").is_none() =>
+        {
+            target.get("$ref")?.as_str()
+        }
+        _ => None,
     }
 }
 

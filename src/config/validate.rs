@@ -9,7 +9,8 @@ use jsonschema::error::{TypeKind, ValidationErrorKind};
 use jsonschema::{ValidationError, Validator};
 use serde_json::Value as Json;
 
-use crate::config::formats::{self, IsoDuration};
+use crate::config::domains;
+use crate::config::formats;
 use crate::config::schema_nav::{SchemaNav, did_you_mean};
 use crate::config::types::NO_CONTROL_PATTERN;
 use crate::diagnostics::source::{Sources, Span};
@@ -31,6 +32,7 @@ use crate::provenance::{Node, Origin, Value, dotted};
         "uri" => crate::config::validate::format::uri,
         "dashboard-url" => crate::config::validate::format::dashboard_url,
         "duration" => crate::config::validate::format::duration,
+        "fixed-duration" => crate::config::validate::format::fixed_duration,
         "retention" => crate::config::validate::format::retention,
         "jid-node" => crate::config::validate::format::jid_node,
         "ipv4" => crate::config::validate::format::ipv4,
@@ -65,6 +67,7 @@ mod format {
         uri => "uri",
         dashboard_url => "dashboard-url",
         duration => "duration",
+        fixed_duration => "fixed-duration",
         retention => "retention",
         jid_node => "jid-node",
         ipv4 => "ipv4",
@@ -119,10 +122,34 @@ pub fn schema_errors(
         return;
     };
     let nav = SchemaNav::new(schema);
+    let mut found: Vec<Diagnostic> = Vec::new();
     for error in validator.iter_errors(&instance) {
+        if checked_across_keys(&error) {
+            continue;
+        }
         let path = pointer_segments(&error.instance_path().to_string());
-        diagnostics.extend(translate(&error, &path, tree, &nav, sources));
+        for diagnostic in translate(&error, &path, tree, &nav, sources) {
+            // A format's pattern (or its `not`) and the format itself fail together: one
+            // diagnostic, from the format's checker.
+            if !found.iter().any(|d| same_diagnostic(d, &diagnostic)) {
+                found.push(diagnostic);
+            }
+        }
     }
+    diagnostics.extend(found);
+}
+
+/// The schema states some rules across keys for editors (`minProperties` of `pod.address`,
+/// the `if`/`then` that requires `dashboard.url`, see the model); `explicit_checks` and
+/// `semantic` report them with their fix, so their schema errors are not translated too.
+fn checked_across_keys(error: &ValidationError<'_>) -> bool {
+    let keywords = error.schema_path().to_string();
+    matches!(error.kind(), ValidationErrorKind::MinProperties { .. })
+        || keywords.starts_with("/then/")
+}
+
+fn same_diagnostic(a: &Diagnostic, b: &Diagnostic) -> bool {
+    a.code == b.code && a.key == b.key && a.message == b.message
 }
 
 fn pointer_segments(pointer: &str) -> Vec<String> {
@@ -272,25 +299,11 @@ fn translate(
                 .help(length_help(nav, path)),
             ]
         }
-        ValidationErrorKind::Pattern { pattern } => vec![pattern_error(&key, node, pattern)],
-        ValidationErrorKind::Format { format } => {
-            let value = node.as_str().unwrap_or_default();
-            let problem = formats::check(format, value)
-                .err()
-                .unwrap_or(formats::Problem {
-                    message: format!("`{}` is not a valid {format}", formats::shown(value)),
-                    help: String::new(),
-                });
-            vec![
-                Diagnostic::error(
-                    code::FORMAT,
-                    format!("`{key}`: {}{}", problem.message, from_env(node)),
-                )
-                .key(key)
-                .at(value_span, "invalid value")
-                .help(problem.help),
-            ]
-        }
+        ValidationErrorKind::Pattern { pattern } => match format_of_pattern(pattern) {
+            Some(format) => vec![format_error(&key, node, format)],
+            None => vec![pattern_error(&key, node, pattern)],
+        },
+        ValidationErrorKind::Format { format } => vec![format_error(&key, node, format)],
         ValidationErrorKind::PropertyNames { error } => {
             let name = error.instance().as_str().unwrap_or_default().to_owned();
             let child = node.as_table().and_then(|t| t.get(&name));
@@ -500,6 +513,32 @@ fn length_help(nav: &SchemaNav<'_>, path: &[String]) -> String {
     }
 }
 
+/// The format whose `pattern` this is (the schema states it beside the format for editors).
+fn format_of_pattern(pattern: &str) -> Option<&'static str> {
+    formats::FORMATS
+        .iter()
+        .find(|f| f.pattern == Some(pattern))
+        .map(|f| f.name)
+}
+
+/// A value that is not of its format, explained by the format's checker.
+fn format_error(key: &str, node: &Node, format: &str) -> Diagnostic {
+    let value = node.as_str().unwrap_or_default();
+    let problem = formats::check(format, value)
+        .err()
+        .unwrap_or(formats::Problem {
+            message: format!("`{}` is not a valid {format}", formats::shown(value)),
+            help: String::new(),
+        });
+    Diagnostic::error(
+        code::FORMAT,
+        format!("`{key}`: {}{}", problem.message, from_env(node)),
+    )
+    .key(key)
+    .at(node.origin.span(), "invalid value")
+    .help(problem.help)
+}
+
 fn pattern_error(key: &str, node: &Node, pattern: &str) -> Diagnostic {
     let value = node.as_str().unwrap_or_default();
     let (message, help) = if pattern == NO_CONTROL_PATTERN {
@@ -549,8 +588,170 @@ fn alternatives_error(path: &[String], node: &Node, nav: &SchemaNav<'_>) -> Diag
     type_mismatch(&key, node, &want).help(format!("write {want} here"))
 }
 
+/// Whole decimal numbers (`http_port = 5280.0`) where a key takes an integer. JSON Schema
+/// counts `5280.0` as an integer, but serde and the Pod API (figment) refuse a float there.
+pub fn whole_floats(tree: &Node, schema: &Json, diagnostics: &mut Vec<Diagnostic>) {
+    let nav = SchemaNav::new(schema);
+    let mut path = Vec::new();
+    whole_floats_at(tree, &mut path, &nav, diagnostics);
+}
+
+fn whole_floats_at(
+    node: &Node,
+    path: &mut Vec<String>,
+    nav: &SchemaNav<'_>,
+    diagnostics: &mut Vec<Diagnostic>,
+) {
+    match &node.value {
+        Value::Table(table) => {
+            for (key, child) in table {
+                path.push(key.clone());
+                whole_floats_at(child, path, nav, diagnostics);
+                path.pop();
+            }
+        }
+        Value::Array(items) => {
+            for (index, item) in items.iter().enumerate() {
+                path.push(index.to_string());
+                whole_floats_at(item, path, nav, diagnostics);
+                path.pop();
+            }
+        }
+        Value::Float(f) if f.is_finite() && f.fract() == 0.0 => {
+            let Some(schema) = nav.at(path) else { return };
+            let kinds = nav.kinds(schema);
+            if !kinds.integer || kinds.number {
+                return;
+            }
+            let key = dotted(path);
+            diagnostics.push(
+                Diagnostic::error(
+                    code::DECIMAL_INTEGER,
+                    format!(
+                        "`{key}` must be a whole number, found the decimal number `{f:?}`{}",
+                        from_env(node)
+                    ),
+                )
+                .key(key)
+                .at(node.origin.span(), "decimal point")
+                .help(format!("write it without the decimal point: `{f:.0}`")),
+            );
+        }
+        _ => {}
+    }
+}
+
+/// Domains Prosody serves (the VirtualHost and its federation whitelist): IDNA2003, as
+/// Prosody reads them, must give the name IDNA2008 gives nginx and certificates.
+fn prosody_domains(tree: &Node, diagnostics: &mut Vec<Diagnostic>) {
+    let mut names: Vec<(String, &Node)> = Vec::new();
+    if let Some(node) = tree.get_path(keys::SERVER_DOMAIN.path()) {
+        names.push((keys::SERVER_DOMAIN.to_string(), node));
+    }
+    if let Some(Value::Array(items)) = tree
+        .get_path(keys::FEDERATION_FRIENDLY_SERVERS.path())
+        .map(|n| &n.value)
+    {
+        names.extend(
+            items
+                .iter()
+                .map(|n| (keys::FEDERATION_FRIENDLY_SERVERS.to_string(), n)),
+        );
+    }
+    for (key, node) in names {
+        let Some(problem) = node.as_str().and_then(domains::idna2003_mismatch) else {
+            continue;
+        };
+        diagnostics.push(
+            Diagnostic::error(code::IDNA, format!("`{key}`: {}", problem.message))
+                .key(key)
+                .at(
+                    node.origin.span(),
+                    "read differently by IDNA2003 and IDNA2008",
+                )
+                .help(problem.help),
+        );
+    }
+    if let Some(node) = tree.get_path(keys::SERVER_DOMAIN.path())
+        && node.as_str() == Some(super::model::UPLOAD_HOST)
+    {
+        diagnostics.push(
+            Diagnostic::error(
+                code::RESERVED_DOMAIN,
+                format!(
+                    "`server.domain` cannot be `{}`: it is the host of the file upload component",
+                    super::model::UPLOAD_HOST
+                ),
+            )
+            .key(keys::SERVER_DOMAIN)
+            .at(node.origin.span(), "a generated Component's host")
+            .help("Prosody refuses a VirtualHost with a Component's name: write your own domain"),
+        );
+    }
+}
+
+/// Hostnames with a label that mixes scripts (`crisp.chаt`, a Cyrillic `а`): a warning, as a
+/// name that looks like another one is more often a mistake or a trap than a choice.
+fn mixed_scripts(tree: &Node, schema: &Json, diagnostics: &mut Vec<Diagnostic>) {
+    let nav = SchemaNav::new(schema);
+    tree.for_each_leaf(&mut Vec::new(), &mut |path, node| {
+        let items: Vec<(Vec<String>, &Node)> = match &node.value {
+            Value::Array(items) => items
+                .iter()
+                .enumerate()
+                .map(|(i, n)| ([path, &[i.to_string()]].concat(), n))
+                .collect(),
+            _ => vec![(path.to_vec(), node)],
+        };
+        for (path, node) in items {
+            let Some(text) = node.as_str() else { continue };
+            let is_hostname = nav
+                .at(&path)
+                .is_some_and(|s| nav.formats(s).iter().any(|f| f == "idn-hostname"));
+            if !is_hostname {
+                continue;
+            }
+            for (label, scripts) in domains::mixed_script_labels(text) {
+                let key = dotted(&path);
+                diagnostics.push(
+                    Diagnostic::warning(
+                        code::MIXED_SCRIPT,
+                        format!(
+                            "`{key}`: the label `{}` of `{}` mixes scripts ({})",
+                            formats::shown(&label),
+                            formats::shown(text),
+                            scripts.join(", ")
+                        ),
+                    )
+                    .key(key)
+                    .at(node.origin.span(), "mixed scripts")
+                    .help(
+                        "check every character: a letter of another script that looks the same \
+                         makes a different domain (a homograph)",
+                    ),
+                );
+            }
+        }
+    });
+}
+
 /// Checks on what the user wrote, before computed defaults fill anything in.
 pub fn explicit_checks(tree: &Node, diagnostics: &mut Vec<Diagnostic>) {
+    prosody_domains(tree, diagnostics);
+    mixed_scripts(tree, crate::config::schema::schema_cached(), diagnostics);
+    for key in [keys::SERVER_DOMAIN, keys::POD_DOMAIN] {
+        if let Some(node) = tree.get_path(key.path())
+            && let Some(value) = node.as_str()
+            && let Some(problem) = formats::ip_literal_domain(value)
+        {
+            diagnostics.push(
+                Diagnostic::error(code::FORMAT, format!("`{key}`: {}", problem.message))
+                    .key(key)
+                    .at(node.origin.span(), "not a domain name")
+                    .help(problem.help),
+            );
+        }
+    }
     if let Some(address) = tree.get_path(keys::POD_ADDRESS.path()) {
         let empty = address.as_table().is_some_and(|t| {
             !["domain", "ipv4", "ipv6"]
@@ -565,6 +766,65 @@ pub fn explicit_checks(tree: &Node, diagnostics: &mut Vec<Diagnostic>) {
                     .help("set `pod.address.domain`, `pod.address.ipv4` or `pod.address.ipv6`, or remove `pod.address` to use `prose.{server.domain}`"),
             );
         }
+    }
+}
+
+/// Checks every computed default against its key's format: a value derived from another key
+/// (`dashboard.url = "https://admin.prose.{server.domain}"`) can be invalid although the key
+/// it comes from is valid (too long once prefixed). The error points at that key.
+pub fn computed_values(tree: &Node, schema: &Json, diagnostics: &mut Vec<Diagnostic>) {
+    let nav = SchemaNav::new(schema);
+    let mut found = Vec::new();
+    tree.for_each_leaf(&mut Vec::new(), &mut |path, node| {
+        let Origin::Computed { from } = &node.origin else {
+            return;
+        };
+        let (Some(value), Some(schema)) = (node.as_str(), nav.at(path)) else {
+            return;
+        };
+        let Some(problem) = nav
+            .formats(schema)
+            .iter()
+            .find_map(|f| formats::check(f, value).err())
+        else {
+            return;
+        };
+        // Follow computed defaults back to the key the user wrote.
+        let mut source = from.first().cloned().unwrap_or_default();
+        for _ in 0..8 {
+            let segments: Vec<&str> = source.split('.').collect();
+            match tree.get_path(&segments).map(|n| &n.origin) {
+                Some(Origin::Computed { from }) if !from.is_empty() => source = from[0].clone(),
+                _ => break,
+            }
+        }
+        found.push((dotted(path), value.to_owned(), source, problem));
+    });
+    for (key, value, source, problem) in found {
+        if diagnostics
+            .iter()
+            .any(|d| d.key.as_deref() == Some(source.as_str()))
+        {
+            continue;
+        }
+        let segments: Vec<&str> = source.split('.').collect();
+        let span = tree.get_path(&segments).and_then(|n| n.origin.span());
+        diagnostics.push(
+            Diagnostic::error(
+                code::FORMAT,
+                format!(
+                    "`{source}` makes the default of `{key}` invalid: `{}`: {}",
+                    formats::shown(&value),
+                    problem.message
+                ),
+            )
+            .key(source)
+            .at(span, format!("`{key}` is derived from this"))
+            .help(format!(
+                "set `{key}` explicitly, or change this value ({})",
+                problem.help
+            )),
+        );
     }
 }
 
@@ -583,18 +843,33 @@ pub fn semantic(tree: &Node, diagnostics: &mut Vec<Diagnostic>) {
             );
         }
     }
-    if let Some(ttl) = get(keys::AUTH_TOKEN_TTL.path())
-        && let Some(Ok(d)) = ttl.as_str().map(IsoDuration::parse)
-        && d.as_seconds().is_none()
+    if let Some(url) = get(keys::DASHBOARD_URL.path())
+        && let Some(Ok(parsed)) = url.as_str().map(formats::dashboard_url)
+        && let Some(why) = formats::dashboard_served_elsewhere(&parsed)
     {
+        let pod_domain = get(keys::POD_DOMAIN.path())
+            .and_then(Node::as_str)
+            .map(str::to_owned)
+            .or_else(|| {
+                get(keys::SERVER_DOMAIN.path())
+                    .and_then(Node::as_str)
+                    .map(|d| format!("prose.{d}"))
+            })
+            .unwrap_or_default();
         diagnostics.push(
-            Diagnostic::error(
-                code::DURATION,
-                "`auth.token_ttl` must be a fixed length: months and years vary",
+            Diagnostic::warning(
+                code::DASHBOARD_URL,
+                format!(
+                    "the generated nginx does not serve `dashboard.url` ({why}): it serves the \
+                     Dashboard at `https://admin.{pod_domain}`"
+                ),
             )
-            .key(keys::AUTH_TOKEN_TTL)
-            .at(ttl.origin.span(), "months or years")
-            .help("write it in weeks, days, hours, minutes or seconds, e.g. `P30D`"),
+            .key(keys::DASHBOARD_URL)
+            .at(url.origin.span(), "not served by nginx")
+            .help(format!(
+                "the Pod API writes `dashboard.url` into invitation and password-reset links: \
+                 keep it for a pod used locally, or write `https://admin.{pod_domain}`"
+            )),
         );
     }
     if let Some(domain) = get(keys::SERVER_DOMAIN.path()).and_then(Node::as_str)
@@ -614,8 +889,66 @@ pub fn semantic(tree: &Node, diagnostics: &mut Vec<Diagnostic>) {
             .help("use a domain of at most 246 characters"),
         );
     }
+    if let Some(port) = get(keys::SERVER_HTTP_PORT.path())
+        && matches!(port.value, Value::Integer(n) if n != 5280 && (1..=65535).contains(&n))
+    {
+        diagnostics.push(
+            Diagnostic::warning(
+                code::COMPATIBILITY,
+                "the Pod Server (0.4.3 to 0.5.0) reaches Prosody's OAuth 2.0 endpoints at \
+                 http://prose-pod-server:5280 whatever `server.http_port` says: logins will fail",
+            )
+            .key(keys::SERVER_HTTP_PORT)
+            .at(port.origin.span(), "Prosody listens here, not on 5280")
+            .help("keep 5280: the port is published on 127.0.0.1 only, for nginx"),
+        );
+    }
+    if let Some(Value::Table(storage)) = get(&["backups", "storage"]).map(|n| &n.value) {
+        backup_directories(storage, diagnostics);
+    }
     federation_warnings(tree, diagnostics);
     prosody_options(tree, diagnostics);
+}
+
+/// The Pod Server refuses to store backups inside what it backs up.
+fn backup_directories(
+    storage: &indexmap::IndexMap<String, Node>,
+    diagnostics: &mut Vec<Diagnostic>,
+) {
+    let targets = [("", storage.get("fs"))].into_iter().chain(
+        ["backups", "checks"].map(|t| (t, storage.get(t).and_then(|n| n.get_path(&["fs"])))),
+    );
+    for (target, fs) in targets {
+        let Some(directory) = fs.and_then(|fs| fs.get_path(&["directory"])) else {
+            continue;
+        };
+        let Some(path) = directory.as_str() else {
+            continue;
+        };
+        let inside = crate::config::backups::BACKED_UP.iter().find(|dir| {
+            let path = path.trim_end_matches('/');
+            path == **dir || path.starts_with(&format!("{dir}/"))
+        });
+        if let Some(dir) = inside {
+            let key = if target.is_empty() {
+                "backups.storage.fs.directory".to_owned()
+            } else {
+                format!("backups.storage.{target}.fs.directory")
+            };
+            diagnostics.push(
+                Diagnostic::error(
+                    code::COMPATIBILITY,
+                    format!(
+                        "`{key}` is `{}`, inside `{dir}`: the Pod Server backs that up itself and refuses to start",
+                        formats::shown(path)
+                    ),
+                )
+                .key(key)
+                .at(directory.origin.span(), "backed up itself")
+                .help("store backups outside /var/lib/prose-pod-server, /var/lib/prosody, /etc/prose and /etc/prosody"),
+            );
+        }
+    }
 }
 
 fn federation_warnings(tree: &Node, diagnostics: &mut Vec<Diagnostic>) {
@@ -642,68 +975,42 @@ fn federation_warnings(tree: &Node, diagnostics: &mut Vec<Diagnostic>) {
     }
 }
 
-/// Options under `prosody.<host>.defaults|overrides` that Prose does not know pass through
-/// to Prosody: say so (with a "did you mean"), and refuse values Lua cannot hold.
+/// `component_module` under `prosody.<host>.defaults|overrides`. (Options the Pod API does not
+/// know are left out of the installed prose.toml, and so of Prosody's configuration, with a
+/// warning: `containers::route`.)
 fn prosody_options(tree: &Node, diagnostics: &mut Vec<Diagnostic>) {
     let Some(hosts) = tree.get_path(keys::PROSODY.path()).and_then(Node::as_table) else {
         return;
     };
-    let schema = crate::config::schema::schema_cached();
-    let nav = SchemaNav::new(schema);
-    let known = nav
-        .at(keys::PROSODY_GLOBAL_OVERRIDES.path())
-        .map(|s| nav.property_names(s))
-        .unwrap_or_default();
     for (host, tables) in hosts {
         for part in ["defaults", "overrides"] {
             let Some(options) = tables.get_path(&[part]).and_then(Node::as_table) else {
                 continue;
             };
             for (name, value) in options {
-                if known.contains(&name.as_str()) || formats::lua_identifier(name).is_err() {
-                    continue;
-                }
-                let key = dotted(&["prosody", host, part, name]);
-                let mut d = Diagnostic::warning(
-                    code::PROSODY_OPTION,
-                    format!(
-                        "`{}` is not an option Prose knows: passed to Prosody unchecked",
-                        formats::shown(name)
-                    ),
-                )
-                .key(formats::shown(&key))
-                .at(value.key_span.or(value.origin.span()), "unchecked option");
-                d.help = Some(match did_you_mean(name, known.iter().copied()) {
-                    Some(close) => format!("did you mean `{close}`?"),
-                    None => "check the name in Prosody's documentation (https://prosody.im/doc/configure)".into(),
-                });
-                diagnostics.push(d);
-                if let Some(bad) = unrepresentable(value) {
+                if name == "component_module" {
+                    let key = dotted(&["prosody", host, part, name]);
                     diagnostics.push(
                         Diagnostic::error(
-                            code::PROSODY_VALUE,
-                            format!(
-                                "`{key}` holds {} which has no Lua form",
-                                bad.value.kind_name()
-                            ),
+                            code::PROSODY_SECTION_KIND,
+                            "`component_module` would turn a generated section into another \
+                             kind (a VirtualHost into a Component)",
                         )
                         .key(key)
-                        .at(bad.origin.span(), "not representable")
-                        .help("use a string, number, boolean, array or table"),
+                        .at(
+                            value.key_span.or(value.origin.span()),
+                            "changes the section's kind",
+                        )
+                        .help(
+                            "remove it: the sections Prose generates are fixed (the VirtualHost \
+                             `server.domain`, the Components `groups.<domain>` and \
+                             `upload.prose.local`)",
+                        ),
                     );
+                    continue;
                 }
             }
         }
-    }
-}
-
-fn unrepresentable(node: &Node) -> Option<&Node> {
-    match &node.value {
-        Value::Datetime(_) => Some(node),
-        Value::Float(f) if !f.is_finite() => Some(node),
-        Value::Table(t) => t.values().find_map(unrepresentable),
-        Value::Array(items) => items.iter().find_map(unrepresentable),
-        _ => None,
     }
 }
 

@@ -56,19 +56,28 @@ codes! {
     KEY_NAME = "key-name": "a table key that is not a valid name there";
     DUPLICATE_ITEM = "duplicate-item": "a list that repeats an item";
     SCHEMA = "schema": "any other schema violation";
+    DECIMAL_INTEGER = "decimal-integer": "a whole number written as a decimal (`5280.0`) where an integer is required";
     // Checks across keys.
+    IDNA = "idna": "a domain Prosody (IDNA2003) and nginx/certificates (IDNA2008) read as different names";
+    MIXED_SCRIPT = "mixed-script": "a domain label that mixes scripts, like a homograph of another name";
+    RESERVED_DOMAIN = "reserved-domain": "a `server.domain` that is a host Prose generates itself";
     POD_ADDRESS = "pod-address": "`pod.address` names no address";
+    DASHBOARD_URL = "dashboard-url": "a `dashboard.url` the generated nginx does not serve (it serves the Dashboard elsewhere)";
     DASHBOARD_URL_REQUIRED = "dashboard-url-required": "`dashboard.url` is needed and cannot be derived";
     DURATION = "duration": "a duration Prosody or the Pod API cannot represent";
     RETENTION = "retention": "a retention period Prosody cannot represent";
+    COMPATIBILITY = "compatibility": "a key or variable the pinned Pod API or Pod Server refuses or ignores, or reads from another file";
     NO_EFFECT = "no-effect": "a setting that has no effect with the others";
     PRESET = "preset": "an unknown vendor analytics preset, or an `inherits` cycle";
     // Prosody options (`prosody.<host>.defaults|overrides`).
     PROSODY_TABLE = "prosody-table": "a Prosody option outside a `defaults` or `overrides` table";
-    PROSODY_OPTION = "prosody-option": "a Prosody option Prose does not know, passed through";
-    PROSODY_VALUE = "prosody-value": "a Prosody option value Lua cannot hold";
+    PROSODY_OPTION = "prosody-option": "a Prosody option the Pod API does not know (it would not start)";
+    PROSODY_VALUE = "prosody-value": "a Prosody option value the Pod API or Lua cannot hold";
+    PROSODY_BASELINE = "prosody-baseline": "a Prosody table or option that would drop settings or modules the pod needs";
+    PROSODY_POD_API = "prosody-pod-api": "a Prosody option the Pod API ignores or replaces when it writes the file";
     PROSODY_HOST = "prosody-host": "a `prosody.<host>` table that names no generated section";
     PROSODY_GLOBAL_OPTION = "prosody-global-option": "a global-only Prosody option under a host";
+    PROSODY_SECTION_KIND = "prosody-section-kind": "a Prosody option that would change what a generated section is";
     PROSODY_RETIRED_OPTION = "prosody-retired-option": "a Prosody option that Prosody no longer reads";
     // The targets.
     NGINX = "nginx": "a value nginx cannot be configured with";

@@ -14,8 +14,16 @@
 /// Whether a key holds a secret that must never be printed.
 pub fn is_secret_key(key: &str) -> bool {
     let last = key.rsplit('.').next().unwrap_or(key).to_ascii_lowercase();
-    last != "min_password_length"
-        && (last.contains("secret") || last.contains("password") || last.contains("key"))
+    // Map values under a `passphrases` table are secrets whatever their key (a fingerprint).
+    let under_passphrases = key
+        .rsplit('.')
+        .skip(1)
+        .any(|segment| segment.eq_ignore_ascii_case("passphrases"));
+    under_passphrases
+        || last == "session_token"
+        || last.contains("passphrase")
+        || (last != "min_password_length"
+            && (last.contains("secret") || last.contains("password") || last.contains("key")))
 }
 
 /// Words that name a secret, and the misspellings close to them (edit distance).

@@ -61,6 +61,52 @@ pub struct KeyReport {
     pub default: Option<Json>,
     pub env_var: String,
     pub affects: Vec<Lines>,
+    /// Which components read the key, at the pinned versions, and where the tree writes it.
+    pub compatibility: Option<Compatibility>,
+}
+
+/// What `explain KEY` says about who reads a key.
+#[derive(Debug, Clone, Serialize)]
+pub struct Compatibility {
+    /// `reads it since v0.16.0; Pod API 0.20.0 reads it`.
+    pub pod_api: String,
+    pub pod_server: String,
+    /// `etc/prose/prose.toml`, `etc/prose/prose-server.env (Pod Server only)` or `nowhere: …`.
+    pub written_to: String,
+    pub note: Option<String>,
+}
+
+fn compatibility(config: &Config, path: &[String]) -> Option<Compatibility> {
+    use crate::config::compat::{self, Component, Fate};
+    use crate::config::containers::{Route, route};
+    let segments: Vec<&str> = path.iter().map(String::as_str).collect();
+    let entry = compat::entry(&segments)?;
+    let pins = &config.deployment.pins;
+    let component = |c: Component| {
+        let fate = compat::fate(entry, c, pins.get(c).effective(c), &segments);
+        let now = match fate {
+            Fate::Reads => "reads it",
+            Fate::Ignores => "ignores it",
+            Fate::Refuses => "refuses it (does not start)",
+        };
+        format!(
+            "read {}; {} {now}",
+            entry.reads(c).describe(),
+            pins.label(c)
+        )
+    };
+    let written_to = match route(&segments, pins) {
+        Route::ProseToml => "etc/prose/prose.toml".to_owned(),
+        Route::ServerEnv => "etc/prose/prose-server.env (the Pod Server only)".to_owned(),
+        Route::Ours => "nowhere: read by prose-compile only".to_owned(),
+        Route::Nowhere { why, .. } => format!("nowhere: {why}"),
+    };
+    Some(Compatibility {
+        pod_api: component(Component::PodApi),
+        pod_server: component(Component::PodServer),
+        written_to,
+        note: (!entry.note.is_empty()).then(|| entry.note.to_owned()),
+    })
 }
 
 /// `value` as explain may show it under `key`: `<redacted>` when the key looks secret, else
@@ -187,6 +233,7 @@ pub fn explain_key(loaded: &Loaded, key: &str) -> Result<KeyReport, String> {
         default: default.map(|d| redact(&key, d)),
         env_var: var_name(&path.iter().map(String::as_str).collect::<Vec<_>>()),
         affects,
+        compatibility: compatibility(config, &path),
         key,
     })
 }

@@ -1,5 +1,5 @@
-//! One build of a tree at a time: an advisory lock (`flock`, through std's `File::lock`) on the
-//! tree's root directory itself.
+//! One build of a tree at a time: an advisory lock (`flock`, through rustix) on the tree's root
+//! directory itself.
 //!
 //! The lock is on the directory, not on a file in the work directory: the work directory is
 //! removed at the end of every build (a committed tree carries nothing of ours but
@@ -10,10 +10,13 @@
 //! compare against a tree in the middle of being written. A killed build's lock goes with its
 //! process.
 
-use std::fs::{File, TryLockError};
+use std::fs::File;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use std::time::{Duration, Instant};
+
+use rustix::fs::{FlockOperation, flock};
+use rustix::io::Errno;
 
 use super::write::{WriteError, io_error};
 
@@ -44,24 +47,25 @@ pub fn lock(root: &Path, access: Access, wait: Duration) -> Result<TreeLock, Wri
         .map_err(|e| io_error(root, e))?;
     let started = Instant::now();
     let mut pause = Duration::from_millis(2);
+    let operation = match access {
+        Access::Exclusive => FlockOperation::NonBlockingLockExclusive,
+        Access::Shared => FlockOperation::NonBlockingLockShared,
+    };
     loop {
-        let attempt = match access {
-            Access::Exclusive => dir.try_lock(),
-            Access::Shared => dir.try_lock_shared(),
-        };
-        match attempt {
+        match flock(&dir, operation) {
             Ok(()) => return Ok(TreeLock { _dir: dir }),
-            Err(TryLockError::WouldBlock) if started.elapsed() < wait => {
+            Err(Errno::WOULDBLOCK) if started.elapsed() < wait => {
                 std::thread::sleep(pause.min(wait.saturating_sub(started.elapsed())));
                 pause = (pause * 2).min(Duration::from_millis(100));
             }
-            Err(TryLockError::WouldBlock) => {
+            Err(Errno::WOULDBLOCK) => {
                 return Err(WriteError::Locked {
                     path: root.to_owned(),
                     waited: wait,
                 });
             }
-            Err(TryLockError::Error(e)) => return Err(io_error(root, e)),
+            Err(Errno::INTR) => {}
+            Err(e) => return Err(io_error(root, e.into())),
         }
     }
 }

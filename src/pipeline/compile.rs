@@ -42,11 +42,31 @@ pub fn compile_with(
     Ok(tree)
 }
 
+/// The targets' warnings about a valid configuration (e.g. a Prosody option the Pod API will
+/// ignore), added to the loader's diagnostics.
+pub fn add_target_warnings(loaded: &mut Loaded) {
+    let Some(config) = &loaded.config else {
+        return;
+    };
+    let ctx = RenderContext {
+        config,
+        tree: &loaded.tree,
+        input_label: CONFIG_FILE.to_owned(),
+        templates: targets::embedded_templates(),
+    };
+    let warnings = targets::warnings_all(&ctx);
+    if !warnings.is_empty() {
+        loaded.diagnostics.extend(warnings);
+        diagnostics::normalize(&mut loaded.diagnostics);
+    }
+}
+
 /// Loads a pod and, when its configuration is valid, renders it too, so the targets' own
 /// checks (e.g. a Prosody option in a section that ignores it) are reported by `check` as
 /// well as by `build`. The tree itself is discarded.
 pub fn load_and_check(path: &std::path::Path, options: &LoadOptions) -> Result<Loaded, LoadError> {
     let mut loaded = load(path, options)?;
+    add_target_warnings(&mut loaded);
     if !loaded.has_errors()
         && let Err(more) = compile(&loaded, CONFIG_FILE)
     {

@@ -7,7 +7,8 @@ use walkdir::WalkDir;
 /// The configuration file name a pod directory holds.
 pub const CONFIG_FILE: &str = "prose.toml";
 
-/// Directories never searched: VCS metadata, build output, and hidden directories.
+/// Directories never searched: VCS metadata, build output, and hidden directories (and,
+/// through `gitignore`, whatever the repository's `.gitignore` files exclude).
 fn skipped(entry: &walkdir::DirEntry, output_dirs: &[PathBuf]) -> bool {
     let name = entry.file_name().to_string_lossy();
     entry.depth() > 0
@@ -66,11 +67,15 @@ pub fn discover(paths: &[PathBuf], output_dirs: &[PathBuf]) -> Result<Vec<Pod>, 
             return Err(format!("{}: no such file or directory", path.display()));
         }
         let before = pods.len();
+        let ignores = super::gitignore::GitIgnores::for_walk(path);
         let walker = WalkDir::new(path)
             .follow_links(false)
             .sort_by_file_name()
             .into_iter()
-            .filter_entry(|e| !skipped(e, output_dirs));
+            .filter_entry(|e| {
+                let ignored = e.depth() > 0 && ignores.is_ignored(e.path(), e.file_type().is_dir());
+                !(ignored || skipped(e, output_dirs))
+            });
         for entry in walker {
             let entry = entry.map_err(|e| format!("{}: {e}", path.display()))?;
             if entry.file_type().is_file() && entry.file_name() == CONFIG_FILE {

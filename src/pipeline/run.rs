@@ -92,10 +92,11 @@ pub fn run_pod<X>(
     if let Some(problem) = pod.name_problem() {
         return report(None, Outcome::Refused(problem));
     }
-    let loaded = match load(&pod.config, run.load) {
+    let mut loaded = match load(&pod.config, run.load) {
         Ok(loaded) => loaded,
         Err(error) => return report(None, Outcome::Unreadable(error)),
     };
+    super::compile::add_target_warnings(&mut loaded);
     if loaded.has_errors() {
         return report(Some(loaded), Outcome::Invalid(Vec::new()));
     }

@@ -1,17 +1,19 @@
 //! `etc/prose/compose.yaml`: the pod's four containers (web app, Dashboard, Pod API, Pod
-//! Server), as upstream's compose file (prose-pod-system), from `templates/compose.yaml.j2`.
+//! Server), as upstream's compose file (prose-pod-system `compose.yaml`), from
+//! `templates/compose.yaml.j2`.
 //!
-//! Kept from upstream: images, versions, users, volumes, network aliases, env files, and every
-//! `${VAR:-default}` that `prose.env` may set ([`VARIABLES`]).
-//! Differences, each deliberate:
-//! - the Pod Server's HTTP port is `server.http_port` on both sides of the mapping, and no
-//!   longer `PROSE_POD_SERVER_PORT_HTTP`: nginx proxies to that port, so the two cannot drift;
-//! - the Pod Server's network alias is `server.local_hostname` (what the Pod API connects to);
+//! Kept from upstream: `name: prose`, images, versions, users, volumes, network aliases
+//! (`prose-pod-server` always: the Pod Server reaches Prosody's OAuth2 at
+//! `http://prose-pod-server:5280`), env files, and every `${VAR:-${FALLBACK-default}}` with
+//! its nested defaults ([`VARIABLES`]); the file is for Compose v2 (prose.service runs
+//! `docker compose`). Differences, each deliberate:
 //! - the web app and the Dashboard are published on 127.0.0.1 only: nginx serves them over
 //!   HTTPS, and a Dashboard on a public plain-HTTP port would expose admin logins;
-//! - no top-level `name: prose`: docker-compose 1.x refuses the key, and the project is named
-//!   `prose` anyway, after the directory `/etc/prose` (prose.service also sets
-//!   `COMPOSE_PROJECT_NAME=prose`).
+//! - the Pod Server's HTTP port inside the container is `server.http_port` (where Prosody
+//!   listens), and so is the default host port nginx proxies to;
+//! - `server.local_hostname`, when it is not `prose-pod-server`, is an extra alias;
+//! - `prose.env` may be absent (`required: false`), and the Pod Server also gets the
+//!   generated `prose-server.env`, its own keys (see `prose_toml`).
 //!
 //! Every value that comes from the configuration is written with `yaml_str`, which also doubles
 //! `$` so compose does not interpolate it.
@@ -19,10 +21,13 @@
 use crate::config::keys;
 use serde::Serialize;
 
+/// The alias upstream gives the Pod Server, which the Pod Server itself relies on.
+pub const SERVER_ALIAS: &str = "prose-pod-server";
+
 use super::nginx::{APP_PORT, DASHBOARD_PORT};
 use super::templating::{Templates, template};
 use super::{GeneratedFile, RenderContext};
-use crate::config::env::{FileVariable, VariableStatus};
+use crate::config::env::FileVariable;
 use crate::config::formats;
 use crate::diagnostics::{Diagnosed, Diagnostic, code};
 
@@ -38,8 +43,8 @@ pub struct Compose {
     pub dashboard_port: u16,
     /// `server.http_port`.
     pub http_port: u16,
-    /// `server.local_hostname`.
-    pub server_alias: String,
+    /// `server.local_hostname`, when it is not [`SERVER_ALIAS`].
+    pub extra_aliases: Vec<String>,
 }
 
 /// The target: `compose.yaml`.
@@ -63,10 +68,6 @@ impl super::Target for ComposeFile {
         &[
             Check {
                 files: PATH,
-                validator: Validator::ComposeConfig,
-            },
-            Check {
-                files: PATH,
                 validator: Validator::ComposeSchema,
             },
         ]
@@ -76,12 +77,15 @@ impl super::Target for ComposeFile {
     }
 }
 
-/// Variables the generated `compose.yaml` reads from `prose.env` (images, versions, users,
-/// ports, directories), and upstream's that it no longer reads (docker-compose 1.x cannot
-/// nest `${A:-${B}}` defaults), with what to set instead. A test keeps the read ones equal
+/// Variables the generated `compose.yaml` reads (from `compose.env` or `prose.env`): images,
+/// versions, users, ports, directories, env files, all upstream's. A test keeps them equal
 /// to the variables `templates/compose.yaml.j2` uses.
 pub const VARIABLES: [FileVariable; 38] = [
     FileVariable::read("PROSE_CONFIG_DIR"),
+    FileVariable::read("PROSE_ENV_FILE"),
+    FileVariable::read("PROSE_UID"),
+    FileVariable::read("PROSE_GID"),
+    FileVariable::read("PROSE_POD_IS_TTY"),
     FileVariable::read("PROSE_APP_WEB_IMAGE"),
     FileVariable::read("PROSE_APP_WEB_VERSION"),
     FileVariable::read("PROSE_APP_WEB_UID"),
@@ -113,35 +117,9 @@ pub const VARIABLES: [FileVariable; 38] = [
     FileVariable::read("PROSE_POD_SERVER_INTERFACE_HTTPS"),
     FileVariable::read("PROSE_POD_SERVER_PORT_C2S"),
     FileVariable::read("PROSE_POD_SERVER_PORT_S2S"),
+    FileVariable::read("PROSE_POD_SERVER_PORT_HTTP"),
     FileVariable::read("PROSE_POD_SERVER_PORT_HTTPS"),
-    retired(
-        "PROSE_UID",
-        "set `PROSE_APP_WEB_UID`, `PROSE_POD_DASHBOARD_UID`, `PROSE_POD_API_UID` and `PROSE_POD_SERVER_UID`",
-    ),
-    retired(
-        "PROSE_GID",
-        "set `PROSE_APP_WEB_GID`, `PROSE_POD_DASHBOARD_GID`, `PROSE_POD_API_GID` and `PROSE_POD_SERVER_GID`",
-    ),
-    retired(
-        "PROSE_POD_IS_TTY",
-        "set `PROSE_APP_WEB_IS_TTY`, `PROSE_POD_DASHBOARD_IS_TTY`, `PROSE_POD_API_IS_TTY` and `PROSE_POD_SERVER_IS_TTY`",
-    ),
-    retired(
-        "PROSE_ENV_FILE",
-        "set `PROSE_POD_API_ENV_FILE` and `PROSODY_ENV_FILE`",
-    ),
-    retired(
-        "PROSE_POD_SERVER_PORT_HTTP",
-        "set `server.http_port` (`PROSE_SERVER__HTTP_PORT`): nginx and Prosody use it too",
-    ),
 ];
-
-const fn retired(name: &'static str, instead: &'static str) -> FileVariable {
-    FileVariable {
-        name,
-        status: VariableStatus::Retired { instead },
-    }
-}
 
 /// Renders with `ctx.templates` (the embedded ones, or `--templates DIR`).
 pub fn render(ctx: &RenderContext) -> Diagnosed<Vec<GeneratedFile>> {
@@ -170,7 +148,7 @@ pub fn compose(ctx: &RenderContext) -> Diagnosed<Compose> {
         app_port: APP_PORT,
         dashboard_port: DASHBOARD_PORT,
         http_port: server.http_port,
-        server_alias: alias,
+        extra_aliases: (alias != SERVER_ALIAS).then_some(alias).into_iter().collect(),
     })
 }
 
@@ -199,12 +177,24 @@ mod tests {
             .collect();
         used.sort_unstable();
         used.dedup();
-        let mut listed: Vec<&str> = VARIABLES
-            .iter()
-            .filter(|v| v.status == VariableStatus::Read)
-            .map(|v| v.name)
-            .collect();
+        let mut listed: Vec<&str> = VARIABLES.iter().map(|v| v.name).collect();
         listed.sort_unstable();
         assert_eq!(used, listed);
+    }
+
+    /// The versions compatibility is judged at are the ones compose runs by default.
+    #[test]
+    fn image_defaults_are_the_pinned_versions() {
+        use crate::config::compat;
+        let template = include_str!("../../templates/compose.yaml.j2");
+        for (variable, version) in [
+            ("PROSE_APP_WEB_VERSION", compat::APP_WEB_VERSION),
+            ("PROSE_POD_DASHBOARD_VERSION", compat::POD_DASHBOARD_VERSION),
+            ("PROSE_POD_API_VERSION", compat::POD_API_VERSION),
+            ("PROSE_POD_SERVER_VERSION", compat::POD_SERVER_VERSION),
+        ] {
+            let default = format!("${{{variable}:-{version}}}");
+            assert!(template.contains(&default), "{default}");
+        }
     }
 }

@@ -82,9 +82,10 @@ pub enum Validator {
     Xmllint,
     /// A strict JSON parse.
     Json,
-    /// `docker compose config` (or docker-compose).
-    ComposeConfig,
-    /// The Compose Specification JSON Schema.
+    /// Python's `tomllib`: a TOML parser independent of the one prose-compile uses.
+    Toml,
+    /// The Compose Specification JSON Schema, before and after Compose v2 interpolation, and
+    /// the env files compose requires.
     ComposeSchema,
     /// `systemd-analyze verify`.
     SystemdAnalyze,
@@ -117,6 +118,11 @@ pub trait Target: Sync {
         &[]
     }
     fn render(&self, ctx: &RenderContext) -> Diagnosed<Vec<GeneratedFile>>;
+    /// Warnings about what the target renders (e.g. an option a component will ignore at run
+    /// time); errors are `render`'s.
+    fn warnings(&self, _ctx: &RenderContext) -> Vec<diagnostics::Diagnostic> {
+        Vec::new()
+    }
 }
 
 /// Declares each target's module and lists its [`Target`] in [`TARGETS`]: one line each.
@@ -134,6 +140,7 @@ registry! {
     compose => ComposeFile,
     systemd => SystemdUnit,
     nginx => NginxSites,
+    prose_toml => ProseConfigFiles,
 }
 
 /// Runs every target; all targets' diagnostics are reported, not just the first one's.
@@ -143,6 +150,14 @@ pub fn render_all(ctx: &RenderContext) -> Diagnosed<Vec<GeneratedFile>> {
     let malformed = wellformed::check(rendered.iter().flat_map(|r| r.iter().flatten()));
     let malformed = (!malformed.is_empty()).then_some(Err(malformed));
     diagnostics::collect(rendered.into_iter().chain(malformed))
+}
+
+/// Every target's warnings.
+pub fn warnings_all(ctx: &RenderContext) -> Vec<diagnostics::Diagnostic> {
+    TARGETS
+        .iter()
+        .flat_map(|target| target.warnings(ctx))
+        .collect()
 }
 
 /// Every template of every target.

@@ -249,7 +249,9 @@ fn ascii_host(ctx: &RenderContext, key: &[&str], value: &str) -> Result<String, 
     })
 }
 
-/// The Dashboard's `server_name`, from `dashboard.url`.
+/// The Dashboard's `server_name`: the host of `dashboard.url` when nginx can serve that URL
+/// (root of the host, default port), else `admin.<pod domain>` (the configuration loader
+/// warns that the URL is served elsewhere).
 fn dashboard_host(ctx: &RenderContext) -> Result<String, Box<Diagnostic>> {
     const KEY: &[&str] = keys::DASHBOARD_URL.path();
     let error = |message: String, help: &str| {
@@ -260,30 +262,17 @@ fn dashboard_host(ctx: &RenderContext) -> Result<String, Box<Diagnostic>> {
                 .help(help.to_owned()),
         )
     };
+    let fallback = || {
+        let pod = format!("admin.{}", ctx.config.pod_domain());
+        ascii_host(ctx, keys::POD_DOMAIN.path(), &pod)
+    };
     let Some(url) = &ctx.config.dashboard.url else {
-        return Err(error(
-            "dashboard.url is not set, so nginx has no name for the Dashboard".to_owned(),
-            "set `dashboard.url`, e.g. `https://admin.prose.example.org`",
-        ));
+        return fallback();
     };
     let parsed = url::Url::parse(url.as_str())
         .map_err(|e| error(format!("dashboard.url is not a URL: {e}"), "fix the URL"))?;
-    if let Some(port) = parsed.port().filter(|p| *p != 443) {
-        return Err(error(
-            format!("dashboard.url has port {port}, but nginx serves the Dashboard on 443 (HTTPS)"),
-            "remove the port from `dashboard.url` (the Dashboard container's own port is \
-             published on 127.0.0.1 only)",
-        ));
-    }
-    if parsed.path() != "/" {
-        return Err(error(
-            format!(
-                "dashboard.url has the path `{}`, but the Dashboard is served at the root of \
-                 its host",
-                parsed.path()
-            ),
-            "remove the path, e.g. `https://admin.prose.example.org`",
-        ));
+    if formats::dashboard_served_elsewhere(&parsed).is_some() {
+        return fallback();
     }
     match parsed.host() {
         Some(url::Host::Domain(domain)) => {

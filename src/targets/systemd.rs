@@ -1,7 +1,9 @@
 //! `etc/systemd/system/prose.service`: starts and stops the compose project at boot, as
 //! upstream's `templates/prose.service` (foreground `docker compose up`, a post-start check
-//! that no container exited, `docker compose down` on stop, as user `prose` with
-//! `/etc/prose/prose.env`), from `templates/prose.service.j2`.
+//! that no container exited, `docker compose down` on stop, as user `prose`), from
+//! `templates/prose.service.j2`. Its environment, for compose's `${VARIABLE}`s, is
+//! `/etc/prose/prose.env` (as upstream) then `/etc/prose/compose.env` (compose's own
+//! variables, which no container gets), both optional (`-`): a fresh host has neither.
 //!
 //! Hardening: the directives that restrict only what the docker CLI needs not do (it talks
 //! to dockerd over a Unix socket; the containers are dockerd's children and unaffected). Each
@@ -32,7 +34,8 @@ pub struct Unit {
     /// Where `compose.yaml` is: compose finds it (and `compose.override.yaml`) there.
     pub working_directory: String,
     pub compose_file: String,
-    pub env_file: String,
+    /// Read in order, each optional (later ones win).
+    pub env_files: Vec<String>,
 }
 
 /// The target: the systemd unit.
@@ -71,7 +74,10 @@ pub fn unit(ctx: &RenderContext) -> Unit {
         user: "prose".to_owned(),
         working_directory: "/etc/prose".to_owned(),
         compose_file: format!("/{}", compose::PATH),
-        env_file: "/etc/prose/prose.env".to_owned(),
+        env_files: vec![
+            "/etc/prose/prose.env".to_owned(),
+            "/etc/prose/compose.env".to_owned(),
+        ],
     }
 }
 

@@ -1,7 +1,8 @@
 //! Runs the real validator of each output format on generated files.
 //!
 //! Every check drives the tool a server operator would trust (`luac`, `prosodyctl`, `nginx -t`,
-//! `systemd-analyze verify`, `docker compose config`, `xmllint`) in a throwaway directory, so
+//! `systemd-analyze verify`, `xmllint`, Python's `tomllib`; compose files against the
+//! Compose Specification schema, interpolated as Compose v2 does) in a throwaway directory, so
 //! nothing outside the temp dir is read for writing or changed. Where a tool needs the server's
 //! environment (certificates, `docker.service`, `/etc/prose/prose.env`), a stand-in is created
 //! in the temp dir and only *paths* in a copy of the file are redirected to it: directives are
@@ -15,6 +16,7 @@
 //! runs as root; prosodyctl, which executes the file, runs only after the file has loaded in a
 //! Lua sandbox without touching `os`, `io` or anything but Prosody's configuration calls.
 
+pub mod interpolate;
 mod manifest;
 mod tools;
 
@@ -25,7 +27,7 @@ use std::path::{Path, PathBuf};
 use crate::targets::{self, Validator};
 pub use manifest::{Mismatch, check_manifest};
 pub use tools::{
-    compose, compose_schema, json, lua_syntax, nginx_sites, prosody_config, systemd_unit, xml,
+    compose_schema, json, lua_syntax, nginx_sites, prosody_config, systemd_unit, toml, xml,
 };
 
 /// The verdict of one validator on one file (or one set of nginx sites).
@@ -102,7 +104,8 @@ pub fn verify_tree(root: &Path) -> Vec<Report> {
     verify_tree_with(root, None)
 }
 
-/// [`verify_tree`], plus the Compose Specification schema check when its file is given.
+/// [`verify_tree`], with the Compose Specification schema read from `compose_spec` instead of
+/// the copy built into the binary.
 pub fn verify_tree_with(root: &Path, compose_spec: Option<&Path>) -> Vec<Report> {
     let mut reports = Vec::new();
     for check in targets::checks() {
@@ -136,8 +139,7 @@ pub fn verify_tree_with(root: &Path, compose_spec: Option<&Path>) -> Vec<Report>
     reports
 }
 
-/// The tool name and verdict of a validator on one file; `None` when it cannot apply (the
-/// Compose schema without its file).
+/// The tool name and verdict of a validator on one file.
 fn run_on_file(
     validator: Validator,
     file: &Path,
@@ -148,8 +150,8 @@ fn run_on_file(
         Validator::Prosodyctl => ("prosodyctl", prosody_config(file)),
         Validator::Xmllint => ("xmllint", xml(file)),
         Validator::Json => ("serde_json", json(file)),
-        Validator::ComposeConfig => ("docker-compose", compose(file)),
-        Validator::ComposeSchema => ("compose-spec", compose_schema(file, compose_spec?)),
+        Validator::Toml => ("tomllib", toml(file)),
+        Validator::ComposeSchema => ("compose-spec", compose_schema(file, compose_spec)),
         Validator::SystemdAnalyze => ("systemd-analyze", systemd_unit(file)),
         Validator::Nginx => return run_on_set(validator, &[file.to_owned()]),
     })

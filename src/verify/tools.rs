@@ -433,13 +433,21 @@ fn prosody_findings(output: &str) -> Option<Vec<&str>> {
             || (in_suggestion && line.starts_with("     "));
         let informative = line.trim().is_empty()
             || line.trim() == "The following configuration files have been loaded:"
-            || line.trim_start().starts_with("-  ");
+            || line.trim_start().starts_with("-  ")
+            || PROSODY_13_FEATURE_NOTE.contains(&line.trim());
         if !(informative || in_suggestion || is_env_only_prosody_log(line)) {
             findings.push(line);
         }
     }
     Some(findings)
 }
+
+/// Prosody 13's note after every check (`util/prosodyctl/check.lua`): a pointer to `check
+/// features`, which suggests optional modules (bookmarks, BOSH, TURN…), not a config problem.
+const PROSODY_13_FEATURE_NOTE: &[&str] = &[
+    "Some of your hosts may be missing features due to a lack of configuration.",
+    "For more details, use the 'prosodyctl check features' command.",
+];
 
 fn is_env_only_prosody_log(line: &str) -> bool {
     line.starts_with("certmanager") && line.contains("Error indexing certificate directory")
@@ -787,117 +795,24 @@ fn relative_exec_lines(unit: &str) -> Vec<&str> {
 // ---------------------------------------------------------------------------------------------
 // Compose
 
-/// Which Compose implementation is installed.
-enum ComposeCli {
-    /// `docker compose` (v2 plugin) or a v2 `docker-compose`: the real Compose Specification.
-    V2 { program: &'static str },
-    /// docker-compose 1.x: rejects some valid modern files (top-level `name`, nested
-    /// `${A:-${B}}`); its verdict is still reported as is.
-    V1,
-}
-
-fn find_compose() -> Option<ComposeCli> {
-    if installed_ok("docker", &["compose", "version"]) {
-        return Some(ComposeCli::V2 { program: "docker" });
-    }
-    let version = run(Command::new("docker-compose").args(["version", "--short"])).ok()?;
-    if !version.success {
-        // 1.x without `--short` support still prints its banner.
-        return installed("docker-compose", &["version"]).then_some(ComposeCli::V1);
-    }
-    let short = version.stdout.trim().trim_start_matches('v');
-    Some(if short.starts_with("1.") {
-        ComposeCli::V1
-    } else {
-        ComposeCli::V2 {
-            program: "docker-compose",
-        }
-    })
-}
-
-/// The pod's config directory: the installer creates `/etc/prose/prose.env` there, which
-/// compose's `env_file:` needs to exist.
+/// The pod's config directory, where compose.yaml is installed.
 const COMPOSE_REROOTED: &str = "/etc/prose";
 
-/// `docker compose -f FILE config -q` (v2 if installed, else docker-compose 1.x).
-///
-/// Runs in a temp project dir (no stray `.env`) with a cleared environment, so the file's own
-/// `${VAR:-default}` values are what gets checked. `/etc/prose/` paths are redirected into the
-/// temp dir, where an empty `prose.env` stands in for the one the installer creates; any other
-/// `env_file` must exist as written. Any output (e.g. "variable is not set") is a failure.
-pub fn compose(file: &Path) -> Outcome {
-    let Some(cli) = find_compose() else {
-        return not_installed("docker-compose", "docker-compose");
-    };
-    let dir = match prepare_compose_dir(file) {
-        Ok(dir) => dir,
-        Err(e) => return setup_failed("the compose project dir", e),
-    };
-    let mut cmd = match cli {
-        ComposeCli::V2 { program } => {
-            let mut cmd = Command::new(program);
-            if program == "docker" {
-                cmd.arg("compose");
-            }
-            cmd
-        }
-        ComposeCli::V1 => Command::new("docker-compose"),
-    };
-    let copy = dir.path().join("compose.yaml");
-    cmd.arg("-f")
-        .arg(&copy)
-        .arg("--project-directory")
-        .arg(dir.path())
-        .args(["config", "-q"])
-        .current_dir(dir.path())
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", dir.path());
-    let outcome = judge(run(&mut cmd), "docker-compose", "docker-compose", |run| {
-        run.silent_success()
-    });
-    let outcome = match (cli, outcome) {
-        (ComposeCli::V1, Outcome::Failed { output }) => Outcome::Failed {
-            output: output + &v1_hint(file),
-        },
-        (_, outcome) => outcome,
-    };
-    note_copies(outcome, &[(copy, file)])
-}
+/// The Compose Specification's JSON Schema (draft-07, the compose-spec project's
+/// `schema/compose-spec.json`, Apache License 2.0; see `tests/fixtures/schemas/README.md`).
+const COMPOSE_SPEC: &str = include_str!("../../tests/fixtures/schemas/compose-spec.json");
 
-fn prepare_compose_dir(file: &Path) -> io::Result<tempfile::TempDir> {
-    let dir = temp_dir()?;
-    let text = fs::read_to_string(file)?;
-    let config_dir = under(dir.path(), COMPOSE_REROOTED);
-    fs::create_dir_all(&config_dir)?;
-    fs::write(config_dir.join("prose.env"), "")?;
-    fs::write(
-        dir.path().join("compose.yaml"),
-        reroot(&text, COMPOSE_REROOTED, dir.path()),
-    )?;
-    Ok(dir)
-}
-
-/// Says when a 1.x failure may come from syntax only Compose v2 knows.
-fn v1_hint(file: &Path) -> String {
-    let text = fs::read_to_string(file).unwrap_or_default();
-    let nested = text
-        .split("${")
-        .skip(1)
-        .any(|rest| rest.split('}').next().is_some_and(|v| v.contains("${")));
-    let named = text.lines().any(|l| l.starts_with("name:"));
-    if nested || named {
-        "\nprose-compile: note: this is docker-compose 1.x, which does not support top-level \
-         `name:` nor nested `${A:-${B}}` interpolation (Compose v2 does)"
-            .to_owned()
-    } else {
-        String::new()
-    }
-}
-
-/// Validates the YAML against the Compose Specification JSON Schema (draft-07) at `schema`.
-pub fn compose_schema(file: &Path, schema: &Path) -> Outcome {
-    let schema = match read_json(schema) {
+/// The compose file as Compose v2 reads it, without Docker: the YAML, validated against the
+/// Compose Specification schema (`schema`, or the built-in copy) as written and once its
+/// variables are interpolated as Compose v2 does with an empty environment (the defaults);
+/// then every env file compose requires must be in the tree (the file's directory stands for
+/// `/etc/prose`). So a tree installed on an empty host starts.
+pub fn compose_schema(file: &Path, schema: Option<&Path>) -> Outcome {
+    let schema = match schema {
+        Some(path) => read_json(path),
+        None => serde_json::from_str(COMPOSE_SPEC).map_err(|e| e.to_string()),
+    };
+    let schema = match schema {
         Ok(schema) => schema,
         Err(e) => return setup_failed("the compose schema", e),
     };
@@ -917,10 +832,26 @@ pub fn compose_schema(file: &Path, schema: &Path) -> Outcome {
         Ok(validator) => validator,
         Err(e) => return setup_failed("the compose schema", e),
     };
-    let errors: Vec<String> = validator
-        .iter_errors(&instance)
-        .map(|e| format!("{}: {e}", pointer_or_root(&e.instance_path().to_string())))
-        .collect();
+    let interpolated =
+        match super::interpolate::interpolate_document(&instance, &Default::default()) {
+            Ok(value) => value,
+            Err(e) => {
+                return Outcome::Failed {
+                    output: format!("interpolation (as Compose v2): {}", e.0),
+                };
+            }
+        };
+    let mut errors: Vec<String> = Vec::new();
+    for (what, document) in [("", &instance), ("interpolated: ", &interpolated)] {
+        errors.extend(validator.iter_errors(document).map(|e| {
+            format!(
+                "{what}{}: {e}",
+                pointer_or_root(&e.instance_path().to_string())
+            )
+        }));
+    }
+    let config_dir = file.parent().unwrap_or(Path::new("."));
+    errors.extend(missing_env_files(&interpolated, config_dir));
     if errors.is_empty() {
         Outcome::Passed
     } else {
@@ -928,6 +859,42 @@ pub fn compose_schema(file: &Path, schema: &Path) -> Outcome {
             output: errors.join("\n"),
         }
     }
+}
+
+/// The env files compose requires that are not in the tree.
+fn missing_env_files(compose: &serde_json::Value, config_dir: &Path) -> Vec<String> {
+    use serde_json::Value as J;
+    let mut missing = Vec::new();
+    let services = compose.get("services").and_then(J::as_object);
+    for (service, definition) in services.into_iter().flatten() {
+        let files: Vec<(String, bool)> = match definition.get("env_file") {
+            Some(J::String(path)) => vec![(path.clone(), true)],
+            Some(J::Array(items)) => items
+                .iter()
+                .filter_map(|item| match item {
+                    J::String(path) => Some((path.clone(), true)),
+                    J::Object(entry) => Some((
+                        entry.get("path")?.as_str()?.to_owned(),
+                        entry.get("required").and_then(J::as_bool).unwrap_or(true),
+                    )),
+                    _ => None,
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        for (path, required) in files {
+            let in_tree = path
+                .strip_prefix(COMPOSE_REROOTED)
+                .map(|rest| config_dir.join(rest.trim_start_matches('/')));
+            let present = in_tree.as_ref().is_some_and(|p| p.is_file());
+            if required && !present {
+                missing.push(format!(
+                    "services.{service}.env_file: `{path}` is required but not in the tree"
+                ));
+            }
+        }
+    }
+    missing
 }
 
 fn pointer_or_root(pointer: &str) -> &str {
@@ -956,6 +923,16 @@ pub fn json(file: &Path) -> Outcome {
         Ok(_) => Outcome::Passed,
         Err(output) => Outcome::Failed { output },
     }
+}
+
+/// Python's `tomllib` (3.11+) parses the file: an independent TOML 1.0 parser.
+pub fn toml(file: &Path) -> Outcome {
+    let script = "import sys, tomllib\nwith open(sys.argv[1], 'rb') as f:\n    tomllib.load(f)\n";
+    let mut cmd = Command::new("python3");
+    cmd.args(["-c", script]).arg(file);
+    judge(run(&mut cmd), "python3", "python3", |run| {
+        run.silent_success()
+    })
 }
 
 /// The regular files in `dir`, sorted so runs are reproducible.

@@ -60,8 +60,8 @@ const CASES: &[(&str, &str, &str)] = &[
     ),
     (
         "plaintext-auth",
-        "[prosody.\"example.org\".overrides]\nallow_unencrypted_plain_auth = true\n",
-        "[prosody.\"example.org\".overrides]\nallow_unencrypted_plain_auth = false\n",
+        "[debug_use_at_your_own_risk]\nc2s_unencrypted = true\n",
+        "[debug_use_at_your_own_risk]\nc2s_unencrypted = false\n",
     ),
     (
         "weak-tls-override",
@@ -79,14 +79,9 @@ const CASES: &[(&str, &str, &str)] = &[
         "[server.defaults]\ntls_profile = \"intermediate\"\n",
     ),
     (
-        "status-endpoint-open",
-        "[prosody.global.overrides]\nopenmetrics_allow_cidr = \"0.0.0.0/0\"\n",
-        "[prosody.global.overrides]\nopenmetrics_allow_cidr = \"172.16.0.0/12\"\n",
-    ),
-    (
         "s2s-dialback",
-        "[server.defaults]\nfederation_enabled = true\nfederation_whitelist_enabled = true\n[prosody.global.overrides]\ns2s_secure_auth = false\n",
         "[server.defaults]\nfederation_enabled = true\nfederation_whitelist_enabled = true\n",
+        "[server.defaults]\nfederation_enabled = false\n",
     ),
     (
         "federation-no-whitelist",
@@ -96,7 +91,7 @@ const CASES: &[(&str, &str, &str)] = &[
     (
         "open-registration",
         "[prosody.global.overrides]\nallow_registration = true\n",
-        "[prosody.global.defaults]\nallow_registration = true\n",
+        "[prosody.global.overrides]\nallow_registration = false\n",
     ),
     (
         "trusted-proxies-open",
@@ -105,12 +100,12 @@ const CASES: &[(&str, &str, &str)] = &[
     ),
     (
         "push-body",
-        "[prosody.global.overrides]\nc2s_timeout = 60\n",
+        "[prosody.global.overrides]\nc2s_timeout = \"PT60S\"\n",
         "",
     ),
     (
         "push-sender",
-        "[prosody.global.overrides]\nc2s_timeout = 60\n",
+        "[prosody.global.overrides]\nc2s_timeout = \"PT60S\"\n",
         "",
     ),
     (
@@ -218,7 +213,7 @@ fn findings_point_at_the_key_and_its_layer() {
 
 #[test]
 fn acknowledged_findings_are_reported_and_do_not_fail_deny() {
-    let extra = "[server.defaults]\nfederation_enabled = true\n[prosody.global.overrides]\ns2s_secure_auth = true\n[audit.acknowledged]\nfederation-no-whitelist = \"we talk to the whole XMPP network on purpose\"\n";
+    let extra = "[server.defaults]\nfederation_enabled = true\n[audit.acknowledged]\nfederation-no-whitelist = \"we talk to the whole XMPP network on purpose\"\ns2s-dialback = \"Pod API 0.20.0 writes it\"\n";
     let findings = findings_for(extra, &[], None);
     let finding = findings
         .iter()
@@ -229,11 +224,7 @@ fn acknowledged_findings_are_reported_and_do_not_fail_deny() {
         Some("we talk to the whole XMPP network on purpose")
     );
     assert!(!audit::denied(&findings, Severity::Suggestion));
-    let unacknowledged = findings_for(
-        "[server.defaults]\nfederation_enabled = true\n[prosody.global.overrides]\ns2s_secure_auth = true\n",
-        &[],
-        None,
-    );
+    let unacknowledged = findings_for("[server.defaults]\nfederation_enabled = true\n", &[], None);
     assert!(audit::denied(&unacknowledged, Severity::Warning));
     assert!(!audit::denied(&unacknowledged, Severity::Critical));
 }

@@ -283,6 +283,81 @@ fn init_writes_a_starter_that_checks_and_refuses_to_overwrite() {
     );
 }
 
+/// The starter passes the CI gate the README recommends (`audit --deny warning`), checks
+/// and builds; in a repository the schema is written once, at its root, and editors (taplo)
+/// follow the starter's `#:schema` line to it.
+#[test]
+fn init_starter_passes_the_audit_gate_and_shares_one_schema_per_repository() {
+    let ran = support::cli()
+        .file(".git/HEAD", "ref: refs/heads/main\n")
+        .args(&["init", "pods/crisp", "--domain", "crisp.chat"])
+        .run()
+        .status(0)
+        .stderr_has("wrote pods/crisp/prose.toml")
+        .stderr_has("wrote prose.schema.json");
+    let dir = ran.dir.expect("temp dir");
+    let root = dir.path();
+    let config = fs::read_to_string(root.join("pods/crisp/prose.toml")).expect("written");
+    assert!(
+        config.starts_with("#:schema ../../prose.schema.json\n"),
+        "{config}"
+    );
+    assert_eq!(
+        fs::read_to_string(root.join("prose.schema.json")).expect("schema"),
+        prose_compile::config::schema::schema_text()
+    );
+    let in_root = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_prose-compile"))
+            .current_dir(root)
+            .env_clear()
+            .args(args)
+            .output()
+            .expect("run");
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, stderr) = in_root(&["init", "pods/acme", "--domain", "acme.org"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        !stderr.contains("prose.schema.json"),
+        "written once: {stderr}"
+    );
+    assert!(!root.join("pods/acme/prose.schema.json").exists());
+    for pod in ["pods/crisp", "pods/acme"] {
+        let (code, stderr) = in_root(&["audit", "--no-env", pod, "--deny", "warning"]);
+        assert_eq!(code, 0, "{pod}: {stderr}");
+        let (code, stderr) = in_root(&["build", "--no-env", pod, "-o", &format!("out/{pod}")]);
+        assert_eq!(code, 0, "{pod}: {stderr}");
+    }
+    // The starter without its explicit privacy choices is what the gate refuses.
+    let stripped: String = config
+        .lines()
+        .filter(|l| !l.starts_with("push_notification_with"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    fs::write(root.join("pods/crisp/prose.toml"), stripped).expect("write");
+    let (code, _) = in_root(&["audit", "--no-env", "pods/crisp", "--deny", "warning"]);
+    assert_eq!(code, 1);
+    let taplo = std::process::Command::new("taplo")
+        .args(["check", "--no-auto-config", "prose.toml"])
+        .current_dir(root.join("pods/acme"))
+        .output();
+    match taplo {
+        Ok(out) => assert!(
+            out.status.success(),
+            "taplo: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ),
+        Err(_) => {
+            prose_compile::verify::require_or_skip(&prose_compile::verify::Outcome::Skipped {
+                reason: "taplo not installed (pip install taplo)".into(),
+            });
+        }
+    }
+}
+
 #[test]
 fn completions_and_man_page_come_from_the_cli_definition() {
     let (code, stdout, _) = run(&["completions", "bash"]);

@@ -55,6 +55,7 @@ impl Case {
         self.inputs.args.is_empty()
             && self.inputs.env.is_empty()
             && !self.dir.join("prose.env").exists()
+            && !self.dir.join("compose.env").exists()
     }
 }
 

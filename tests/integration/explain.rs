@@ -180,19 +180,53 @@ fn keys_report_the_lines_they_affect() {
         "archive_expires_after",
     );
     let affects = &r["affects"];
-    assert_eq!(affects[0]["file"], "etc/prosody/prosody.cfg.lua");
+    let lua = affects
+        .as_array()
+        .expect("affects")
+        .iter()
+        .find(|a| a["file"] == "etc/prosody/prosody.cfg.lua")
+        .unwrap_or_else(|| panic!("{affects}"));
     assert!(
-        affects[0]["lines"]
+        lua["lines"]
             .as_array()
             .expect("lines")
             .contains(&Value::from(line)),
         "{affects}"
     );
     let r = explain(&["examples/minimal", "log.with_ansi", "--no-env"], &[]);
+    let files: Vec<&str> = r["affects"]
+        .as_array()
+        .expect("affects")
+        .iter()
+        .filter_map(|a| a["file"].as_str())
+        .collect();
     assert_eq!(
-        r["affects"],
-        Value::Array(vec![]),
-        "an API-only key affects no generated file"
+        files,
+        ["etc/prose/prose.toml"],
+        "an API-only key affects only the configuration the Pod API reads"
+    );
+    assert_eq!(r["compatibility"]["written_to"], "etc/prose/prose.toml");
+    assert!(
+        r["compatibility"]["pod_server"]
+            .as_str()
+            .is_some_and(|s| s.contains("ignores it")),
+        "{}",
+        r["compatibility"]
+    );
+    let r = explain(
+        &["examples/full", "policies.auto_update_enabled", "--no-env"],
+        &[],
+    );
+    assert_eq!(
+        r["compatibility"]["written_to"],
+        "etc/prose/prose-server.env (the Pod Server only)"
+    );
+    assert!(
+        r["compatibility"]["pod_api"]
+            .as_str()
+            .is_some_and(|s| s.contains("Pod API 0.20.0 refuses it")),
+        "{}",
+        r["compatibility"]
     );
 }
 
@@ -268,9 +302,22 @@ fn generated_lines_name_the_keys_behind_them() {
         causes(
             "minimal",
             compose,
-            line_of("minimal", compose, "- \"prose-pod-server\"")
+            line_of(
+                "minimal",
+                compose,
+                "${PROSE_POD_SERVER_PORT_HTTP:-5280}:5280"
+            )
         ),
-        ["server.local_hostname"]
+        ["server.http_port"]
+    );
+    assert_eq!(
+        causes(
+            "minimal",
+            compose,
+            line_of("minimal", compose, "- prose-pod-server")
+        ),
+        Vec::<String>::new(),
+        "upstream's alias stays whatever server.local_hostname says"
     );
     // A path under the output directory is accepted too.
     let r = explain(

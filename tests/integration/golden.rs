@@ -127,6 +127,8 @@ fn golden_trees_cover_every_file_of_the_design() {
             "var/www/default/.well-known/host-meta".to_owned(),
             "var/www/default/.well-known/host-meta.json".to_owned(),
             "etc/prose/compose.yaml".to_owned(),
+            "etc/prose/prose.toml".to_owned(),
+            "etc/prose/prose-server.env".to_owned(),
             "etc/systemd/system/prose.service".to_owned(),
         ] {
             assert!(tree.get(&file).is_some(), "{name}: no {file}");
@@ -158,7 +160,7 @@ fn examples_audits_match_their_snapshots() {
 
 #[test]
 fn examples_pass_the_real_validators() {
-    let spec = repo().join("../shared/schemas/compose-spec.json");
+    let spec = repo().join("tests/fixtures/schemas/compose-spec.json");
     for (name, path) in examples() {
         let loaded = load_example(&path);
         let tree = compile(&loaded, "prose.toml").expect("compiles");

@@ -65,7 +65,8 @@ fn duration() -> impl Strategy<Value = String> {
         (1u32..400).prop_map(|n| format!("P{n}D")),
         (1u32..36).prop_map(|n| format!("P{n}M")),
         (1u32..10).prop_map(|n| format!("P{n}Y")),
-        (1u32..500).prop_map(|n| format!("PT{n}M")),
+        // At least a day: the Pod API refuses a shorter retention.
+        (1440u32..100_000).prop_map(|n| format!("PT{n}M")),
     ]
 }
 
@@ -120,19 +121,51 @@ fn nasty() -> impl Strategy<Value = String> {
     prop::collection::vec(piece, 0..6).prop_map(|p| p.concat())
 }
 
-fn passthrough() -> impl Strategy<Value = (String, serde_json::Value)> {
-    prop_oneof![
-        nasty().prop_map(|s| (quoted(&s), serde_json::Value::from(s))),
-        any::<i32>().prop_map(|n| (n.to_string(), serde_json::Value::from(n))),
-        any::<bool>().prop_map(|b| (b.to_string(), serde_json::Value::from(b))),
-        prop::collection::vec(nasty(), 1..3).prop_map(|items| {
-            let toml: Vec<String> = items.iter().map(|s| quoted(s)).collect();
-            (
-                format!("[{}]", toml.join(", ")),
-                serde_json::Value::from(items),
-            )
-        }),
-    ]
+/// Free-text global options the Pod API writes as they are: strings, and lists it keeps as
+/// sets (deduplicated, each item at its last place).
+const FREE_OPTIONS: &[(&str, bool)] = &[
+    ("pidfile", false),
+    ("dont_archive_namespaces", true),
+    ("archive_store", false),
+    ("admins", true),
+    ("groups_file", false),
+];
+
+fn free_value(list: bool) -> BoxedStrategy<(String, serde_json::Value)> {
+    if list {
+        prop::collection::vec(nasty(), 1..4)
+            .prop_map(|items| {
+                let toml: Vec<String> = items.iter().map(|s| quoted(s)).collect();
+                let mut set: Vec<String> = Vec::new();
+                for item in items {
+                    set.retain(|i| *i != item);
+                    set.push(item);
+                }
+                (
+                    format!("[{}]", toml.join(", ")),
+                    serde_json::Value::from(set),
+                )
+            })
+            .boxed()
+    } else {
+        nasty()
+            .prop_map(|s| (quoted(&s), serde_json::Value::from(s)))
+            .boxed()
+    }
+}
+
+fn free_options() -> impl Strategy<Value = Vec<(String, serde_json::Value)>> {
+    let values: Vec<_> = FREE_OPTIONS
+        .iter()
+        .map(|(_, list)| prop::option::of(free_value(*list)))
+        .collect();
+    values.prop_map(|values| {
+        FREE_OPTIONS
+            .iter()
+            .zip(values)
+            .filter_map(|((name, _), v)| v.map(|(toml, json)| (format!("{name} = {toml}"), json)))
+            .collect()
+    })
 }
 
 fn contact(domain: String) -> impl Strategy<Value = String> {
@@ -156,13 +189,13 @@ fn pod() -> impl Strategy<Value = Pod> {
         prop::collection::btree_set(domain(), 0..4),
     );
     let rest = (
-        prop::collection::vec(passthrough(), 0..5),
+        free_options(),
         prop::option::of((
             1u32..5000,
             prop::sample::select(vec!["B/s", "kB/s", "MB/s"]),
         )),
         prop::option::of(1u32..60),
-        prop::option::of((1u32..2000, prop::sample::select(vec!["MiB", "GiB", "kB"]))),
+        prop::option::of((1u32..2000, prop::sample::select(vec!["MiB", "MB", "kB"]))),
         prop::option::of(8u8..=255),
         prop::option::of(1u32..48),
     );
@@ -202,7 +235,7 @@ fn pod() -> impl Strategy<Value = Pod> {
                 }
             }
             if rate.is_some() || burst.is_some() {
-                t.push_str("\n[prosody.global.defaults.limits.c2s]\n");
+                t.push_str("\n[prosody.global.overrides.limits.c2s]\n");
                 if let Some((n, unit)) = rate {
                     t.push_str(&format!("rate = \"{n}{unit}\"\n"));
                 }
@@ -212,9 +245,9 @@ fn pod() -> impl Strategy<Value = Pod> {
             }
             let mut expected = Vec::new();
             t.push_str("\n[prosody.global.overrides]\n");
-            for (n, (toml, json)) in overrides.into_iter().enumerate() {
-                let name = format!("x_custom_option_{n}");
-                t.push_str(&format!("{name} = {toml}\n"));
+            for (line, json) in overrides {
+                let name = line.split(" = ").next().unwrap_or_default().to_owned();
+                t.push_str(&format!("{line}\n"));
                 expected.push((name, json));
             }
             if let Some((n, unit)) = quota {
@@ -335,4 +368,70 @@ fn valid_configurations_render_sound_trees() {
         panic!("{e}");
     }
     assert!(CASE.load(Ordering::SeqCst) >= 8, "too few cases ran");
+}
+
+/// A scalar as TOML writes it: the kinds of value that were once accepted by the schema and
+/// refused by serde (whole decimals for integers, IP literals and long names for domains).
+fn any_scalar() -> impl Strategy<Value = String> {
+    prop_oneof![
+        any::<i64>().prop_map(|n| n.to_string()),
+        (0u32..70_000).prop_map(|n| format!("{n}.0")),
+        any::<f64>()
+            .prop_filter("finite", |f| f.is_finite())
+            .prop_map(|f| format!("{f:?}")),
+        any::<bool>().prop_map(|b| b.to_string()),
+        prop::sample::select(vec![
+            "192.168.1.1",
+            "::1",
+            "prose.10",
+            "a.0x1f",
+            "http://localhost:8081",
+            "https://u:p@a.org/x?y#z",
+            "P1Y",
+            "PT0S",
+            "infinite",
+            "",
+        ])
+        .prop_map(quoted),
+        "[a-z0-9.:/-]{0,300}".prop_map(|s| quoted(&s)),
+        "[a-z]{1,63}(\\.[a-z]{1,63}){1,4}".prop_map(|s| quoted(&s)),
+    ]
+}
+
+/// No input ends in "internal error": a value the schema accepts, the typed model accepts too.
+#[test]
+fn any_value_at_any_key_gets_a_diagnostic_never_an_internal_error() {
+    let nav = prose_compile::config::schema_nav::SchemaNav::new(
+        prose_compile::config::schema::schema_cached(),
+    );
+    let keys: Vec<String> = nav.all_paths();
+    let strategy = (
+        prop::sample::select(keys),
+        any_scalar(),
+        prop::sample::select(vec!["crisp.chat", "192.168.1.1", "a.b.c.d.e.example.org"]),
+    );
+    let mut runner = TestRunner::new(Config {
+        cases: config().cases * 8,
+        ..config()
+    });
+    let result = runner.run(&strategy, |(key, value, domain)| {
+        let segments: Vec<&str> = key.split('.').collect();
+        let key = prose_compile::provenance::dotted(&segments);
+        let toml = if key == "server.domain" {
+            format!("server.domain = {value}\n")
+        } else {
+            format!("server.domain = \"{domain}\"\n{key} = {value}\n")
+        };
+        let loaded = load_str(&toml);
+        let internal: Vec<_> = loaded
+            .diagnostics
+            .iter()
+            .filter(|d| d.code == prose_compile::diagnostics::code::INTERNAL)
+            .collect();
+        prop_assert!(internal.is_empty(), "{toml}\n{internal:#?}");
+        Ok(())
+    });
+    if let Err(e) = result {
+        panic!("{e}");
+    }
 }

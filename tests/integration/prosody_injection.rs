@@ -74,6 +74,9 @@ struct Point {
     /// Section (`global` or a host) and JSON path inside its settings, when the value may be
     /// accepted.
     found_at: Option<(&'static str, &'static [&'static str])>,
+    /// Whether the value may be accepted and left out of the file (an option the Pod API does
+    /// not know, dropped with a warning).
+    may_be_left_out: bool,
 }
 
 const BASE: &str = "[server]\ndomain = \"example.org\"\n";
@@ -85,54 +88,63 @@ const POINTS: &[Point] = &[
         toml: "[server]\ndomain = P\n",
         prefix: "",
         found_at: None,
+        may_be_left_out: false,
     },
     Point {
         name: "server.local_hostname",
         toml: "[server]\ndomain = \"example.org\"\nlocal_hostname = P\n",
         prefix: "",
         found_at: None,
+        may_be_left_out: false,
     },
     Point {
         name: "pod.address.domain",
         toml: "[server]\ndomain = \"example.org\"\n[pod.address]\ndomain = P\n",
         prefix: "",
         found_at: None,
+        may_be_left_out: false,
     },
     Point {
         name: "federation_friendly_servers",
         toml: "[server]\ndomain = \"example.org\"\n[server.defaults]\nfederation_enabled = true\nfederation_whitelist_enabled = true\nfederation_friendly_servers = [P]\n",
         prefix: "",
         found_at: None,
+        may_be_left_out: false,
     },
     Point {
         name: "prosody_ext.additional_modules_enabled",
         toml: "[server]\ndomain = \"example.org\"\n[prosody_ext]\nadditional_modules_enabled = [P]\n",
         prefix: "",
         found_at: None,
+        may_be_left_out: false,
     },
     Point {
         name: "prosody.<host>",
         toml: "[server]\ndomain = \"example.org\"\n[prosody.P.overrides]\nhttp_host = \"x\"\n",
         prefix: "",
         found_at: None,
+        may_be_left_out: false,
     },
     Point {
         name: "prosody option name",
         toml: "[server]\ndomain = \"example.org\"\n[prosody.global.overrides]\nP = 1\n",
         prefix: "",
         found_at: None,
+        may_be_left_out: true,
     },
     Point {
         name: "auth.token_ttl",
         toml: "[server]\ndomain = \"example.org\"\n[auth]\ntoken_ttl = P\n",
         prefix: "",
         found_at: None,
+        may_be_left_out: false,
     },
     Point {
         name: "message_archive_retention",
         toml: "[server]\ndomain = \"example.org\"\n[server.defaults]\nmessage_archive_retention = P\n",
         prefix: "",
         found_at: None,
+        may_be_left_out: false,
     },
     // URLs: validated, but some hostile characters are legal in a URL: those must be inert.
     Point {
@@ -140,16 +152,20 @@ const POINTS: &[Point] = &[
         toml: "[server]\ndomain = \"example.org\"\n[public_contacts]\nsupport = [P]\n",
         prefix: "https://example.org/",
         found_at: Some(("example.org", &["contact_info", "support", "0"])),
+        may_be_left_out: false,
     },
     Point {
         name: "public_contacts.default",
         toml: "[server]\ndomain = \"example.org\"\n[public_contacts]\ndefault = [P]\n",
         prefix: "mailto:admin@example.org?subject=",
         found_at: Some(("example.org", &["contact_info", "admin", "0"])),
+        may_be_left_out: false,
     },
 ];
 
-/// Free strings: every one must arrive exactly.
+/// Free strings: every one must arrive exactly. (Only options the Pod API knows and writes
+/// as strings: it refuses unknown options, and ignores a VirtualHost override of an option it
+/// does not generate there.)
 const FREE_POINTS: &[(&str, &str, &[&str])] = &[
     // (table, `key = P` line, where it is found: section then path)
     (
@@ -159,18 +175,8 @@ const FREE_POINTS: &[(&str, &str, &[&str])] = &[
     ),
     (
         "prosody.global.overrides",
-        "authentication = P",
-        &["global", "authentication"],
-    ),
-    (
-        "prosody.global.overrides",
         "admins = [P, \"ok@example.org\"]",
         &["global", "admins", "0"],
-    ),
-    (
-        "prosody.global.overrides",
-        "log = { P = P }",
-        &["global", "log", "$"],
     ),
     (
         "prosody.global.overrides",
@@ -194,28 +200,8 @@ const FREE_POINTS: &[(&str, &str, &[&str])] = &[
     ),
     (
         "prosody.global.overrides",
-        "sql = { driver = P }",
-        &["global", "sql", "driver"],
-    ),
-    (
-        "prosody.global.overrides",
-        "my_passthrough = P",
-        &["global", "my_passthrough"],
-    ),
-    (
-        "prosody.global.overrides",
-        "my_list = [1, P]",
-        &["global", "my_list", "1"],
-    ),
-    (
-        "prosody.global.overrides",
-        "my_table = { P = { inner = P } }",
-        &["global", "my_table", "$", "inner"],
-    ),
-    (
-        "prosody.global.defaults",
-        "my_default = P",
-        &["global", "my_default"],
+        "sql = { database = P }",
+        &["global", "sql", "database"],
     ),
     (
         "prosody.\"example.org\".overrides",
@@ -223,19 +209,19 @@ const FREE_POINTS: &[(&str, &str, &[&str])] = &[
         &["example.org", "http_host"],
     ),
     (
-        "prosody.\"example.org\".overrides",
-        "contact_info = { abuse = [P] }",
+        "prosody.\"example.org\".defaults",
+        "contact_info = { abuse = [P], admin = [], feedback = [], sales = [], security = [], support = [] }",
         &["example.org", "contact_info", "abuse", "0"],
     ),
     (
-        "prosody.\"example.org\".overrides",
+        "prosody.\"example.org\".defaults",
         "disco_items = [{ address = P, name = P }]",
         &["example.org", "disco_items", "0", "1"],
     ),
     (
-        "prosody.\"groups.example.org\".overrides",
-        "my_muc_option = P",
-        &["groups.example.org", "my_muc_option"],
+        "prosody.\"groups.example.org\".defaults",
+        "groups_file = P",
+        &["groups.example.org", "groups_file"],
     ),
     (
         "prosody.\"upload.prose.local\".overrides",
@@ -415,6 +401,15 @@ fn validated_values_are_rejected_or_inert() {
             let text = String::from_utf8(files[0].contents.clone()).unwrap();
             let Some(s) = sandbox(&text) else { return };
             s.assert_clean();
+            if point.may_be_left_out {
+                assert!(
+                    !text.contains(&payload)
+                        && shape(&s) == shape(&sandbox(&render_str(BASE)).unwrap()),
+                    "{}: {payload:?} reached the file:\n{text}",
+                    point.name
+                );
+                continue;
+            }
             let Some((section, path)) = point.found_at else {
                 panic!(
                     "{}: {payload:?} was accepted by a validated key:\n{text}",
@@ -422,9 +417,11 @@ fn validated_values_are_rejected_or_inert() {
                 );
             };
             reached_printer += 1;
+            // A contact URL arrives as the Pod API's `Url` prints it (percent-encoded).
+            let expected = url::Url::parse(&payload).unwrap().to_string();
             assert_eq!(
                 lookup(&s, section, path, &payload),
-                &J::from(payload.as_str()),
+                &J::from(expected.as_str()),
                 "{}: {payload:?}",
                 point.name
             );

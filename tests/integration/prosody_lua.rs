@@ -13,6 +13,7 @@ use prose_compile::config::Config;
 use prose_compile::config::formats::{IsoDuration, Retention};
 use prose_compile::config::model::{LogLevel, UPLOAD_HOST};
 use prose_compile::targets::prosody;
+use prose_compile::targets::prosody::convert::{Period, api_retention, exact_period};
 use prose_compile::verify::{self, require_or_skip};
 use prosody_support::*;
 use serde_json::{Value as J, json};
@@ -145,6 +146,11 @@ fn retention_seconds(r: &Retention) -> f64 {
     }
 }
 
+/// A period the Pod API writes, in seconds with Prosody's calendar lengths.
+fn period_seconds(p: Period) -> f64 {
+    p.prosody_seconds().map_or(f64::INFINITY, |s| s as f64)
+}
+
 fn iso_seconds(d: &IsoDuration) -> f64 {
     d.years as f64 * 365.2425 * DAY
         + d.months as f64 * 31.0 * DAY
@@ -171,7 +177,7 @@ fn unicode(host: &str) -> String {
     idna::domain_to_unicode(host).0
 }
 
-/// A `prosody.<host>.overrides` option, as the operator wrote it.
+/// A `prosody.<host>` option, as the operator wrote it (in `overrides`, else `defaults`).
 fn override_of(config: &Config, host: &str, option: &str) -> Option<serde_json::Value> {
     let tables = config
         .prosody
@@ -179,8 +185,8 @@ fn override_of(config: &Config, host: &str, option: &str) -> Option<serde_json::
         .filter(|(h, _)| *h == host || unicode(h) == unicode(host));
     let mut found = None;
     for (_, t) in tables {
-        if let Some(o) = &t.overrides {
-            let json = serde_json::to_value(o).unwrap();
+        for table in [&t.defaults, &t.overrides].into_iter().flatten() {
+            let json = serde_json::to_value(table).unwrap();
             if let Some(v) = json.get(option).filter(|v| !v.is_null()) {
                 found = Some(v.clone());
             }
@@ -252,6 +258,12 @@ fn sandbox_settings_match_the_effective_configuration() {
             .get("modules_disabled")
             .is_some_and(|m| strings(m).contains(&"s2s".to_owned()));
         assert_eq!(s2s_disabled, !d.federation_enabled, "{ctx}");
+        // Prosody 13 deprecates mod_posix: left out (and carried to the Pod API).
+        assert!(!modules.contains(&"posix".to_owned()), "{ctx}");
+        // Prosody's own HTTPS port stays closed: nginx terminates TLS.
+        if override_of(&config, "global", "https_ports").is_none() {
+            assert_eq!(g["https_ports"], json!([]), "{ctx}");
+        }
 
         // Encryption: required unless the debug switch says otherwise.
         let unencrypted = config.debug_use_at_your_own_risk.c2s_unencrypted;
@@ -262,9 +274,10 @@ fn sandbox_settings_match_the_effective_configuration() {
             "{ctx}"
         );
         if d.federation_enabled {
+            // What the Pod API writes, whatever prose.toml says.
             assert_eq!(
                 (&g["s2s_require_encryption"], &g["s2s_secure_auth"]),
-                (&json!(true), &json!(true)),
+                (&json!(true), &json!(false)),
                 "{ctx}"
             );
             assert!(g["limits"]["s2sin"].is_object(), "{ctx}");
@@ -281,24 +294,41 @@ fn sandbox_settings_match_the_effective_configuration() {
             assert!(g.get("s2s_whitelist").is_none(), "{ctx}");
         }
 
-        // Retention: the period Prosody reads is exactly the configured one.
-        if d.message_archive_enabled
-            && override_of(&config, "global", "archive_expires_after").is_none()
-        {
+        // Retention: the Pod API rounds the archive's down to its largest unit (what runs);
+        // the chat rooms and uploads get the configured one exactly when it has a one-unit form.
+        let archive = d.message_archive_retention.parsed();
+        if d.message_archive_enabled {
             assert_eq!(
                 prosody_period(&g["archive_expires_after"]),
-                retention_seconds(&d.message_archive_retention.parsed()),
+                period_seconds(api_retention(&archive).unwrap()),
                 "{ctx}"
             );
-        } else if !d.message_archive_enabled {
+            assert!(
+                prosody_period(&g["archive_expires_after"]) <= retention_seconds(&archive),
+                "{ctx}: rounded up"
+            );
+        } else {
             assert!(g.get("archive_expires_after").is_none(), "{ctx}");
         }
         let muc = &s.section(&groups)["settings"];
-        assert_eq!(
-            prosody_period(&muc["muc_log_expires_after"]),
-            retention_seconds(&d.message_archive_retention.parsed()),
-            "{ctx}"
-        );
+        if d.message_archive_enabled
+            && override_of(&config, &groups, "muc_log_expires_after").is_none()
+        {
+            let expected =
+                exact_period(&archive).unwrap_or_else(|| api_retention(&archive).unwrap());
+            assert_eq!(
+                prosody_period(&muc["muc_log_expires_after"]),
+                period_seconds(expected),
+                "{ctx}"
+            );
+            if exact_period(&archive).is_some() {
+                assert_eq!(
+                    prosody_period(&muc["muc_log_expires_after"]),
+                    retention_seconds(&archive),
+                    "{ctx}"
+                );
+            }
+        }
         assert_eq!(
             strings(&muc["modules_enabled"]).contains(&"muc_mam".to_owned()),
             d.message_archive_enabled,
@@ -382,32 +412,16 @@ fn sandbox_settings_match_the_effective_configuration() {
             }
             if override_of(&config, UPLOAD_HOST, "http_file_share_expires_after").is_none() {
                 let v = &up["settings"]["http_file_share_expires_after"];
-                let expected = retention_seconds(&d.file_storage_retention.parsed());
-                if expected.is_infinite() {
-                    assert_eq!(v, "never", "{ctx}");
-                } else {
-                    // A number: Prosody 0.12 reads only numbers here.
-                    assert_eq!(v.as_f64(), Some(expected), "{ctx}");
-                }
+                let files = d.file_storage_retention.parsed();
+                let expected =
+                    exact_period(&files).unwrap_or_else(|| api_retention(&files).unwrap());
+                assert_eq!(prosody_period(v), period_seconds(expected), "{ctx}");
             }
             assert_eq!(
                 strings(&up["settings"]["http_file_share_access"]),
                 std::slice::from_ref(&domain),
                 "{ctx}"
             );
-        }
-
-        // Passthrough overrides arrive exactly as written.
-        for (h, tables) in &config.prosody {
-            let Some(o) = &tables.overrides else { continue };
-            let section = if h == "global" {
-                g
-            } else {
-                &s.section(&unicode(h))["settings"]
-            };
-            for (option, value) in &o.other {
-                assert_eq!(&section[option], value, "{ctx}: override {h}.{option}");
-            }
         }
     }
 }
@@ -422,44 +436,41 @@ fn settings<'a>(s: &'a Sandboxed, host: &str) -> &'a J {
 }
 
 #[test]
-fn fixture_private_layers_defaults_generated_and_overrides() {
+fn fixture_private_applies_the_tables_as_the_pod_api_does() {
     let text = render_str(&std::fs::read_to_string(fixture("private.toml")).unwrap());
     let Some(s) = sandbox(&text) else { return };
     s.assert_clean();
     let g = settings(&s, "global");
-    // A default replaces Prose's baseline rate and keeps its burst (tables merge key by key).
+    // A global override replaces Prose's whole value (no merge inside tables).
     assert_eq!(
         g["limits"],
         json!({ "c2s": { "rate": "100kb/s", "burst": "2s" } })
     );
     assert_eq!(g["c2s_stanza_size_limit"], json!(512 * 1024));
     assert!(text.contains("c2s_stanza_size_limit = 512 * 1024\n"));
-    // Overrides replace and add.
-    assert_eq!(g["trusted_proxies"], json!(["127.0.0.1", "172.16.0.0/12"]));
-    assert_eq!(g["https_ports"], json!([]));
-    assert_eq!(
-        g["my_module_option"],
-        json!({ "key with space": [1, 2.5, "three"], "nested": { "ok": true } })
-    );
-    assert!(text.contains("  [\"key with space\"] = {\n"), "{text}");
+    // Global overrides replace and add; the operator's `https_ports` wins over the carried one.
+    assert_eq!(g["trusted_proxies"], json!(["127.0.0.1", "172.17.0.1"]));
+    assert_eq!(g["https_ports"], json!([5281]));
+    assert_eq!(g["http_interfaces"], json!(["*", "::"]));
     // Archiving, upload and federation off.
     assert!(g.get("archive_expires_after").is_none() && g.get("default_archive_policy").is_none());
     assert_eq!(
         s.section_names(),
         ["private.example", "groups.private.example"]
     );
-    // Months, in the unit Prosody 0.12 and 13 both read as 31 days.
+    // Archiving off: the chat rooms keep the API's value.
     assert_eq!(
         settings(&s, "groups.private.example")["muc_log_expires_after"],
-        "6month"
+        "never"
     );
-    // A default beats the baseline (`"local"`).
+    // A chat rooms override replaces Prose's `"local"`.
     assert_eq!(
         settings(&s, "groups.private.example")["restrict_room_creation"],
         true
     );
     let host = settings(&s, "private.example");
     assert_eq!(host["http_host"], "other-host");
+    // A VirtualHost default adds an option Prose does not generate there.
     assert_eq!(
         host["contact_info"],
         json!({ "admin": ["xmpp:admin@private.example"] })
@@ -485,7 +496,8 @@ fn fixture_upload_overrides_is_the_reference_example() {
     );
     assert_eq!(settings(&s, "bücher.example")["disco_hidden"], true);
     let up = settings(&s, UPLOAD_HOST);
-    // `defaults` sets the size limit (as `Config::upload_size_limit` and nginx see it).
+    // The upload component's overrides set the size limit (as `Config::upload_size_limit` and
+    // nginx see it).
     assert_eq!(up["http_file_share_size_limit"], json!(50_000_000));
     assert_eq!(
         loaded.config.as_ref().unwrap().upload_size_limit(),
@@ -499,7 +511,8 @@ fn fixture_upload_overrides_is_the_reference_example() {
         text.contains("http_file_share_daily_quota = 200 * 1024 * 1024\n"),
         "{text}"
     );
-    assert_eq!(up["http_file_share_expires_after"], json!(30 * 86_400));
+    // An override is printed as the API prints it: no rounding.
+    assert_eq!(up["http_file_share_expires_after"], "30d");
     let modules = strings(&s.global()["modules_enabled"]);
     assert_eq!(
         modules.last().map(String::as_str),
@@ -523,14 +536,17 @@ fn fixture_debug_unencrypted_is_the_only_way_to_weaken_c2s() {
     let Some(s) = sandbox(&text) else { return };
     s.assert_clean();
     assert_eq!(strings(&s.global()["reload_modules"]), ["tls", "saslauth"]);
-    // P1Y6M: Prosody's year plus six of its months, in seconds; PT36H in seconds.
+    // P1Y6M: the Pod API keeps one year (the warning says so); the chat rooms get the same,
+    // as a year and six of Prosody's months have no one-unit form.
+    assert_eq!(s.global()["archive_expires_after"], "1y");
     assert_eq!(
-        s.global()["archive_expires_after"],
-        json!(31_556_952 + 6 * 31 * 86_400)
+        settings(&s, "groups.dev.example")["muc_log_expires_after"],
+        "1y"
     );
+    // PT36H: one day, rounded down by the API.
     assert_eq!(
         settings(&s, UPLOAD_HOST)["http_file_share_expires_after"],
-        json!(129_600)
+        "1d"
     );
 }
 
@@ -548,13 +564,23 @@ fn no_generated_file_weakens_security_without_being_asked() {
         for bad in [
             "c2s_require_encryption = false",
             "s2s_require_encryption = false",
-            "s2s_secure_auth = false",
             "allow_unencrypted_plain_auth",
             "\"legacyauth\"",
-            "WARNING",
         ] {
             assert!(!text.contains(bad), "{name} contains {bad}");
         }
+        // The one weakening the Pod API itself writes, shown with a warning.
+        let dialback = "-- WARNING: weakens security, remote servers may authenticate with dialback instead of a certificate: written by Pod API 0.20.0 whenever `server.defaults.federation_enabled = true`\ns2s_secure_auth = false\n";
+        assert_eq!(
+            text.contains(dialback),
+            config.server.defaults.federation_enabled,
+            "{name}"
+        );
+        assert_eq!(
+            text.matches("WARNING").count(),
+            usize::from(config.server.defaults.federation_enabled),
+            "{name}"
+        );
         assert!(text.contains("c2s_require_encryption = true"), "{name}");
     }
     let _ = prosody::PATH;
@@ -566,35 +592,23 @@ fn explicit_weakening_is_rendered_with_a_warning_naming_the_key() {
         r#"
 [server]
 domain = "example.org"
-defaults.federation_enabled = true
 
 [prosody_ext]
 additional_modules_enabled = ["legacyauth"]
 
-[prosody.global.defaults]
-c2s_require_encryption = false
-s2s_require_encryption = false
-
 [prosody.global.overrides]
-allow_unencrypted_plain_auth = true
+s2s_require_encryption = false
 s2s_secure_auth = false
 "#,
     );
-    // A default cannot weaken c2s: `c2s_require_encryption` renders the debug switch, which
-    // beats defaults.
-    assert!(text.contains("\nc2s_require_encryption = true\n"), "{text}");
     for (warning, line) in [
         (
-            "-- WARNING: weakens security, servers may connect without encryption: set by `prosody.global.defaults.s2s_require_encryption` in prose.toml",
+            "-- WARNING: weakens security, servers may connect without encryption: set by `prosody.global.overrides.s2s_require_encryption` in prose.toml",
             "s2s_require_encryption = false",
         ),
         (
             "-- WARNING: weakens security, remote servers may authenticate with dialback instead of a certificate: set by `prosody.global.overrides.s2s_secure_auth` in prose.toml",
             "s2s_secure_auth = false",
-        ),
-        (
-            "-- WARNING: weakens security, passwords may be sent over unencrypted connections: set by `prosody.global.overrides.allow_unencrypted_plain_auth` in prose.toml",
-            "allow_unencrypted_plain_auth = true",
         ),
         (
             "-- WARNING: weakens security, legacy authentication (mod_legacyauth, XEP-0078) is enabled: set by `prosody_ext.additional_modules_enabled` in prose.toml",
@@ -606,16 +620,13 @@ s2s_secure_auth = false
             "{warning}\n{text}"
         );
     }
-    // In the security group, not with the passthrough options.
+    // In the security group.
     let group = text
         .split("-- Mandate highest security levels\n")
         .nth(1)
         .unwrap();
     let group = group.split("\n\n").next().unwrap();
-    assert!(
-        group.contains("allow_unencrypted_plain_auth = true"),
-        "{group}"
-    );
+    assert!(group.contains("s2s_secure_auth = false"), "{group}");
     let Some(s) = sandbox(&text) else { return };
     s.assert_clean();
 }

@@ -60,12 +60,8 @@ fn every_configuration_passes_the_real_validators() {
         );
         let compose = root.join("etc/prose/compose.yaml");
         assert_passed(
-            &format!("{name}: docker-compose config"),
-            &verify::compose(&compose),
-        );
-        assert_passed(
             &format!("{name}: compose-spec schema"),
-            &verify::compose_schema(&compose, &compose_spec()),
+            &verify::compose_schema(&compose, Some(&compose_spec())),
         );
         assert_passed(
             &format!("{name}: systemd-analyze verify"),
@@ -84,6 +80,8 @@ fn the_tree_has_every_file_of_the_design() {
             "var/www/default/.well-known/host-meta",
             "var/www/default/.well-known/host-meta.json",
             "etc/prose/compose.yaml",
+            "etc/prose/prose.toml",
+            "etc/prose/prose-server.env",
             "etc/systemd/system/prose.service",
         ] {
             assert!(
@@ -102,7 +100,15 @@ fn the_tree_has_every_file_of_the_design() {
             path.display()
         );
         for file in &files {
-            assert_eq!(file.mode, 0o644, "{}", file.path);
+            // The configuration the daemons read is private when it holds a secret.
+            let secret = file.path.as_str().starts_with("etc/prose/prose")
+                && String::from_utf8_lossy(&file.contents).lines().any(|line| {
+                    line.split_once(['=', ' ']).is_some_and(|(key, _)| {
+                        prose_compile::diagnostics::is_secret_key(&key.to_lowercase())
+                    })
+                });
+            let mode = if secret { 0o640 } else { 0o644 };
+            assert_eq!(file.mode, mode, "{}", file.path);
         }
     }
 }
@@ -585,25 +591,63 @@ fn a_server_domain_shared_with_the_pod_or_dashboard_is_served_by_that_block() {
 }
 
 #[test]
-fn a_dashboard_url_nginx_cannot_serve_is_an_error_on_that_key() {
+fn a_dashboard_url_nginx_does_not_serve_moves_the_dashboard_to_admin_of_the_pod_domain() {
+    // Upstream accepts any http(s) URL without query or fragment: the build warns, and nginx
+    // serves the Dashboard at `admin.<pod domain>`.
     for (url, needle) in [
-        ("https://admin.example.org/dashboard/", "path"),
-        ("https://admin.example.org:8443", "port 8443"),
-        ("https://prose.example.org", "both be served"),
+        (
+            "https://admin.example.org/dashboard/",
+            "the path `/dashboard/`",
+        ),
+        ("https://admin.example.org:8443", "the port 8443"),
+        ("http://localhost:8081", "the port 8081"),
+        ("https://127.0.0.1", "loopback"),
     ] {
         let l = load_str(&format!(
             "[server]\ndomain = \"example.org\"\n[dashboard]\nurl = \"{url}\"\n"
         ));
-        let errors = l.render("prose.toml").expect_err(url);
-        assert_eq!(errors.len(), 1, "{errors:#?}");
+        let warning = l
+            .diagnostics
+            .iter()
+            .find(|d| d.code == prose_compile::diagnostics::code::DASHBOARD_URL)
+            .unwrap_or_else(|| panic!("{url}: no warning in {:#?}", l.diagnostics));
+        assert!(!warning.is_error());
         assert!(
-            errors[0].message.contains(needle),
+            warning.message.contains(needle),
             "{url}: {}",
-            errors[0].message
+            warning.message
         );
-        assert_eq!(errors[0].key.as_deref(), Some("dashboard.url"));
-        assert!(errors[0].span.is_some(), "{url}: points at the key");
+        assert!(warning.message.contains("https://admin.prose.example.org"));
+        assert!(warning.span.is_some(), "{url}: points at the key");
+        let files = l.render("prose.toml").expect(url);
+        let blocks = server_blocks(&text_of_site(&files, "prose.example.org"));
+        let names: Vec<String> = blocks.iter().map(|b| one_arg(b, "server_name")).collect();
+        assert!(
+            names.contains(&"admin.prose.example.org".to_owned()),
+            "{url}: {names:?}"
+        );
     }
+    // Served as written: no warning.
+    let l = load_str(
+        "[server]\ndomain = \"example.org\"\n[dashboard]\nurl = \"https://admin.example.org:443/\"\n",
+    );
+    assert!(l.diagnostics.is_empty(), "{:#?}", l.diagnostics);
+}
+
+#[test]
+fn a_dashboard_url_on_the_web_app_host_is_an_error_on_that_key() {
+    let l = load_str(
+        "[server]\ndomain = \"example.org\"\n[dashboard]\nurl = \"https://prose.example.org\"\n",
+    );
+    let errors = l.render("prose.toml").expect_err("refused");
+    assert_eq!(errors.len(), 1, "{errors:#?}");
+    assert!(
+        errors[0].message.contains("both be served"),
+        "{}",
+        errors[0].message
+    );
+    assert_eq!(errors[0].key.as_deref(), Some("dashboard.url"));
+    assert!(errors[0].span.is_some(), "points at the key");
 }
 
 #[test]
@@ -619,13 +663,19 @@ fn compose_takes_the_http_port_and_alias_from_the_configuration() {
         .map(|p| p.as_str().unwrap())
         .collect();
     assert!(
-        ports.contains(&"${PROSE_POD_SERVER_INTERFACE_HTTP:-127.0.0.1}:15280:15280"),
+        ports.contains(
+            &"${PROSE_POD_SERVER_INTERFACE_HTTP:-127.0.0.1}:${PROSE_POD_SERVER_PORT_HTTP:-15280}:15280"
+        ),
         "{ports:?}"
     );
-    assert_eq!(
-        server["networks"]["prose-network"]["aliases"][0].as_str(),
-        Some("prosody-internal")
-    );
+    // Upstream's alias stays (the Pod Server calls Prosody by it); the configured one is added.
+    let aliases: Vec<&str> = server["networks"]["prose-network"]["aliases"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    assert_eq!(aliases, ["prose-pod-server", "prosody-internal"]);
     let pod = text_of_site(&files, "example.net");
     assert!(pod.contains("proxy_pass http://127.0.0.1:15280/xmpp-websocket;"));
     let services: Vec<&str> = yaml["services"]
@@ -642,35 +692,147 @@ fn compose_takes_the_http_port_and_alias_from_the_configuration() {
     }
 }
 
+/// Every `${…}` of upstream's compose.yaml (prose-pod-system 442054d), nested defaults and
+/// all, except the Pod Server's HTTP port whose defaults follow `server.http_port`.
+const UPSTREAM_EXPRESSIONS: &[&str] = &[
+    "${PROSE_APP_WEB_IMAGE:-proseim/prose-app-web}:${PROSE_APP_WEB_VERSION:-0.14.1}",
+    "${PROSE_APP_WEB_UID:-${PROSE_UID-0}}:${PROSE_APP_WEB_GID:-${PROSE_GID-0}}",
+    "${PROSE_APP_WEB_PORT:-8080}:8080",
+    "${PROSE_APP_WEB_IS_TTY:-${PROSE_POD_IS_TTY:-false}}",
+    "${PROSE_POD_DASHBOARD_IMAGE:-proseim/prose-pod-dashboard}:${PROSE_POD_DASHBOARD_VERSION:-0.3.2}",
+    "${PROSE_POD_DASHBOARD_UID:-${PROSE_UID-0}}:${PROSE_POD_DASHBOARD_GID:-${PROSE_GID-0}}",
+    "${PROSE_POD_DASHBOARD_PORT:-8081}:8080",
+    "${PROSE_POD_DASHBOARD_IS_TTY:-${PROSE_POD_IS_TTY:-false}}",
+    "${PROSE_POD_API_IMAGE:-proseim/prose-pod-api}:${PROSE_POD_API_VERSION:-0.20.0}",
+    "${PROSE_POD_API_UID:-${PROSE_UID-1001}}:${PROSE_POD_API_GID:-${PROSE_GID-1001}}",
+    "${PROSE_POD_API_DATA_DIR:-/var/lib/prose-pod-api}/:/var/lib/prose-pod-api/",
+    "${PROSE_CONFIG_DIR:-/etc/prose}/:/etc/prose/",
+    "${PROSODY_CONFIG_DIR:-/etc/prosody}/:/etc/prosody/",
+    "${PROSE_POD_API_ENV_FILE:-${PROSE_ENV_FILE:-${PROSE_CONFIG_DIR:-/etc/prose}/prose.env}}",
+    "${PROSE_POD_API_IS_TTY:-${PROSE_POD_IS_TTY:-false}}",
+    "${PROSE_POD_SERVER_IMAGE:-proseim/prose-pod-server}:${PROSE_POD_SERVER_VERSION:-0.4.3}",
+    "${PROSE_POD_SERVER_UID:-${PROSE_UID-1001}}:${PROSE_POD_SERVER_GID:-${PROSE_GID-1001}}",
+    "${PROSE_POD_SERVER_DATA_DIR:-/var/lib/prose-pod-server}:/var/lib/prose-pod-server/",
+    "${PROSODY_DATA_DIR:-/var/lib/prosody}/:/var/lib/prosody/",
+    "${PROSE_POD_SERVER_INTERFACE_C2S:-0.0.0.0}:${PROSE_POD_SERVER_PORT_C2S:-5222}:5222",
+    "${PROSE_POD_SERVER_INTERFACE_S2S:-0.0.0.0}:${PROSE_POD_SERVER_PORT_S2S:-5269}:5269",
+    "${PROSE_POD_SERVER_INTERFACE_HTTP:-127.0.0.1}:${PROSE_POD_SERVER_PORT_HTTP:-5280}:5280",
+    "${PROSE_POD_SERVER_INTERFACE_HTTPS:-0.0.0.0}:${PROSE_POD_SERVER_PORT_HTTPS:-5281}:5281",
+    "${PROSODY_ENV_FILE:-${PROSE_ENV_FILE:-${PROSE_CONFIG_DIR:-/etc/prose}/prose.env}}",
+    "${PROSE_POD_SERVER_IS_TTY:-${PROSE_POD_IS_TTY:-false}}",
+];
+
 #[test]
-fn compose_reads_only_known_prose_variables_one_level_deep() {
-    let files = load(&example("full")).render("prose.toml").unwrap();
+fn compose_keeps_every_upstream_variable_and_nested_default() {
+    let files = load(&example("minimal")).render("prose.toml").unwrap();
     let text = text(&files, "etc/prose/compose.yaml");
-    let mut used = BTreeSet::new();
-    for (i, _) in text.match_indices("${") {
-        let rest = &text[i + 2..];
-        let end = rest.find('}').unwrap();
-        let expr = &rest[..end];
+    for expression in UPSTREAM_EXPRESSIONS {
         assert!(
-            !expr.contains('$'),
-            "nested interpolation (docker-compose 1.x): ${{{expr}}}"
+            text.contains(expression),
+            "upstream's `{expression}` is gone:\n{text}"
         );
-        let name: String = expr
+    }
+    let yaml: serde_yaml_ng::Value = serde_yaml_ng::from_str(text).unwrap();
+    assert_eq!(yaml["name"].as_str(), Some("prose"));
+    for (i, _) in text.match_indices("${") {
+        let name: String = text[i + 2..]
             .chars()
             .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
             .collect();
-        used.insert(name);
-    }
-    for name in &used {
         assert!(
             !name.starts_with("PROSE_")
                 || prose_compile::targets::file_variables()
                     .iter()
                     .any(|v| v.name == name.as_str()),
-            "{name} is read by compose.yaml but the loader would warn about it in prose.env"
+            "{name} is read by compose.yaml but the loader would take it for a key"
         );
     }
-    assert!(used.contains("PROSE_POD_SERVER_VERSION") && used.contains("PROSE_POD_API_ENV_FILE"));
+}
+
+/// The file as Compose v2 reads it, for a matrix of set, empty and unset variables.
+#[test]
+fn compose_interpolates_as_compose_v2_over_set_and_unset_variables() {
+    use prose_compile::verify::interpolate::{Environment, interpolate_document};
+    let files = load(&example("minimal")).render("prose.toml").unwrap();
+    let yaml: serde_json::Value =
+        serde_yaml_ng::from_str(text(&files, "etc/prose/compose.yaml")).unwrap();
+    let spec: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(compose_spec()).unwrap()).unwrap();
+    let validator = jsonschema::draft7::new(&spec).unwrap();
+    let at = |env: &[(&str, &str)], pointer: &str| -> String {
+        let env: Environment = env
+            .iter()
+            .map(|(k, v)| ((*k).into(), (*v).into()))
+            .collect();
+        let doc = interpolate_document(&yaml, &env).unwrap();
+        let errors: Vec<String> = validator.iter_errors(&doc).map(|e| e.to_string()).collect();
+        assert!(errors.is_empty(), "{env:?}: {errors:?}");
+        doc.pointer(pointer)
+            .and_then(|v| v.as_str())
+            .unwrap_or_else(|| panic!("{pointer}"))
+            .to_owned()
+    };
+    let app_user = "/services/app/user";
+    let api_user = "/services/api/user";
+    assert_eq!(at(&[], app_user), "0:0");
+    assert_eq!(at(&[], api_user), "1001:1001");
+    assert_eq!(at(&[("PROSE_UID", "7")], app_user), "7:0");
+    assert_eq!(at(&[("PROSE_UID", "7")], api_user), "7:1001");
+    // `${PROSE_UID-0}`: set but empty stays empty (no colon), as upstream.
+    assert_eq!(at(&[("PROSE_GID", "")], app_user), "0:");
+    assert_eq!(
+        at(&[("PROSE_UID", "7"), ("PROSE_APP_WEB_UID", "9")], app_user),
+        "9:0"
+    );
+    assert_eq!(at(&[("PROSE_APP_WEB_UID", "")], app_user), "0:0");
+    let api_env = "/services/api/env_file/0/path";
+    let server_env = "/services/server/env_file/0/path";
+    let server_own = "/services/server/env_file/1/path";
+    assert_eq!(at(&[], api_env), "/etc/prose/prose.env");
+    assert_eq!(at(&[], server_own), "/etc/prose/prose-server.env");
+    assert_eq!(
+        at(&[("PROSE_CONFIG_DIR", "/srv/prose")], api_env),
+        "/srv/prose/prose.env"
+    );
+    assert_eq!(
+        at(&[("PROSE_CONFIG_DIR", "/srv/prose")], server_own),
+        "/srv/prose/prose-server.env"
+    );
+    assert_eq!(at(&[("PROSE_ENV_FILE", "/x.env")], server_env), "/x.env");
+    assert_eq!(
+        at(
+            &[("PROSE_ENV_FILE", "/x.env"), ("PROSODY_ENV_FILE", "/y.env")],
+            server_env
+        ),
+        "/y.env"
+    );
+    assert_eq!(
+        at(&[("PROSE_POD_API_ENV_FILE", "/a.env")], api_env),
+        "/a.env"
+    );
+    for service in ["app", "dashboard", "api", "server"] {
+        let tty = format!("/services/{service}/tty");
+        assert_eq!(at(&[], &tty), "false");
+        assert_eq!(at(&[("PROSE_POD_IS_TTY", "true")], &tty), "true");
+    }
+    let http = "/services/server/ports/2";
+    assert_eq!(at(&[], http), "127.0.0.1:5280:5280");
+    assert_eq!(
+        at(&[("PROSE_POD_SERVER_PORT_HTTP", "15280")], http),
+        "127.0.0.1:15280:5280"
+    );
+    assert_eq!(at(&[], "/services/app/ports/0"), "127.0.0.1:8080:8080");
+    assert_eq!(
+        at(&[], "/services/dashboard/ports/0"),
+        "127.0.0.1:8081:8080"
+    );
+    assert_eq!(
+        at(
+            &[("PROSE_POD_SERVER_VERSION", "0.5.0")],
+            "/services/server/image"
+        ),
+        "proseim/prose-pod-server:0.5.0"
+    );
 }
 
 #[test]
@@ -686,7 +848,11 @@ fn the_unit_runs_compose_as_prose_with_its_env_file() {
     assert_eq!(get("Description"), ["Prose Pod of crisp.chat"]);
     assert_eq!(get("User"), ["prose"]);
     assert_eq!(get("WorkingDirectory"), ["/etc/prose"]);
-    assert_eq!(get("EnvironmentFile"), ["/etc/prose/prose.env"]);
+    assert_eq!(
+        get("EnvironmentFile"),
+        ["-/etc/prose/prose.env", "-/etc/prose/compose.env"],
+        "optional: a fresh host has neither"
+    );
     assert_eq!(
         get("ExecStart"),
         ["/usr/bin/docker compose up --force-recreate --remove-orphans"]

@@ -1,5 +1,6 @@
-//! Where each known option is printed: upstream's fixed order of commented groups (reference
-//! `prose-pod-upstream.md` §2.3), the same for the global section and every host.
+//! Where each known option is printed: the Pod API's fixed order of groups and comments
+//! (prose-pod-api 0.20.0, `src/prosody-config/src/prosody_config/conversion.rs`), the same for
+//! the global section and every host.
 //!
 //! Options that no group lists, and that Prose does not generate in a group of its own, are
 //! printed last, in the order they were written, under [`EXTRA_GROUP`].
@@ -75,13 +76,13 @@ pub const GROUPS: &[GroupSpec] = &[
             ("ssl_compression", None),
         ],
     ),
+    group(None, &[("tls_profile", None)]),
     group(
-        Some("TLS profile (Mozilla Server Side TLS guidelines)"),
-        &[("tls_profile", None)],
-    ),
-    group(
-        Some("In-band registration (Prose registers users through the Prose Pod Dashboard/API)"),
-        &[("allow_registration", None)],
+        None,
+        &[(
+            "allow_registration",
+            Some("Disable in-band registrations (done through the Prose Pod Dashboard/API)"),
+        )],
     ),
     group(
         Some("Mandate highest security levels"),
@@ -92,7 +93,6 @@ pub const GROUPS: &[GroupSpec] = &[
             ("s2s_secure_auth", None),
             ("s2s_secure_domains", None),
             ("s2s_insecure_domains", None),
-            ("allow_unencrypted_plain_auth", None),
         ],
     ),
     group(

@@ -9,9 +9,17 @@
 //! makes a line break (or anything that could look like one) impossible. So no value can end a
 //! string, start a comment or add a statement.
 //!
-//! Layout follows upstream's printer (reference `prose-pod-upstream.md` §2.2): two-space
-//! indentation, one group of definitions per blank-line-separated block with an optional
-//! `-- comment`, `;`-terminated multi-line lists and maps, one-line `{ x }` for a single scalar.
+//! Layout is byte for byte the Pod API's printer (prose-pod-api 0.20.0,
+//! `src/prosody-config/src/prosody_config_file/print.rs`): two-space indentation, one group of
+//! definitions per blank-line-separated block with an optional `-- comment`, `;`-terminated
+//! multi-line lists and tables (a table is multi-line even when empty), one-line `{ x }` only
+//! for a list of one scalar (so a list of lists is multi-line at every level).
+//!
+//! Two deliberate differences, for strings upstream does not escape for Lua: upstream prints a
+//! string with Rust's `{:?}` (`\u{…}` escapes, which Lua 5.1 does not read, and a `\0` that a
+//! following digit extends), and table keys raw. Here strings use Lua's own escapes and a key
+//! that is not an identifier is written `["…"]`. Both print the same bytes for every printable
+//! ASCII string and identifier key, which is all that a valid configuration holds.
 
 use std::fmt::Write as _;
 
@@ -24,8 +32,6 @@ use crate::config::formats;
 pub enum Value {
     Bool(bool),
     Integer(i64),
-    /// A finite float (see [`Value::float`]).
-    Float(f64),
     String(String),
     /// `ENV_<name>`: Prosody reads the environment variable `<name>`.
     Env(EnvName),
@@ -33,8 +39,6 @@ pub enum Value {
     Product(Vec<u64>),
     /// A list, printed one item per line (one-line when it holds a single scalar).
     List(Vec<Value>),
-    /// A short list printed on one line, e.g. `{ "upload.example.org"; "HTTP File Upload" }`.
-    Tuple(Vec<Value>),
     /// A table with string keys, in insertion order.
     Map(IndexMap<String, Value>),
 }
@@ -42,11 +46,6 @@ pub enum Value {
 impl Value {
     pub fn string(s: impl Into<String>) -> Value {
         Value::String(s.into())
-    }
-
-    /// A float, or `None` for NaN and infinities (which have no Lua literal).
-    pub fn float(f: f64) -> Option<Value> {
-        f.is_finite().then_some(Value::Float(f))
     }
 
     /// A list of strings.
@@ -73,7 +72,7 @@ impl Value {
     }
 
     fn is_scalar(&self) -> bool {
-        !matches!(self, Value::List(_) | Value::Tuple(_) | Value::Map(_))
+        !matches!(self, Value::List(_) | Value::Map(_))
     }
 }
 
@@ -236,11 +235,6 @@ impl Value {
             Value::Integer(i) => {
                 let _ = write!(out, "{i}");
             }
-            // `{:?}` is the shortest text that reads back to the same double, and always has a
-            // `.` or an exponent, so Lua reads a float (never an integer).
-            Value::Float(f) => {
-                let _ = write!(out, "{f:?}");
-            }
             Value::String(s) => out.push_str(&quote(s)),
             Value::Env(name) => {
                 let _ = write!(out, "ENV_{}", name.as_str());
@@ -268,23 +262,8 @@ impl Value {
                     out.push('}');
                 }
             },
-            Value::Tuple(items) if items.iter().all(Value::is_scalar) => {
-                if items.is_empty() {
-                    out.push_str("{}");
-                    return;
-                }
-                out.push_str("{ ");
-                for (i, item) in items.iter().enumerate() {
-                    if i > 0 {
-                        out.push_str("; ");
-                    }
-                    item.print(out, level);
-                }
-                out.push_str(" }");
-            }
-            Value::Tuple(items) => Value::List(items.clone()).print(out, level),
-            Value::Map(entries) if entries.is_empty() => out.push_str("{}"),
             Value::Map(entries) => {
+                // Multi-line even when empty, as upstream prints a table.
                 out.push_str("{\n");
                 for (k, v) in entries {
                     indent(out, level + 1);
@@ -390,6 +369,9 @@ impl File {
                     }
                 }
                 print_groups(&mut out, &section.groups, 1);
+                // Exactly one blank line after a section, even one without options.
+                out.truncate(out.trim_end().len());
+                out.push_str("\n\n");
             }
         }
         let mut text = out.trim_end().to_owned();
@@ -538,17 +520,13 @@ mod tests {
             Value::Integer(i64::MIN).to_lua(),
             "(-9223372036854775807 - 1)"
         );
-        assert_eq!(Value::Float(0.5).to_lua(), "0.5");
-        assert_eq!(Value::Float(2.0).to_lua(), "2.0");
-        assert_eq!(Value::Float(1e300).to_lua(), "1e300");
-        assert!(Value::float(f64::NAN).is_none() && Value::float(f64::INFINITY).is_none());
         assert_eq!(
             Value::Product(vec![20, 1024, 1024]).to_lua(),
             "20 * 1024 * 1024"
         );
         assert_eq!(Value::Env(EnvName::new("X").unwrap()).to_lua(), "ENV_X");
         assert_eq!(Value::List(vec![]).to_lua(), "{}");
-        assert_eq!(Value::Map(IndexMap::new()).to_lua(), "{}");
+        assert_eq!(Value::Map(IndexMap::new()).to_lua(), "{\n}");
         assert_eq!(Value::List(vec![Value::Integer(5280)]).to_lua(), "{ 5280 }");
         assert_eq!(
             Value::strings(["a", "b"]).to_lua(),
@@ -565,13 +543,11 @@ mod tests {
             limits.to_lua(),
             "{\n  c2s = {\n    rate = \"50kb/s\";\n    burst = \"2s\";\n  };\n}"
         );
-        let disco = Value::List(vec![Value::Tuple(vec![
-            Value::string("upload.prose.local"),
-            Value::string("HTTP File Upload"),
-        ])]);
+        // A list of lists: multi-line at both levels, as upstream prints `disco_items`.
+        let disco = Value::List(vec![Value::strings(["upload.prose.local", "HTTP File Upload"])]);
         assert_eq!(
             disco.to_lua(),
-            "{\n  { \"upload.prose.local\"; \"HTTP File Upload\" };\n}"
+            "{\n  {\n    \"upload.prose.local\";\n    \"HTTP File Upload\";\n  };\n}"
         );
     }
 

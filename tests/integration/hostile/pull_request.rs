@@ -100,7 +100,7 @@ fn item_01_two_builds_of_one_tree_take_turns() {
     // A build that holds the tree makes the next one wait, then give up cleanly.
     fs::create_dir_all(root.join("out")).unwrap();
     let held = fs::File::open(root.join("out")).unwrap();
-    held.lock().unwrap();
+    rustix::fs::flock(&held, rustix::fs::FlockOperation::LockExclusive).unwrap();
     let started = Instant::now();
     let locked = ran(command(root, &["build", "--no-env", "pod", "-o", "out"])
         .env("PROSE_COMPILE_LOCK_WAIT", "0.5")
@@ -501,11 +501,20 @@ fn item_08_no_world_readable_digest_of_a_private_file() {
     assert!(!public.contains(&digest), "{public}");
     assert!(!public.contains("prosody.cfg.lua"), "{public}");
     assert_eq!(mode(&out.join("SHA256SUMS")), 0o644);
+    // (The installed prose.toml holds the secret too: it is private as well.)
     let private = fs::read_to_string(out.join("SHA256SUMS.private")).unwrap();
-    assert_eq!(private, format!("{digest}  etc/prosody/prosody.cfg.lua\n"));
+    assert!(
+        private.contains(&format!("{digest}  etc/prosody/prosody.cfg.lua\n")),
+        "{private}"
+    );
+    for line in private.lines() {
+        let path = line.split_once("  ").unwrap().1;
+        assert_eq!(mode(&out.join(path)) & 0o004, 0, "{path} is world-readable");
+        assert!(!public.contains(path), "{path} in SHA256SUMS");
+    }
     assert_eq!(mode(&out.join("SHA256SUMS.private")), 0o640);
     sha256sum_checks(&out).unwrap();
-    // The secret gone, so is the private manifest; the digest goes back to SHA256SUMS.
+    // The secret gone, so is the private manifest; the digests go back to SHA256SUMS.
     write(&root.join("pod/prose.toml"), POD);
     assert_eq!(
         run(root, &["build", "--no-env", "pod", "-o", "out"]).code,
@@ -763,7 +772,7 @@ fn item_13_init_never_writes_through_a_planted_link() {
     symlink(root.join("victim"), root.join("newpod/prose.schema.json")).unwrap();
     let r = run(root, &["init", "newpod", "--domain", "example.org"]);
     assert_eq!(r.code, 2, "{r}");
-    assert!(r.out.contains("already exists"), "{r}");
+    assert!(r.out.contains("is a symbolic link"), "{r}");
     assert_eq!(
         fs::read_to_string(root.join("victim")).unwrap(),
         "precious\n"
@@ -866,7 +875,8 @@ fn item_15_explain_from_on_a_large_configuration_finds_its_key() {
         0
     );
     let lua = fs::read_to_string(root.join("out/etc/prosody/prosody.cfg.lua")).unwrap();
-    let line = lua.lines().position(|l| l.contains("\"v400-7\"")).unwrap() + 1;
+    // Among the 8,800 values perturbed, the one behind the HTTP port line.
+    let line = lua.lines().position(|l| l.contains("http_ports")).unwrap() + 1;
     // Not a timing test (benches/HOSTILE.md has the numbers): the answer, within the
     // harness's generous bound.
     let started = Instant::now();
@@ -890,7 +900,7 @@ fn item_15_explain_from_on_a_large_configuration_finds_its_key() {
         .iter()
         .filter_map(|c| c["key"].as_str())
         .collect();
-    assert_eq!(keys, ["prosody.global.overrides.t400.k7"]);
+    assert_eq!(keys, ["server.http_port"]);
     assert!(started.elapsed() < Duration::from_secs(120));
 }
 

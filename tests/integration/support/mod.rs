@@ -45,6 +45,8 @@ pub struct Cli {
     env: Vec<(String, String)>,
     files: Vec<(String, Vec<u8>)>,
     dir: Option<tempfile::TempDir>,
+    /// A subdirectory of the run's directory to run in.
+    cwd: Option<String>,
 }
 
 impl Cli {
@@ -69,6 +71,12 @@ impl Cli {
     pub fn file(mut self, path: &str, contents: impl AsRef<[u8]>) -> Self {
         self.files
             .push((path.to_owned(), contents.as_ref().to_vec()));
+        self
+    }
+
+    /// Runs in this subdirectory of the run's directory (created if missing).
+    pub fn cwd(mut self, relative: &str) -> Self {
+        self.cwd = Some(relative.to_owned());
         self
     }
 
@@ -105,6 +113,14 @@ impl Cli {
             }
             std::fs::write(&path, contents).expect("write a test file");
         }
+        let cwd = match &self.cwd {
+            Some(relative) => {
+                let sub = cwd.join(relative);
+                std::fs::create_dir_all(&sub).expect("mkdir");
+                sub
+            }
+            None => cwd,
+        };
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_prose-compile"));
         cmd.current_dir(&cwd)
             .env_clear()

@@ -51,6 +51,21 @@ pub fn render_loaded(loaded: &Loaded, label: &str) -> Result<Vec<GeneratedFile>,
     prosody::render(&ctx)
 }
 
+/// Every diagnostic of the Prosody target (errors and warnings) for a loaded configuration.
+pub fn target_diagnostics(loaded: &Loaded) -> Vec<Diagnostic> {
+    let config = loaded
+        .config
+        .as_ref()
+        .unwrap_or_else(|| panic!("configuration did not load: {:#?}", loaded.diagnostics));
+    let ctx = RenderContext {
+        config,
+        tree: &loaded.tree,
+        input_label: "prose.toml".to_owned(),
+        templates: prose_compile::targets::embedded_templates(),
+    };
+    prosody::generate_file(&ctx).diagnostics
+}
+
 /// The text of `prosody.cfg.lua` for `toml`; panics on diagnostics.
 pub fn render_str(toml: &str) -> String {
     let loaded = load_str(toml);

@@ -8,14 +8,16 @@ use std::path::{Path, PathBuf};
 use prose_compile::config::{self, Config, LoadOptions};
 use prose_compile::diagnostics::Diagnostic;
 use prose_compile::provenance::Node;
-use prose_compile::targets::{GeneratedFile, RenderContext, compose, host_meta, nginx, systemd};
+use prose_compile::targets::{
+    GeneratedFile, RenderContext, compose, host_meta, nginx, prose_toml, systemd,
+};
 
 pub use super::repo;
 
 pub fn compose_spec() -> PathBuf {
     PathBuf::from(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../shared/schemas/compose-spec.json"
+        "/tests/fixtures/schemas/compose-spec.json"
     ))
 }
 
@@ -50,6 +52,8 @@ pub fn example(name: &str) -> PathBuf {
 pub struct Loaded {
     pub config: Config,
     pub tree: Node,
+    /// The warnings the loader gave (a valid configuration has no errors).
+    pub diagnostics: Vec<prose_compile::diagnostics::Diagnostic>,
 }
 
 pub fn load(path: &Path) -> Loaded {
@@ -63,6 +67,7 @@ pub fn load(path: &Path) -> Loaded {
     Loaded {
         config: loaded.config.expect("valid configuration"),
         tree: loaded.tree,
+        diagnostics: loaded.diagnostics,
     }
 }
 
@@ -87,6 +92,7 @@ pub fn try_load_str(toml: &str) -> Option<Loaded> {
     Some(Loaded {
         config: loaded.config?,
         tree: loaded.tree,
+        diagnostics: loaded.diagnostics,
     })
 }
 
@@ -112,7 +118,7 @@ impl Loaded {
         }
     }
 
-    /// Every file of the four targets.
+    /// Every file of the targets other than Prosody's.
     pub fn render(&self, label: &str) -> Result<Vec<GeneratedFile>, Vec<Diagnostic>> {
         render_all(&self.ctx(label))
     }
@@ -125,6 +131,7 @@ pub fn render_all(ctx: &RenderContext) -> Result<Vec<GeneratedFile>, Vec<Diagnos
         host_meta::render,
         compose::render,
         systemd::render,
+        |ctx: &RenderContext| Ok(prose_toml::render(ctx)),
     ] {
         files.extend(target(ctx)?);
     }
