@@ -263,14 +263,14 @@ fn item_04_a_badly_named_pod_fails_alone() {
 // ---------------------------------------------------------------------------------------------
 // Secrets
 
-/// Runs `check` (human, then JSON) on a pod and returns everything printed.
+/// Runs `check` (human, JSON, then GitHub annotations) on a pod and returns everything printed.
 fn checked(files: &[(&str, &[u8])], env: &[(&str, &str)], no_env: bool) -> String {
     let dir = tempfile::tempdir().unwrap();
     for (path, text) in files {
         write(&dir.path().join(path), text);
     }
     let mut all = String::new();
-    for format in ["human", "json"] {
+    for format in ["human", "json", "github"] {
         let mut args = vec!["--format", format, "check", "pod"];
         if no_env {
             args.push("--no-env");
