@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use super::args::{Format, LoadArgs};
-use super::exit::{Exit, Outcome, Stop};
+use super::exit::{Exit, Outcome};
 use super::ui::{Ui, plural};
 use prose_compile::config::EnvUse;
 use prose_compile::diagnostics::{self, JsonDiagnostic};
@@ -30,9 +30,21 @@ pub fn run(ui: &Ui, paths: &[PathBuf], load: &LoadArgs) -> Outcome {
     let pods = super::find_pods(paths, None)?;
     let options = load.options();
     let mut report = Report { pods: Vec::new() };
+    // A pod that cannot be read (or named) is that pod's failure: the others are still checked.
+    let mut failed = 0;
     for pod in &pods {
-        let loaded = pipeline::load_and_check(&pod.config, &options)
-            .map_err(|error| Stop::Usage(error.to_string()))?;
+        let loaded = match pod.name_problem() {
+            Some(problem) => Err(problem),
+            None => pipeline::load_and_check(&pod.config, &options).map_err(|e| e.to_string()),
+        };
+        let loaded = match loaded {
+            Ok(loaded) => loaded,
+            Err(problem) => {
+                super::exit::error(&problem);
+                failed += 1;
+                continue;
+            }
+        };
         let path = pod.config.display().to_string();
         match ui.format {
             Format::Human => {
@@ -60,10 +72,19 @@ pub fn run(ui: &Ui, paths: &[PathBuf], load: &LoadArgs) -> Outcome {
     }
     let invalid = report.pods.iter().filter(|p| !p.valid).count();
     let n = pods.len();
+    let failures = if failed > 0 {
+        format!(", {failed} failed")
+    } else {
+        String::new()
+    };
     ui.note(&format!(
-        "checked {n} pod{}: {} valid, {invalid} invalid",
+        "checked {n} pod{}: {} valid, {invalid} invalid{failures}",
         plural(n),
-        n - invalid
+        n - invalid - failed
     ));
-    Ok(Exit::failure_if(invalid > 0))
+    Ok(if failed > 0 {
+        Exit::Error
+    } else {
+        Exit::failure_if(invalid > 0)
+    })
 }

@@ -41,6 +41,7 @@ codes! {
     ENCODING = "encoding": "the file is not UTF-8";
     LIMIT = "limit": "an input is over one of the documented limits (size, depth, count)";
     ENV_FILE = "env-file": "a line of an env file is not a `NAME=value` assignment";
+    UNSAFE_INPUT = "unsafe-input": "a file the tool found by itself is a link or not a regular file";
     UNKNOWN_VARIABLE = "unknown-variable": "a `PROSE_*` variable names no configuration key";
     COMPOSE_VARIABLE = "compose-variable": "a compose variable the generated files do not follow";
     // The schema.

@@ -8,7 +8,7 @@ use camino::{Utf8Path, Utf8PathBuf};
 use sha2::{Digest, Sha256};
 
 use super::write::{WriteError, io_error};
-use super::{MANIFEST, WORK_DIR, check_relative_path};
+use super::{MANIFEST, PRIVATE_MANIFEST, WORK_DIR, check_relative_path};
 
 /// The journal of an interrupted build, in the work directory.
 pub(super) const JOURNAL: &str = "pending";
@@ -47,10 +47,10 @@ pub fn parse_manifest(text: &str) -> Result<Manifest, String> {
 }
 
 /// Largest manifest (or journal) read: a tree's is a few hundred bytes.
-const MAX_MANIFEST_BYTES: u64 = 16 << 20;
+pub(super) const MAX_MANIFEST_BYTES: u64 = 16 << 20;
 
-/// The manifests that say which files on disk are ours: the last complete build's, plus the
-/// interrupted build's if a journal is left.
+/// The manifests that say which files on disk are ours: the last complete build's (both
+/// manifests), plus the interrupted build's if a journal is left.
 pub(super) struct Ownership {
     pub(super) manifest: Manifest,
     pub(super) pending: Option<Manifest>,
@@ -79,8 +79,10 @@ impl Ownership {
                 Err(e) => Err(io_error(&path, e)),
             }
         };
+        let mut manifest = read(root.join(MANIFEST))?.unwrap_or_default();
+        manifest.extend(read(root.join(PRIVATE_MANIFEST))?.unwrap_or_default());
         Ok(Ownership {
-            manifest: read(root.join(MANIFEST))?.unwrap_or_default(),
+            manifest,
             pending: read(root.join(WORK_DIR).join(JOURNAL))?,
         })
     }

@@ -11,9 +11,21 @@
 //! matching either manifest as its own, and finishes the job. `SHA256SUMS` lets `build`
 //! recognise hand edits (a generated file whose hash changed) and refuse to overwrite them
 //! without `--force`; files that no manifest lists are never touched.
+//!
+//! What the manifests protect: they record what the last build wrote, so hand edits are
+//! recognised and `sha256sum -c` checks that an installed tree is the one built. They are not a
+//! signature: whoever can write the tree can rewrite them. A file that is not world-readable
+//! (a `prosody.cfg.lua` holding a secret, 0640) is listed in `SHA256SUMS.private`, written with
+//! the files' own restrictive mode, never in the world-readable `SHA256SUMS`: the digest of a
+//! file whose only unknown part is a short secret would give the secret away to brute force.
+//!
+//! Around all of it, a build holds an exclusive lock on the tree's root ([`lock`]), so two
+//! builds of one tree take turns; every directory of the tree, its root included, is 0755
+//! whatever the umask (the tree is installed with `rsync -a` onto `/`).
 
 mod diff;
 mod disk;
+pub mod lock;
 mod manifest;
 mod plan;
 mod write;
@@ -23,15 +35,19 @@ use std::path::{Component, Path};
 
 pub use diff::unified_diff;
 pub use manifest::{Manifest, parse_manifest, sha256_hex};
-pub use plan::{Change, plan};
-pub use write::{HandEdit, WriteError, WriteSummary, write};
+pub use plan::{Change, plan, plan_with};
+pub use write::{HandEdit, WriteError, WriteOptions, WriteSummary, write, write_with};
 
 use camino::{Utf8Path, Utf8PathBuf};
 
 use crate::targets::GeneratedFile;
 
-/// The manifest at the root of every pod's tree.
+/// The manifest at the root of every pod's tree (world-readable files).
 pub const MANIFEST: &str = "SHA256SUMS";
+/// The manifest of the files that are not world-readable, with their mode (absent when none).
+pub const PRIVATE_MANIFEST: &str = "SHA256SUMS.private";
+/// The mode of every directory of a tree, its root included.
+pub const DIR_MODE: u32 = 0o755;
 /// The tool's work directory inside the output tree (staging and journal).
 pub const WORK_DIR: &str = ".prose-compile";
 
@@ -45,7 +61,18 @@ impl OutputTree {
     /// Adds a file; refuses a path that could leave the tree or collide with the tool's own.
     pub fn insert(&mut self, file: GeneratedFile) -> Result<(), String> {
         check_relative_path(file.path.as_str())?;
-        if file.path == MANIFEST || file.path.as_str().starts_with(WORK_DIR) {
+        if file.contents.len() as u64 > crate::targets::MAX_FILE_BYTES {
+            return Err(format!(
+                "generated `{}` would be {} bytes, more than the limit of {} MiB per file",
+                file.path,
+                file.contents.len(),
+                crate::targets::MAX_FILE_BYTES >> 20
+            ));
+        }
+        if file.path == MANIFEST
+            || file.path == PRIVATE_MANIFEST
+            || file.path.as_str().starts_with(WORK_DIR)
+        {
             return Err(format!(
                 "`{}` is reserved for prose-compile's own files",
                 file.path
@@ -74,13 +101,48 @@ impl OutputTree {
         self.files.is_empty()
     }
 
-    /// The `sha256sum -c` compatible manifest of the tree.
+    /// The `sha256sum -c` compatible manifest of the tree's world-readable files
+    /// (`SHA256SUMS`).
     pub fn manifest(&self) -> String {
-        self.files
-            .values()
-            .map(|f| format!("{}  {}\n", sha256_hex(&f.contents), f.path))
-            .collect()
+        manifest_of(self.files.values().filter(|f| is_public(f)))
     }
+
+    /// The manifest of the files that are not world-readable (`SHA256SUMS.private`) and the
+    /// mode it is written with (no wider than any of them), or `None` when there is none.
+    pub fn private_manifest(&self) -> Option<(String, u32)> {
+        let private: Vec<&GeneratedFile> = self.files.values().filter(|f| !is_public(f)).collect();
+        let mode = private.iter().fold(0o666, |mode, f| mode & f.mode) | 0o600;
+        (!private.is_empty()).then(|| (manifest_of(private.into_iter()), mode))
+    }
+
+    /// Both manifests in one (the journal's, which is private to the build).
+    pub fn full_manifest(&self) -> String {
+        manifest_of(self.files.values())
+    }
+
+    /// Every directory of the tree, by relative path (`""` is the root), parents first.
+    pub fn directories(&self) -> std::collections::BTreeSet<Utf8PathBuf> {
+        let mut dirs = std::collections::BTreeSet::from([Utf8PathBuf::new()]);
+        for path in self.files.keys() {
+            let mut dir = path.parent();
+            while let Some(d) = dir.filter(|d| !d.as_str().is_empty()) {
+                dirs.insert(d.to_owned());
+                dir = d.parent();
+            }
+        }
+        dirs
+    }
+}
+
+/// Whether a generated file may be listed in the world-readable manifest.
+fn is_public(file: &GeneratedFile) -> bool {
+    file.mode & 0o004 != 0
+}
+
+fn manifest_of<'a>(files: impl Iterator<Item = &'a GeneratedFile>) -> String {
+    files
+        .map(|f| format!("{}  {}\n", sha256_hex(&f.contents), f.path))
+        .collect()
 }
 
 /// A relative, normalised, `/`-separated path of plain segments: nothing that can climb out
@@ -130,6 +192,7 @@ mod tests {
             "a\\b",
             "a\nb",
             "SHA256SUMS",
+            "SHA256SUMS.private",
             ".prose-compile/pending",
         ] {
             assert!(tree.insert(file(bad, "")).is_err(), "{bad:?} accepted");
@@ -143,6 +206,9 @@ mod tests {
                 .is_err(),
             "duplicate accepted"
         );
+        let huge = "x".repeat(crate::targets::MAX_FILE_BYTES as usize + 1);
+        let error = tree.insert(file("etc/huge", &huge)).unwrap_err();
+        assert!(error.contains("more than the limit of 8 MiB"), "{error}");
     }
 
     #[test]
@@ -155,6 +221,22 @@ mod tests {
         let parsed = parse_manifest(&text).unwrap();
         assert_eq!(parsed.len(), 2);
         assert!(parse_manifest("nonsense\n").is_err());
+        // A file that is not world-readable has its digest in the private manifest only.
+        tree.insert(GeneratedFile {
+            mode: 0o640,
+            ..file("etc/secret.lua", "password")
+        })
+        .unwrap();
+        assert!(!tree.manifest().contains("secret.lua"));
+        let (private, mode) = tree.private_manifest().unwrap();
+        assert_eq!(
+            private,
+            format!("{}  etc/secret.lua\n", sha256_hex(b"password"))
+        );
+        assert_eq!(mode, 0o640);
+        assert_eq!(tree.full_manifest().lines().count(), 3);
+        let dirs: Vec<String> = tree.directories().iter().map(|d| d.to_string()).collect();
+        assert_eq!(dirs, ["", "b", "etc"]);
         assert!(parse_manifest(&format!("{}  ../x\n", sha256_hex(b"1"))).is_err());
     }
 }

@@ -31,8 +31,13 @@ pub fn compile_with(
     let files = targets::render_all(&ctx)?;
     let mut tree = OutputTree::default();
     diagnostics::check_all(files.into_iter().map(|file| {
+        let code = if file.contents.len() as u64 > targets::MAX_FILE_BYTES {
+            code::LIMIT
+        } else {
+            code::OUTPUT_PATH
+        };
         tree.insert(file)
-            .map_err(|message| vec![Diagnostic::error(code::OUTPUT_PATH, message)])
+            .map_err(|message| vec![Diagnostic::error(code, message)])
     }))?;
     Ok(tree)
 }

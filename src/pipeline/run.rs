@@ -35,6 +35,8 @@ pub struct PodReport<X = ()> {
 
 #[derive(Debug)]
 pub enum Outcome {
+    /// The pod cannot be run as it is named (its directory name): why.
+    Refused(String),
     /// The configuration file could not be read (usage/I-O error).
     Unreadable(LoadError),
     /// Invalid configuration, or a target refused it (diagnostics in `loaded` and here).
@@ -68,6 +70,8 @@ pub struct RunOptions<'a> {
     pub load: &'a LoadOptions,
     pub action: Action,
     pub templates: &'a Templates,
+    /// How long to wait for another build of the same tree (see `output::lock`).
+    pub lock_wait: std::time::Duration,
 }
 
 /// Runs one pod; `inspect` looks at a tree once it is written.
@@ -85,6 +89,9 @@ pub fn run_pod<X>(
         outcome,
         inspection: None,
     };
+    if let Some(problem) = pod.name_problem() {
+        return report(None, Outcome::Refused(problem));
+    }
     let mut loaded = match load(&pod.config, run.load) {
         Ok(loaded) => loaded,
         Err(error) => return report(None, Outcome::Unreadable(error)),
@@ -98,7 +105,14 @@ pub fn run_pod<X>(
         Err(diagnostics) => return report(Some(loaded), Outcome::Invalid(diagnostics)),
     };
     let outcome = match run.action {
-        Action::Write { force } => match output::write(&tree, &output_dir, force) {
+        Action::Write { force } => match output::write_with(
+            &tree,
+            &output_dir,
+            &output::WriteOptions {
+                force,
+                lock_wait: run.lock_wait,
+            },
+        ) {
             Ok(summary) => {
                 let inspection = inspect(&loaded, &tree);
                 return PodReport {
@@ -108,12 +122,32 @@ pub fn run_pod<X>(
             }
             Err(error) => Outcome::WriteFailed(error),
         },
-        Action::Compare => match output::plan(&tree, &output_dir) {
+        Action::Compare => match output::plan_with(&tree, &output_dir, run.lock_wait) {
             Ok(changes) => Outcome::Compared { changes, tree },
             Err(error) => Outcome::WriteFailed(error),
         },
     };
     report(Some(loaded), outcome)
+}
+
+/// Runs every pod on all cores; each report is handed to `consume` on the calling thread, in
+/// the pods' order, as soon as it is ready (so a run over many pods does not keep every pod's
+/// report, with its loaded configuration, until the end). `progress` is called after each pod
+/// with the number done so far.
+pub fn run_each<X: Send>(
+    pods: &[Pod],
+    output_root: &Path,
+    run: &RunOptions<'_>,
+    inspect: &(dyn Fn(&Loaded, &OutputTree) -> X + Sync),
+    progress: &(dyn Fn(usize) + Sync),
+    consume: impl FnMut(PodReport<X>),
+) {
+    super::parallel::for_each_in_order(
+        pods,
+        progress,
+        |pod| run_pod(pod, output_root, run, inspect),
+        consume,
+    );
 }
 
 /// Runs every pod on all cores; reports come back in the pods' order. `progress` is called

@@ -9,6 +9,7 @@
 //!
 //! Errors point at the configuration key responsible, found in `ctx.tree`.
 
+pub mod nginx_conf;
 pub mod templating;
 pub mod wellformed;
 
@@ -51,6 +52,12 @@ impl RenderContext<'_> {
         )
     }
 }
+
+/// Largest generated file (8 MiB): a pod's files are a few KiB, and the largest input within
+/// the documented limits renders far below this. Checked on every file (a template's output
+/// is cut off as soon as it passes it); half of what the output stage reads back from the
+/// disk, so a file a build wrote is always read back whole.
+pub const MAX_FILE_BYTES: u64 = 8 << 20;
 
 /// One file of the output tree.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -66,6 +66,16 @@ fn pipeline_corpus() {
 }
 
 #[test]
+fn env_file_corpus() {
+    replay("env_file", fuzz::env_file);
+}
+
+#[test]
+fn templates_corpus() {
+    replay("templates", fuzz::templates);
+}
+
+#[test]
 fn escape_lua_corpus() {
     replay("escape_lua", fuzz::escape_lua);
 }
@@ -120,4 +130,6 @@ fn oracles_reject_broken_escapes() {
     assert_eq!(fuzz::systemd_words("\"a b\" c").unwrap(), ["a b", "c"]);
     // The targets themselves panic on a broken value: the pipeline on nothing at all is fine.
     fuzz::pipeline(b"");
+    fuzz::env_file(b"");
+    fuzz::templates(b"");
 }

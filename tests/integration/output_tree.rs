@@ -216,6 +216,8 @@ fn plan_lists_what_would_change() {
             Change::Update { path, .. } => format!("update {path}"),
             Change::Remove { path, .. } => format!("remove {path}"),
             Change::Mode { path, .. } => format!("mode {path}"),
+            Change::DirectoryMode { path, .. } => format!("directory mode {path}"),
+            Change::Manifest { path } => format!("manifest {path}"),
         })
         .collect();
     assert_eq!(kinds, ["update a", "create c", "remove b"]);
