@@ -32,27 +32,37 @@ pub fn run(ui: &Ui, paths: &[PathBuf], load: &LoadArgs) -> Outcome {
     let mut report = Report { pods: Vec::new() };
     // A pod that cannot be read (or named) is that pod's failure: the others are still checked.
     let mut failed = 0;
-    for pod in &pods {
-        let loaded = match pod.name_problem() {
-            Some(problem) => Err(problem),
-            None => pipeline::load_and_check(&pod.config, &options).map_err(|e| e.to_string()),
-        };
-        let loaded = match loaded {
+    let mut stopped = None;
+    // Pods are checked on every core; each is printed (and dropped) in order as soon as it and
+    // those before it are done.
+    let check = |pod: &pipeline::Pod| match pod.name_problem() {
+        Some(problem) => Err(problem),
+        None => pipeline::load_and_check(&pod.config, &options).map_err(|e| e.to_string()),
+    };
+    let consume = |(path, loaded): (String, Result<_, String>)| {
+        if stopped.is_some() {
+            return;
+        }
+        let loaded: prose_compile::config::Loaded = match loaded {
             Ok(loaded) => loaded,
             Err(problem) => {
                 super::exit::error(&problem);
                 failed += 1;
-                continue;
+                return;
             }
         };
-        let path = pod.config.display().to_string();
         match ui.format {
             Format::Human => {
                 ui.diagnostics(&loaded.diagnostics, &loaded.sources);
                 super::environment::note(ui, &path, &loaded.environment_uses());
             }
             Format::Github => {
-                super::github::diagnostics(&mut ui.out(), &loaded.diagnostics, &loaded.sources)?
+                if let Err(error) =
+                    super::github::diagnostics(&mut ui.out(), &loaded.diagnostics, &loaded.sources)
+                {
+                    stopped = Some(error);
+                    return;
+                }
             }
             Format::Json | Format::Sarif => {}
         }
@@ -66,6 +76,15 @@ pub fn run(ui: &Ui, paths: &[PathBuf], load: &LoadArgs) -> Outcome {
                 diagnostics::all_to_json(&loaded.diagnostics, &loaded.sources)
             },
         });
+    };
+    pipeline::parallel::for_each_in_order(
+        &pods,
+        &|_| {},
+        |pod| (pod.config.display().to_string(), check(pod)),
+        consume,
+    );
+    if let Some(error) = stopped {
+        return Err(error.into());
     }
     if ui.format == Format::Json {
         ui.json(&report, false)?;

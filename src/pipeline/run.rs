@@ -16,6 +16,8 @@ use super::discover::Pod;
 pub enum Action {
     Write {
         force: bool,
+        /// `--durable` (see `output::WriteOptions::durable`).
+        durable: bool,
     },
     /// Compare with the disk, write nothing (`build --check`, `diff`).
     Compare,
@@ -105,12 +107,13 @@ pub fn run_pod<X>(
         Err(diagnostics) => return report(Some(loaded), Outcome::Invalid(diagnostics)),
     };
     let outcome = match run.action {
-        Action::Write { force } => match output::write_with(
+        Action::Write { force, durable } => match output::write_with(
             &tree,
             &output_dir,
             &output::WriteOptions {
                 force,
                 lock_wait: run.lock_wait,
+                durable,
             },
         ) {
             Ok(summary) => {
