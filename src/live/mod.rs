@@ -36,6 +36,11 @@ use std::time::{Duration, Instant};
 pub use prerequisites::{Missing, check as missing_prerequisites, find_program};
 pub use suite::PYTHON_PACKAGES;
 
+/// The groups of checks `Options::only` may name (`run.py`'s list).
+pub const GROUPS: &[&str] = &[
+    "config", "reload", "c2s", "xmpp", "upload", "s2s", "http", "ws", "bosh", "tls", "exposure",
+];
+
 /// The verdict of one check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Status {
@@ -192,15 +197,21 @@ impl std::fmt::Display for Error {
 
 /// Runs every check on `options.tree`, calling `on_event` for each note and result as it comes.
 pub fn run(options: &Options, on_event: &mut dyn FnMut(&Event)) -> Result<Report, Error> {
-    let missing = missing_prerequisites(&options.python);
-    if !missing.is_empty() {
-        return Err(Error::Prerequisites(missing));
+    if let Some(unknown) = options.only.iter().find(|g| !GROUPS.contains(&g.as_str())) {
+        return Err(Error::Setup(format!(
+            "no group of checks is named `{unknown}`; the groups: {}",
+            GROUPS.join(", ")
+        )));
     }
     if !options.tree.join("etc/prosody/prosody.cfg.lua").is_file() {
         return Err(Error::Setup(format!(
             "{}: no etc/prosody/prosody.cfg.lua (give a tree built by `prose-compile build`)",
             options.tree.display()
         )));
+    }
+    let missing = missing_prerequisites(&options.python);
+    if !missing.is_empty() {
+        return Err(Error::Prerequisites(missing));
     }
     let started = Instant::now();
     let dir = tempfile::Builder::new()
@@ -439,6 +450,17 @@ mod tests {
             };
             assert_eq!((n.kind.as_str(), n.text.as_str()), ("OUTPUT", other));
         }
+    }
+
+    #[test]
+    fn the_groups_are_run_pys() {
+        let run = suite::FILES.iter().find(|(n, _)| *n == "run.py").unwrap().1;
+        let line = run.lines().find(|l| l.starts_with("GROUPS = {")).unwrap();
+        let mut theirs: Vec<&str> = line.split('"').skip(1).step_by(2).collect();
+        let mut ours = GROUPS.to_vec();
+        theirs.sort_unstable();
+        ours.sort_unstable();
+        assert_eq!(theirs, ours);
     }
 
     #[test]

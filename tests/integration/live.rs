@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use prose_compile::live::{self, Options, Report, Status};
 use prose_compile::verify::{Outcome, require_or_skip};
 
-use crate::support::repo;
+use crate::support::{cli, repo};
 
 /// How many namespaces run at once (the machine of record has 2 cores).
 const PARALLEL: usize = 2;
@@ -420,4 +420,117 @@ fn every_example_and_variant_works_live_and_each_fix_is_proven() {
         }
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+#[test]
+fn verify_live_names_what_the_machine_lacks_and_refuses_bad_arguments() {
+    let golden = repo().join("golden/minimal");
+    let golden = golden.to_str().unwrap();
+    cli()
+        .args(&[
+            "verify",
+            "--live",
+            "--python",
+            "/nonexistent/python3",
+            golden,
+        ])
+        .run()
+        .status(2)
+        .stderr_has("error: the live checks need")
+        .stderr_has("Python (`/nonexistent/python3`)");
+    cli()
+        .args(&["verify", "--live", "--only", "tls,nope", golden])
+        .run()
+        .status(2)
+        .stderr_has("no group of checks is named `nope`");
+    cli()
+        .args(&["verify", "--live", "Cargo.toml"])
+        .run()
+        .status(2)
+        .stderr_has("no etc/prosody/prosody.cfg.lua");
+    // The live options mean nothing without --live.
+    cli()
+        .args(&["verify", "--keep", golden])
+        .run()
+        .status(2)
+        .stderr_has("--live");
+}
+
+/// Whether the live checks can run here (else a visible skip, or a failure under
+/// PROSE_COMPILE_REQUIRE_VALIDATORS=1).
+fn live_ready() -> bool {
+    let missing = live::missing_prerequisites(&python());
+    missing.is_empty()
+        || !require_or_skip(&Outcome::Skipped {
+            reason: format!(
+                "verify --live needs {}",
+                missing
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ),
+        })
+}
+
+#[test]
+fn verify_live_prints_each_check_and_its_result() {
+    if !live_ready() {
+        return;
+    }
+    let golden = repo().join("golden/minimal");
+    let run = cli()
+        .args(&[
+            "verify",
+            "--live",
+            "--only",
+            "c2s",
+            "--python",
+            python().to_str().unwrap(),
+        ])
+        .args(&[golden.to_str().unwrap()])
+        .run()
+        .status(0)
+        .stdout_has("PASS     ns.isolated: network interfaces in the namespace: ['lo']")
+        .stdout_has("PASS     c2s.starttls_required: ")
+        .stdout_has("NOTAVAIL prosody.module.prose_version: ")
+        .stderr_has("rewrite  etc/prosody/prosody.cfg.lua:7 (pid file)")
+        .stderr_has(" not available here (not judged)");
+    let _ = run;
+}
+
+#[test]
+fn a_hostile_tree_is_refused_before_anything_runs() {
+    if !live_ready() {
+        return;
+    }
+    let scratch = tempfile::tempdir().unwrap();
+    let tree = scratch.path().join("tree");
+    copy_tree(&repo().join("golden/minimal"), &tree);
+    std::os::unix::fs::symlink("/etc/shadow", tree.join("etc/prose/shadow")).unwrap();
+    let mut options = Options::new(&tree);
+    options.python = python();
+    let report = live::run(&options, &mut |_| {}).unwrap();
+    let prep = report.get("harness.prep").expect("the preparation failed");
+    assert!(
+        prep.detail.contains("a symbolic link in the tree"),
+        "{}",
+        prep.detail
+    );
+    assert!(report.get("prosody.start").is_none(), "nothing ran");
+    // A name that is not a hostname cannot reach the harness' hosts, DNS or Lua files.
+    fs::remove_file(tree.join("etc/prose/shadow")).unwrap();
+    undo(
+        &tree,
+        "etc/prosody/prosody.cfg.lua",
+        "VirtualHost \"crisp.chat\"",
+        "VirtualHost \"crisp.chat\\\"x\"",
+    );
+    let report = live::run(&options, &mut |_| {}).unwrap();
+    let prep = report.get("harness.prep").expect("the preparation failed");
+    assert!(
+        prep.detail.contains("is not a plain hostname"),
+        "{}",
+        prep.detail
+    );
 }

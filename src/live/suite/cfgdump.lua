@@ -1,6 +1,8 @@
 -- cfgdump.lua FILE: evaluates a prosody.cfg.lua the way Prosody's configmanager does (the
 -- global section, then VirtualHost/Component switching the section; ENV_X reads $X) and prints
--- one "section<TAB>option<TAB>value" line per option, the value as JSON. No Prosody code runs.
+-- one "section<TAB>option<TAB>value" line per option, the value as JSON. No Prosody code runs,
+-- and the file sees no global but those (the generated files need none): it cannot reach `os`
+-- or `io`. prep.py runs this as the `prosody` user.
 local file = arg[1]
 local cfg, order = { ["*"] = {} }, { "*" }
 local cur = "*"
@@ -31,7 +33,7 @@ local env = setmetatable({
 }, {
   __index = function(_, k)
     if type(k) == "string" and k:match("^ENV_") then return os.getenv(k:sub(5)) end
-    return _G[k]
+    return nil
   end,
   __newindex = function(_, k, v) cfg[cur][k] = v end,
 })

@@ -104,7 +104,7 @@ def check(plan, http):
         if port not in published:
             continue
         interface, host_port, entry, asked = published[port]
-        serves = "HTTPS" if port in https_ports else "HTTP" if port in http_ports else "nothing (Prosody does not serve it)"
+        serves = "HTTPS" if port in https_ports else "HTTP" if port in http_ports else "where Prosody serves nothing"
         chosen = [v for v in asked if "INTERFACE" in v]
         ok = interface in LOOPBACK or bool(chosen)
         verdict(f"exposure.compose[{port}]", ok,

@@ -47,7 +47,9 @@ class Prosody:
         self.missing = []
 
     def ctl(self, *args, cfg=None):
-        return sh(["prosodyctl", "--config", str(cfg or self.cfg), *args], timeout=60,
+        # As `prosody`: prosodyctl runs the tree's Lua configuration.
+        return sh(["setpriv", "--reuid", "prosody", "--regid", "prosody", "--init-groups",
+                   "prosodyctl", "--config", str(cfg or self.cfg), *args], timeout=60,
                   env=dict(os.environ, **self.env))
 
     def plugin_dirs(self):

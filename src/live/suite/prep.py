@@ -51,10 +51,43 @@ class Rewriter:
         return "".join(out)
 
 
+HOSTNAME = re.compile(r"^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$")
+MAX_FILE = 16 * 1024 * 1024
+
+
+def hostname(name, where):
+    """A name the harness writes into hosts, DNS and Lua files: plain ASCII hostnames only (a
+    tree may be hostile; prose-compile's own trees always pass)."""
+    if not isinstance(name, str) or not HOSTNAME.match(name):
+        raise SystemExit(f"{where}: {name!r} is not a plain hostname; the live checks refuse it")
+    return name
+
+
+def copy_tree(src, dst):
+    """Regular files and directories only (no symbolic link followed), each file bounded."""
+    for root, dirs, files in os.walk(src):
+        rel = Path(root).relative_to(src)
+        for name in dirs + files:
+            path = Path(root) / name
+            if path.is_symlink():
+                raise SystemExit(f"{path}: a symbolic link in the tree; the live checks copy regular files only")
+        (dst / rel).mkdir(parents=True, exist_ok=True)
+        for name in files:
+            path = Path(root) / name
+            if not path.is_file() or path.stat().st_size > MAX_FILE:
+                raise SystemExit(f"{path}: not a regular file of at most {MAX_FILE} bytes")
+            shutil.copyfile(path, dst / rel / name)
+
+
+def as_prosody(argv):
+    """Runs code from the tree (its Lua configuration) as `prosody`, never as root."""
+    return ["setpriv", "--reuid", "prosody", "--regid", "prosody", "--init-groups", *argv]
+
+
 def prosody_options(cfg):
     """The options of each section of a prosody.cfg.lua, as Prosody's configmanager sees them."""
     env = dict(os.environ, OAUTH2_REGISTRATION_KEY=OAUTH2_KEY)
-    run = sh(["lua5.4", str(HERE / "cfgdump.lua"), str(cfg)], env=env)
+    run = sh(as_prosody(["lua5.4", str(HERE / "cfgdump.lua"), str(cfg)]), env=env)
     if run.returncode != 0:
         raise SystemExit(f"cannot evaluate {cfg}: {run.stderr.strip()}")
     sections = {}
@@ -184,9 +217,11 @@ def main():
     for d in ["tree", "etc/prosody/certs", "etc/nginx/sites-enabled", "certs/live", "trust", "prosody-data",
               "run", "log", "peer/data", "peer/certs", "www", "nginx-tmp"]:
         (W / d).mkdir(parents=True, exist_ok=True)
+    os.chmod(W, 0o755)
+    uid, gid = pwd.getpwnam("prosody").pw_uid, grp.getgrnam("prosody").gr_gid
     for part in ["etc", "var"]:
         if (src / part).is_dir():
-            shutil.copytree(src / part, W / "tree" / part, dirs_exist_ok=True, symlinks=False)
+            copy_tree(src / part, W / "tree" / part)
     note("PREP", f"tree {src} copied to {W / 'tree'}")
     rewrite = Rewriter()
 
@@ -208,6 +243,9 @@ def main():
         text = rewrite(label, text, r'^plugin_paths = \{[^}]*\}', f'plugin_paths = {{ "{modules}" }}',
                        "Prose's modules (--modules)")
     cfg.write_text(text)
+    for p in (W / "etc/prosody", cfg):
+        os.chown(p, 0, gid)
+        os.chmod(p, 0o750 if p.is_dir() else 0o640)
     note("MOUNT", f"/var/lib/prosody (Prosody's data path: the file sets none) <- {W}/prosody-data, "
                   "in the namespace")
     prosody = prosody_options(cfg)
@@ -215,6 +253,8 @@ def main():
     components = {h: o.get("component_module") for h, o in prosody.items() if o.get("__kind") == "component"}
     if not vhosts:
         raise SystemExit(f"{source}: no VirtualHost")
+    for name in vhosts + list(components):
+        hostname(name, "a VirtualHost or Component of prosody.cfg.lua")
     domain = vhosts[0]
     glob = prosody["*"]
 
@@ -229,6 +269,8 @@ def main():
         (W / "etc/nginx/sites-enabled" / f.name).write_text(t)
         servers = [parse_server(b) for b in blocks(strip_comments(f.read_text()), "server")]
         for s in servers:
+            for name in s["server_name"]:
+                hostname(name, f"a server_name of {label}")
             if s["ssl_certificate"]:
                 names = cert_names.setdefault(Path(s["ssl_certificate"]).parent.name, [])
                 names += [n for n in s["server_name"] if n not in names]
@@ -269,7 +311,7 @@ server {{
     whitelist = glob.get("s2s_whitelist") or []
     peers = []
     if federating:
-        peers = [whitelist[0] if whitelist_on and whitelist else FRIEND, NOT_WHITELISTED]
+        peers = [hostname(whitelist[0], "s2s_whitelist") if whitelist_on and whitelist else FRIEND, NOT_WHITELISTED]
 
     # Certificates: nginx's (one per certificate directory, every name using it), Prosody's
     # (one per host and component, in the `certs` directory beside the configuration, Prosody's
@@ -333,7 +375,6 @@ authentication = "internal_hashed"
                     "(certificate authentication required on its side)")
 
     # Prosody runs as `prosody` (Prosody 13 refuses root), nginx's workers as www-data.
-    uid, gid = pwd.getpwnam("prosody").pw_uid, grp.getgrnam("prosody").gr_gid
     for d in ["prosody-data", "run", "peer/data"]:
         os.chown(W / d, uid, gid)
     for d in ["etc/prosody", "etc/prosody/certs", "peer", "peer/certs"]:
@@ -341,7 +382,7 @@ authentication = "internal_hashed"
             if p.is_dir() or p.is_file():
                 os.chown(p, 0, gid)
                 os.chmod(p, 0o750 if p.is_dir() else 0o640)
-    for d in [W, W / "www", W / "tree"]:
+    for d in [W / "www", W / "tree"]:
         os.chmod(d, 0o755)
 
     plan = {
