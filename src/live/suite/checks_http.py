@@ -144,6 +144,10 @@ class Http:
                         f"(expected {host}), X-Forwarded-Proto {h.get('x-forwarded-proto')}, X-Forwarded-For "
                         f"{h.get('x-forwarded-for')}, X-Real-IP {h.get('x-real-ip')}")
                 security_headers(f"{name}/ {status}", headers)
+                # A 404 from the upstream gets the same headers.
+                status, headers, _ = https_request(name, "GET", "/not-here", self.ca)
+                verdict(f"http.not_found[{name}/]", status == 404, f"GET /not-here (a 404 from {expected_server}) -> {status}")
+                security_headers(f"{name} {status}", headers)
         upload = self.location("/upload/")
         if upload:
             name = next(n for s in self.https_servers() for loc in s["locations"] if loc is upload for n in s["server_name"])

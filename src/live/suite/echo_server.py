@@ -1,6 +1,7 @@
 """echo_server.py ADDRESS PORT NAME: stands in for the Prose web app (8080) and the Dashboard
-(8081) behind nginx. Answers every request with JSON describing it (method, path, headers), and
-sends X-Powered-By and X-Frame-Options so that nginx's hiding of upstream headers is visible."""
+(8081) behind nginx. Answers every request with JSON describing it (method, path, headers), 404
+for a path under /not-here, and sends X-Powered-By and X-Frame-Options so that nginx's hiding
+of upstream headers is visible."""
 import json
 import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -17,7 +18,7 @@ class Echo(BaseHTTPRequestHandler):
             self.rfile.read(length)
         body = json.dumps({"server": NAME, "method": self.command, "path": self.path,
                            "headers": dict(self.headers.items())}).encode()
-        self.send_response(200)
+        self.send_response(404 if self.path.startswith("/not-here") else 200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
         self.send_header("X-Powered-By", "echo")

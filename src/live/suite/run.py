@@ -71,7 +71,7 @@ def main():
             prosody.sighup()
         if want("c2s"):
             checks_xmpp.c2s_raw(plan, ca)
-        if want("xmpp"):
+        if want("xmpp") or want("upload") or want("s2s"):
             asyncio.run(checks_xmpp.clients(plan, ca, http, want))
         if want("http"):
             http.redirects()
