@@ -12,6 +12,22 @@ use super::{DIR_MODE, WORK_DIR};
 /// Refuses output directories (or parents inside them) that are symlinks or not directories,
 /// so nothing is ever written outside the tree through a link.
 pub(super) fn check_no_links(root: &Path, relative: &camino::Utf8Path) -> Result<(), WriteError> {
+    check_parents(root, relative)?;
+    let file = root.join(relative);
+    if let Ok(meta) = fs::symlink_metadata(&file)
+        && !meta.is_file()
+    {
+        return Err(WriteError::Unsafe(format!(
+            "{} is a {}: refusing to replace it",
+            file.display(),
+            kind_of(&meta)
+        )));
+    }
+    Ok(())
+}
+
+/// Refuses a path whose directories (inside the tree) are symbolic links or not directories.
+pub(super) fn check_parents(root: &Path, relative: &camino::Utf8Path) -> Result<(), WriteError> {
     let mut here = root.to_owned();
     let segments: Vec<&str> = relative.as_str().split('/').collect();
     for segment in &segments[..segments.len().saturating_sub(1)] {
@@ -32,23 +48,60 @@ pub(super) fn check_no_links(root: &Path, relative: &camino::Utf8Path) -> Result
             _ => {}
         }
     }
-    let file = root.join(relative);
-    if let Ok(meta) = fs::symlink_metadata(&file)
-        && !meta.is_file()
-    {
-        return Err(WriteError::Unsafe(format!(
-            "{} is a {}: refusing to replace it",
-            file.display(),
-            if meta.is_dir() {
-                "directory"
-            } else if meta.file_type().is_symlink() {
-                "symbolic link"
-            } else {
-                "special file (not a regular file)"
-            }
-        )));
-    }
     Ok(())
+}
+
+fn kind_of(meta: &fs::Metadata) -> &'static str {
+    if meta.is_dir() {
+        "directory"
+    } else if meta.file_type().is_symlink() {
+        "symbolic link"
+    } else if meta.is_file() {
+        "regular file"
+    } else {
+        "special file (not a regular file)"
+    }
+}
+
+/// What is at a path of the tree, looked at without following a link.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum OnDisk {
+    Missing,
+    /// A regular file and (at most [`MAX_ON_DISK_BYTES`] of) its contents.
+    File(Vec<u8>),
+    /// A symbolic link and the text it holds.
+    Link(String),
+    /// A directory or a special file: never replaced.
+    Other(&'static str),
+}
+
+impl OnDisk {
+    /// What a diff shows for it.
+    pub(super) fn shown(&self) -> Vec<u8> {
+        match self {
+            OnDisk::File(bytes) => bytes.clone(),
+            OnDisk::Link(target) => super::link_text(target),
+            OnDisk::Missing | OnDisk::Other(_) => Vec::new(),
+        }
+    }
+}
+
+pub(super) fn on_disk(path: &Path) -> Result<OnDisk, WriteError> {
+    let meta = match fs::symlink_metadata(path) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(OnDisk::Missing),
+        Err(e) => return Err(io_error(path, e)),
+    };
+    if meta.file_type().is_symlink() {
+        let target = fs::read_link(path).map_err(|e| io_error(path, e))?;
+        return Ok(OnDisk::Link(target.to_string_lossy().into_owned()));
+    }
+    if meta.is_file() {
+        return read_on_disk(path)
+            .map(OnDisk::File)
+            .map_err(|e| io_error(path, e));
+    }
+    Ok(OnDisk::Other(kind_of(&meta)))
 }
 
 /// Largest file of the tree read back from the disk: a generated file is at most

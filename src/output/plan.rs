@@ -6,7 +6,7 @@ use std::path::Path;
 
 use camino::Utf8PathBuf;
 
-use super::disk::{check_root, dir_modes_to_fix, read_on_disk};
+use super::disk::{OnDisk, check_root, dir_modes_to_fix, on_disk, read_on_disk};
 use super::lock::{Access, lock};
 use super::manifest::Ownership;
 use super::write::{WriteError, io_error};
@@ -90,18 +90,31 @@ pub fn plan_with(
             Err(e) => return Err(io_error(&path, e)),
         }
     }
+    // Links are compared as text, never followed.
+    for link in tree.links() {
+        let path = link.path.clone();
+        match on_disk(&root.join(&link.path))? {
+            OnDisk::Missing => changes.push(Change::Create { path }),
+            OnDisk::Link(target) if target == link.target.as_str() => {}
+            other => changes.push(Change::Update {
+                path,
+                old: other.shown(),
+            }),
+        }
+    }
     let mut stale: Vec<&Utf8PathBuf> = ownership
         .all_paths()
-        .filter(|p| tree.get(p).is_none())
+        .filter(|p| !tree.contains(p))
         .collect();
     stale.sort();
     stale.dedup();
     for path in stale {
-        if let Ok(old) = read_on_disk(&root.join(path)) {
-            changes.push(Change::Remove {
+        match on_disk(&root.join(path))? {
+            OnDisk::Missing | OnDisk::Other(_) => {}
+            state => changes.push(Change::Remove {
                 path: path.clone(),
-                old,
-            });
+                old: state.shown(),
+            }),
         }
     }
     for (path, old) in dir_modes_to_fix(root, &tree.directories()) {

@@ -8,11 +8,14 @@ use std::path::{Path, PathBuf};
 
 use camino::Utf8PathBuf;
 
-use super::disk::{check_no_links, check_root, fix_dir_modes, make_dirs, read_on_disk};
+use super::disk::{
+    OnDisk, check_no_links, check_parents, check_root, fix_dir_modes, make_dirs, on_disk,
+    read_on_disk,
+};
 use super::lock::{Access, lock};
 use super::manifest::{JOURNAL, MAX_MANIFEST_BYTES, Ownership, sha256_hex};
-use super::{MANIFEST, OutputTree, PRIVATE_MANIFEST, WORK_DIR, unified_diff};
-use crate::targets::GeneratedFile;
+use super::{MANIFEST, OutputTree, PRIVATE_MANIFEST, WORK_DIR, link_text, unified_diff};
+use crate::targets::{GeneratedFile, GeneratedLink};
 
 const STAGING: &str = "staging";
 
@@ -112,6 +115,9 @@ pub fn write_with(
     for file in tree.files() {
         check_no_links(root, &file.path)?;
     }
+    for link in tree.links() {
+        check_parents(root, &link.path)?;
+    }
 
     // Refuse to overwrite hand edits and files we never generated.
     let mut edits = Vec::new();
@@ -135,28 +141,68 @@ pub fn write_with(
             });
         }
     }
+    // A link is replaced when it is missing, or when what is there is ours: never followed.
+    let mut links_to_write: Vec<&GeneratedLink> = Vec::new();
+    for link in tree.links() {
+        let state = on_disk(&root.join(&link.path))?;
+        let ours = link.target.as_str();
+        let owned = match &state {
+            OnDisk::Missing => true,
+            OnDisk::Link(target) if target == ours => {
+                unchanged.push(link.path.clone());
+                continue;
+            }
+            OnDisk::Link(target) => ownership.owns_link(&link.path, target),
+            OnDisk::File(old) => ownership.owns(&link.path, &sha256_hex(old)),
+            OnDisk::Other(kind) => {
+                return Err(WriteError::Unsafe(format!(
+                    "{} is a {kind}: refusing to replace it",
+                    root.join(&link.path).display()
+                )));
+            }
+        };
+        if !force && !owned {
+            edits.push(HandEdit {
+                path: link.path.clone(),
+                diff: unified_diff(&link.path, &state.shown(), &link_text(ours), usize::MAX).0,
+                was_generated: ownership.listed(&link.path),
+            });
+        }
+        links_to_write.push(link);
+    }
     let stale: Vec<Utf8PathBuf> = {
         let mut s: Vec<Utf8PathBuf> = ownership
             .all_paths()
-            .filter(|p| tree.get(p).is_none())
+            .filter(|p| !tree.contains(p))
             .cloned()
             .collect();
         s.sort();
         s.dedup();
         s
     };
-    for path in &stale {
-        check_no_links(root, path)?;
-        if let Ok(old) = read_on_disk(&root.join(path))
-            && !force
-            && !ownership.owns(path, &sha256_hex(&old))
-        {
+    let mut to_remove = Vec::new();
+    for path in stale {
+        check_parents(root, &path)?;
+        let state = on_disk(&root.join(&path))?;
+        let owned = match &state {
+            OnDisk::Missing => continue,
+            OnDisk::File(old) => ownership.owns(&path, &sha256_hex(old)),
+            OnDisk::Link(target) => ownership.owns_link(&path, target),
+            OnDisk::Other(kind) => {
+                return Err(WriteError::Unsafe(format!(
+                    "{} is a {kind}: refusing to remove it",
+                    root.join(&path).display()
+                )));
+            }
+        };
+        if !force && !owned {
             edits.push(HandEdit {
+                diff: unified_diff(&path, &state.shown(), b"", usize::MAX).0,
                 path: path.clone(),
-                diff: unified_diff(path, &old, b"", usize::MAX).0,
                 was_generated: true,
             });
         }
+        to_remove.push(path);
     }
     if !edits.is_empty() {
         return Err(WriteError::HandEdited(edits));
@@ -168,13 +214,14 @@ pub fn write_with(
         .files()
         .filter(|f| !unchanged.contains(&f.path))
         .collect();
-    let to_remove: Vec<Utf8PathBuf> = stale
-        .into_iter()
-        .filter(|p| root.join(p).exists())
-        .collect();
     let manifests_current = manifest_on_disk(root, MANIFEST) == Some((manifest.clone(), 0o644))
         && manifest_on_disk(root, PRIVATE_MANIFEST) == private;
-    if to_write.is_empty() && to_remove.is_empty() && manifests_current && !recovered {
+    if to_write.is_empty()
+        && links_to_write.is_empty()
+        && to_remove.is_empty()
+        && manifests_current
+        && !recovered
+    {
         return Ok(WriteSummary {
             unchanged,
             directory_modes: fix_dir_modes(root, &tree.directories())?,
@@ -199,6 +246,11 @@ pub fn write_with(
     for (n, file) in to_write.iter().enumerate() {
         write_file(&staging.join(n.to_string()), &file.contents, file.mode)?;
     }
+    let staged_link = |n: usize| staging.join(format!("link-{n}"));
+    for (n, link) in links_to_write.iter().enumerate() {
+        std::os::unix::fs::symlink(&link.target, staged_link(n))
+            .map_err(|e| io_error(&staged_link(n), e))?;
+    }
     // 2. Journal: from here on, an interruption is repaired by the next build. It lists every
     //    digest, the private ones too: readable by the build's user only.
     write_atomically(
@@ -215,6 +267,16 @@ pub fn write_with(
             make_dirs(root, parent)?;
         }
         fs::rename(staging.join(n.to_string()), &target).map_err(|e| io_error(&target, e))?;
+        fault_injection_point();
+    }
+    // After the files, so a link never names a file not yet in place. A rename replaces a
+    // link itself, never what it points to.
+    for (n, link) in links_to_write.iter().enumerate() {
+        let target = root.join(&link.path);
+        if let Some(parent) = link.path.parent() {
+            make_dirs(root, parent)?;
+        }
+        fs::rename(staged_link(n), &target).map_err(|e| io_error(&target, e))?;
         fault_injection_point();
     }
     for path in &to_remove {
@@ -238,7 +300,11 @@ pub fn write_with(
     fs::remove_file(work.join(JOURNAL)).map_err(|e| io_error(&work, e))?;
     let _ = fs::remove_dir_all(&work);
     Ok(WriteSummary {
-        written: to_write.iter().map(|f| f.path.clone()).collect(),
+        written: to_write
+            .iter()
+            .map(|f| f.path.clone())
+            .chain(links_to_write.iter().map(|l| l.path.clone()))
+            .collect(),
         unchanged,
         removed: to_remove,
         directory_modes,
