@@ -50,6 +50,12 @@ fn scratch() -> &'static Path {
     })
 }
 
+/// Removes the scratch directory of [`pipeline`] (the replay test calls it when done; a fuzzing
+/// process keeps its one directory for its whole run).
+pub fn remove_scratch() {
+    let _ = std::fs::remove_dir_all(scratch());
+}
+
 /// Bytes -> `prose.toml` (+ `prose.env`, `--set` arguments) -> parse -> layer -> validate ->
 /// render. Never panics; a valid configuration renders twice to the same bytes, its YAML and
 /// JSON files parse, and its manifest lists every file with its digest.

@@ -347,11 +347,7 @@ struct DiffBudget {
 
 /// A change with its whole diff (the JSON report is not cut to a screenful).
 fn json_change(change: &Change, tree: &OutputTree) -> JsonChange {
-    let generated = |path: &camino::Utf8Path| {
-        tree.get(path)
-            .map(|f| f.contents.clone())
-            .unwrap_or_default()
-    };
+    let generated = |path: &camino::Utf8Path| tree.shown(path).unwrap_or_default();
     let (path, kind, old, new) = match change {
         Change::Create { path } => (path, "create", Vec::new(), generated(path)),
         Change::Update { path, old } => (path, "update", old.clone(), generated(path)),
@@ -398,11 +394,7 @@ fn print_changes(
     tree: &OutputTree,
     budget: &mut DiffBudget,
 ) -> std::io::Result<()> {
-    let generated = |path: &camino::Utf8Path| {
-        tree.get(path)
-            .map(|f| f.contents.clone())
-            .unwrap_or_default()
-    };
+    let generated = |path: &camino::Utf8Path| tree.shown(path).unwrap_or_default();
     let mut out = String::new();
     for change in changes {
         let (path, old, new, note) = match change {

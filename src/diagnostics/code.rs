@@ -75,6 +75,7 @@ codes! {
     PROSODY_VALUE = "prosody-value": "a Prosody option value the Pod API or Lua cannot hold";
     PROSODY_BASELINE = "prosody-baseline": "a Prosody table or option that would drop settings or modules the pod needs";
     PROSODY_POD_API = "prosody-pod-api": "a Prosody option the Pod API ignores or replaces when it writes the file";
+    PROSODY_TLS = "prosody-tls": "a Prosody `ssl` table that keeps Prosody's TLS ciphers from following `tls_profile` as nginx's do";
     PROSODY_HOST = "prosody-host": "a `prosody.<host>` table that names no generated section";
     PROSODY_GLOBAL_OPTION = "prosody-global-option": "a global-only Prosody option under a host";
     PROSODY_SECTION_KIND = "prosody-section-kind": "a Prosody option that would change what a generated section is";

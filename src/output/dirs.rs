@@ -14,7 +14,9 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use camino::{Utf8Path, Utf8PathBuf};
-use rustix::fs::{AtFlags, CWD, FileType, Mode, OFlags, fchmod, fstat, mkdirat, openat, statat};
+use rustix::fs::{
+    AtFlags, CWD, FileType, Mode, OFlags, fchmod, fstat, mkdirat, openat, readlinkat, statat,
+};
 use rustix::io::Errno;
 
 use super::DIR_MODE;
@@ -284,46 +286,63 @@ pub(super) const MAX_ON_DISK_BYTES: u64 = 16 << 20;
 const _: () = assert!(crate::targets::MAX_FILE_BYTES < MAX_ON_DISK_BYTES);
 
 /// A file of the tree as it is on disk: its bytes (at most `limit`) and its mode.
+#[derive(Debug)]
 pub(super) struct OnDisk {
     pub(super) bytes: Vec<u8>,
     pub(super) mode: u32,
 }
 
-/// Reads the file `name` of the directory `dir`: `None` when there is none. Only a regular file
-/// reached without a link is read (a FIFO would block, a device never end, a link lead out of
-/// the tree): anything else is refused, naming `path`. One `openat`, one `fstat`, and reads
-/// sized from the file.
-pub(super) fn read_at(
+/// What is at a path of the tree, looked at without following a link.
+#[derive(Debug)]
+pub(super) enum State {
+    Missing,
+    /// A regular file: (at most the bound of) its contents, and its mode.
+    File(OnDisk),
+    /// A symbolic link and the text it holds (never followed).
+    Link(String),
+    /// A directory or a special file: never read, never replaced.
+    Other(&'static str),
+}
+
+impl State {
+    /// What a diff shows for it.
+    pub(super) fn shown(&self) -> Vec<u8> {
+        match self {
+            State::File(file) => file.bytes.clone(),
+            State::Link(target) => super::link_text(target),
+            State::Missing | State::Other(_) => Vec::new(),
+        }
+    }
+}
+
+/// Looks at the entry `name` of the directory `dir` without following a link: a regular file
+/// is read (at most `limit` bytes: one `openat`, one `fstat`, reads sized from the file), a
+/// link's text is read with `readlinkat`; a FIFO, a device or a directory is opened at most
+/// (non-blocking), never read. `path` names it in errors.
+pub(super) fn look_at(
     dir: BorrowedFd<'_>,
     name: &str,
     path: &Path,
     limit: u64,
-) -> Result<Option<OnDisk>, WriteError> {
+) -> Result<State, WriteError> {
     let flags =
         OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::NOCTTY | OFlags::CLOEXEC;
     let fd = match openat(dir, name, flags, Mode::empty()) {
         Ok(fd) => fd,
-        Err(Errno::NOENT) => return Ok(None),
+        Err(Errno::NOENT) => return Ok(State::Missing),
         Err(Errno::LOOP) => {
-            return Err(WriteError::Unsafe(format!(
-                "{} is a symbolic link: refusing to replace it",
-                path.display()
-            )));
+            let target = readlinkat(dir, name, Vec::new()).map_err(|e| io_error(path, e.into()))?;
+            return Ok(State::Link(target.to_string_lossy().into_owned()));
         }
+        // A socket cannot be opened.
+        Err(Errno::NXIO) => return Ok(State::Other(SPECIAL)),
         Err(e) => return Err(io_error(path, e.into())),
     };
     let stat = fstat(&fd).map_err(|e| io_error(path, e.into()))?;
-    let kind = FileType::from_raw_mode(stat.st_mode);
-    if kind != FileType::RegularFile {
-        return Err(WriteError::Unsafe(format!(
-            "{} is a {}: refusing to replace it",
-            path.display(),
-            if kind == FileType::Directory {
-                "directory"
-            } else {
-                "special file (not a regular file)"
-            }
-        )));
+    match FileType::from_raw_mode(stat.st_mode) {
+        FileType::RegularFile => {}
+        FileType::Directory => return Ok(State::Other("directory")),
+        _ => return Ok(State::Other(SPECIAL)),
     }
     let size = (stat.st_size.max(0) as u64).min(limit);
     // One byte more than the size, so a file that grew since is still read to the end in the
@@ -333,10 +352,35 @@ pub(super) fn read_at(
         .take(limit)
         .read_to_end(&mut bytes)
         .map_err(|e| io_error(path, e))?;
-    Ok(Some(OnDisk {
+    Ok(State::File(OnDisk {
         bytes,
         mode: stat.st_mode & 0o7777,
     }))
+}
+
+const SPECIAL: &str = "special file (not a regular file)";
+
+/// Reads the file `name` of the directory `dir`: `None` when there is none. Only a regular file
+/// reached without a link is read (a FIFO would block, a device never end, a link lead out of
+/// the tree): anything else is refused, naming `path`.
+pub(super) fn read_at(
+    dir: BorrowedFd<'_>,
+    name: &str,
+    path: &Path,
+    limit: u64,
+) -> Result<Option<OnDisk>, WriteError> {
+    match look_at(dir, name, path, limit)? {
+        State::Missing => Ok(None),
+        State::File(file) => Ok(Some(file)),
+        State::Link(_) => Err(WriteError::Unsafe(format!(
+            "{} is a symbolic link: refusing to replace it",
+            path.display()
+        ))),
+        State::Other(kind) => Err(WriteError::Unsafe(format!(
+            "{} is a {kind}: refusing to replace it",
+            path.display()
+        ))),
+    }
 }
 
 /// Creates the new file `name` in `dir` with exactly `mode` (it must not exist): created with

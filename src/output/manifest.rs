@@ -129,6 +129,20 @@ impl Ownership {
                 .is_some_and(|m| m.get(path).is_some_and(|h| h == hash))
     }
 
+    /// Whether a symbolic link at `path` holding `target` is one a build of ours wrote: it
+    /// names (read as text, never followed) a file that the same manifest listed with the
+    /// digest it listed for the link.
+    pub(super) fn owns_link(&self, path: &Utf8Path, target: &str) -> bool {
+        let Some(file) = super::resolve_link(path, target) else {
+            return false;
+        };
+        let consistent = |m: &Manifest| {
+            m.get(path)
+                .is_some_and(|digest| m.get(&file) == Some(digest))
+        };
+        consistent(&self.manifest) || self.pending.as_ref().is_some_and(consistent)
+    }
+
     pub(super) fn listed(&self, path: &Utf8Path) -> bool {
         self.manifest.contains_key(path)
             || self.pending.as_ref().is_some_and(|m| m.contains_key(path))

@@ -19,6 +19,12 @@
 //! the files' own restrictive mode, never in the world-readable `SHA256SUMS`: the digest of a
 //! file whose only unknown part is a short secret would give the secret away to brute force.
 //!
+//! Symbolic links (nginx's `sites-enabled/<name>`, [`GeneratedLink`]) are entries of the tree
+//! too: relative, to a file of the same tree, listed in the manifest with the digest of that
+//! file (what `sha256sum -c` reads through them). A link on disk is never followed: it is the
+//! build's own only when it is exactly the link the build writes, or, for one an earlier build
+//! wrote, when it names the file its manifest listed with the same digest ([`resolve_link`]).
+//!
 //! Around all of it, a build holds an exclusive lock on the tree's root ([`lock`]), so two
 //! builds of one tree take turns; every directory of the tree, its root included, is 0755
 //! whatever the umask (the tree is installed with `rsync -a` onto `/`).
@@ -40,7 +46,7 @@ pub use write::{HandEdit, WriteError, WriteOptions, WriteSummary, write, write_w
 
 use camino::{Utf8Path, Utf8PathBuf};
 
-use crate::targets::GeneratedFile;
+use crate::targets::{GeneratedFile, GeneratedLink};
 
 /// The manifest at the root of every pod's tree (world-readable files).
 pub const MANIFEST: &str = "SHA256SUMS";
@@ -55,12 +61,13 @@ pub const WORK_DIR: &str = ".prose-compile";
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct OutputTree {
     files: BTreeMap<Utf8PathBuf, GeneratedFile>,
+    links: BTreeMap<Utf8PathBuf, GeneratedLink>,
 }
 
 impl OutputTree {
     /// Adds a file; refuses a path that could leave the tree or collide with the tool's own.
     pub fn insert(&mut self, file: GeneratedFile) -> Result<(), String> {
-        check_relative_path(file.path.as_str())?;
+        self.check_new_path(&file.path)?;
         if file.contents.len() as u64 > crate::targets::MAX_FILE_BYTES {
             return Err(format!(
                 "generated `{}` would be {} bytes, more than the limit of {} MiB per file",
@@ -69,19 +76,44 @@ impl OutputTree {
                 crate::targets::MAX_FILE_BYTES >> 20
             ));
         }
-        if file.path == MANIFEST
-            || file.path == PRIVATE_MANIFEST
-            || file.path.as_str().starts_with(WORK_DIR)
+        self.files.insert(file.path.clone(), file);
+        Ok(())
+    }
+
+    /// Adds a symbolic link; refuses one whose target is not a file already in the tree
+    /// (reached without climbing out of it), so every link of a tree resolves inside it.
+    pub fn insert_link(&mut self, link: GeneratedLink) -> Result<(), String> {
+        self.check_new_path(&link.path)?;
+        let plain =
+            link.target.as_str().split('/').all(|s| {
+                !s.is_empty() && s != "." && !s.chars().any(|c| c.is_control() || c == '\\')
+            });
+        let resolved = resolve_link(&link.path, link.target.as_str());
+        if !plain
+            || resolved
+                .as_ref()
+                .is_none_or(|p| !self.files.contains_key(p))
         {
             return Err(format!(
-                "`{}` is reserved for prose-compile's own files",
-                file.path
+                "generated link `{}` -> `{}` does not name a generated file",
+                link.path,
+                link.target.as_str().escape_debug()
             ));
         }
-        if self.files.contains_key(&file.path) {
-            return Err(format!("two targets generate `{}`", file.path));
+        self.links.insert(link.path.clone(), link);
+        Ok(())
+    }
+
+    fn check_new_path(&self, path: &Utf8Path) -> Result<(), String> {
+        check_relative_path(path.as_str())?;
+        if path == MANIFEST || path == PRIVATE_MANIFEST || path.as_str().starts_with(WORK_DIR) {
+            return Err(format!(
+                "`{path}` is reserved for prose-compile's own files"
+            ));
         }
-        self.files.insert(file.path.clone(), file);
+        if self.files.contains_key(path) || self.links.contains_key(path) {
+            return Err(format!("two targets generate `{path}`"));
+        }
         Ok(())
     }
 
@@ -91,6 +123,35 @@ impl OutputTree {
 
     pub fn get(&self, path: impl AsRef<Utf8Path>) -> Option<&GeneratedFile> {
         self.files.get(path.as_ref())
+    }
+
+    /// The symbolic links, by path.
+    pub fn links(&self) -> impl Iterator<Item = &GeneratedLink> {
+        self.links.values()
+    }
+
+    pub fn get_link(&self, path: impl AsRef<Utf8Path>) -> Option<&GeneratedLink> {
+        self.links.get(path.as_ref())
+    }
+
+    /// Whether the tree has a file or a link at `path`.
+    pub fn contains(&self, path: impl AsRef<Utf8Path>) -> bool {
+        self.files.contains_key(path.as_ref()) || self.links.contains_key(path.as_ref())
+    }
+
+    /// What a diff shows for the entry at `path`: a file's contents, or [`link_text`].
+    pub fn shown(&self, path: impl AsRef<Utf8Path>) -> Option<Vec<u8>> {
+        let path = path.as_ref();
+        self.files
+            .get(path)
+            .map(|f| f.contents.clone())
+            .or_else(|| self.links.get(path).map(|l| link_text(l.target.as_str())))
+    }
+
+    /// The file a link of the tree resolves to.
+    fn link_file(&self, link: &GeneratedLink) -> Option<&GeneratedFile> {
+        self.files
+            .get(&resolve_link(&link.path, link.target.as_str())?)
     }
 
     pub fn len(&self) -> usize {
@@ -104,7 +165,7 @@ impl OutputTree {
     /// The `sha256sum -c` compatible manifest of the tree's world-readable files
     /// (`SHA256SUMS`).
     pub fn manifest(&self) -> String {
-        manifest_of(self.files.values().filter(|f| is_public(f)))
+        self.manifest_where(is_public)
     }
 
     /// The manifest of the files that are not world-readable (`SHA256SUMS.private`) and the
@@ -112,18 +173,37 @@ impl OutputTree {
     pub fn private_manifest(&self) -> Option<(String, u32)> {
         let private: Vec<&GeneratedFile> = self.files.values().filter(|f| !is_public(f)).collect();
         let mode = private.iter().fold(0o666, |mode, f| mode & f.mode) | 0o600;
-        (!private.is_empty()).then(|| (manifest_of(private.into_iter()), mode))
+        (!private.is_empty()).then(|| (self.manifest_where(|f| !is_public(f)), mode))
     }
 
     /// Both manifests in one (the journal's, which is private to the build).
     pub fn full_manifest(&self) -> String {
-        manifest_of(self.files.values())
+        self.manifest_where(|_| true)
+    }
+
+    /// The manifest lines of the files `listed` keeps, and of the links to them (with the
+    /// digest of the file they name: what `sha256sum -c` reads through the link), by path.
+    fn manifest_where(&self, listed: impl Fn(&GeneratedFile) -> bool) -> String {
+        let files = self
+            .files
+            .values()
+            .filter(|f| listed(f))
+            .map(|f| (&f.path, f));
+        let links = self.links.values().filter_map(|link| {
+            let file = self.link_file(link)?;
+            listed(file).then_some((&link.path, file))
+        });
+        let entries: BTreeMap<&Utf8PathBuf, &GeneratedFile> = files.chain(links).collect();
+        entries
+            .into_iter()
+            .map(|(path, f)| format!("{}  {path}\n", sha256_hex(&f.contents)))
+            .collect()
     }
 
     /// Every directory of the tree, by relative path (`""` is the root), parents first.
     pub fn directories(&self) -> std::collections::BTreeSet<Utf8PathBuf> {
         let mut dirs = std::collections::BTreeSet::from([Utf8PathBuf::new()]);
-        for path in self.files.keys() {
+        for path in self.files.keys().chain(self.links.keys()) {
             let mut dir = path.parent();
             while let Some(d) = dir.filter(|d| !d.as_str().is_empty()) {
                 dirs.insert(d.to_owned());
@@ -139,10 +219,31 @@ fn is_public(file: &GeneratedFile) -> bool {
     file.mode & 0o004 != 0
 }
 
-fn manifest_of<'a>(files: impl Iterator<Item = &'a GeneratedFile>) -> String {
-    files
-        .map(|f| format!("{}  {}\n", sha256_hex(&f.contents), f.path))
-        .collect()
+/// How a diff shows a symbolic link (a link has no contents of its own).
+pub fn link_text(target: &str) -> Vec<u8> {
+    format!("symbolic link to {target}\n").into_bytes()
+}
+
+/// Where the link at `link` (a relative path of the tree) leads when it holds `target`, read
+/// as text and never followed: a relative path of the tree, or `None` when the target is
+/// absolute, climbs out of the tree, or is not a plain relative path.
+pub fn resolve_link(link: &Utf8Path, target: &str) -> Option<Utf8PathBuf> {
+    if target.is_empty() || target.starts_with('/') {
+        return None;
+    }
+    let mut segments: Vec<&str> = link.parent()?.as_str().split('/').collect();
+    segments.retain(|s| !s.is_empty());
+    for segment in target.split('/') {
+        match segment {
+            "" | "." => {}
+            ".." => {
+                segments.pop()?;
+            }
+            other => segments.push(other),
+        }
+    }
+    let path = segments.join("/");
+    check_relative_path(&path).ok().map(|()| path.into())
 }
 
 /// A relative, normalised, `/`-separated path of plain segments: nothing that can climb out

@@ -4,10 +4,11 @@ use std::path::Path;
 
 use camino::Utf8PathBuf;
 
-use super::dirs::Dirs;
+use super::dirs::{Dirs, State};
 use super::lock::{Access, lock_dir};
 use super::manifest::Ownership;
 use super::write::WriteError;
+use super::write::look_tree_entry;
 use super::{MANIFEST, OutputTree, PRIVATE_MANIFEST};
 
 /// The state of one file on disk compared with the tree.
@@ -58,9 +59,9 @@ pub fn plan_with(
         // No tree yet: every file is new.
         return Ok(tree
             .files()
-            .map(|f| Change::Create {
-                path: f.path.clone(),
-            })
+            .map(|f| &f.path)
+            .chain(tree.links().map(|l| &l.path))
+            .map(|path| Change::Create { path: path.clone() })
             .collect());
     };
     lock_dir(dirs.root_fd(), dirs.root_path(), Access::Shared, wait)?;
@@ -83,18 +84,33 @@ pub fn plan_with(
             }),
         }
     }
+    // Links are compared as text, never followed.
+    for link in tree.links() {
+        let path = link.path.clone();
+        match look_tree_entry(&mut dirs, &link.path)? {
+            State::Missing => changes.push(Change::Create { path }),
+            State::Link(target) if target == link.target.as_str() => {}
+            other => changes.push(Change::Update {
+                path,
+                old: other.shown(),
+            }),
+        }
+    }
     let mut stale: Vec<&Utf8PathBuf> = ownership
         .all_paths()
-        .filter(|p| tree.get(p).is_none())
+        .filter(|p| !tree.contains(p))
         .collect();
     stale.sort();
     stale.dedup();
     for path in stale {
-        if let Ok(Some(old)) = super::write::read_tree_file(&mut dirs, path) {
-            changes.push(Change::Remove {
+        match look_tree_entry(&mut dirs, path) {
+            // Under a link or not a file: not ours to remove (a build refuses it).
+            Ok(State::Missing | State::Other(_)) | Err(WriteError::Unsafe(_)) => {}
+            Ok(state) => changes.push(Change::Remove {
                 path: path.clone(),
-                old: old.bytes,
-            });
+                old: state.shown(),
+            }),
+            Err(e) => return Err(e),
         }
     }
     for (path, old) in dirs.wrong_modes(tree.directories().iter())? {

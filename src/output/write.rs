@@ -5,13 +5,16 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use camino::{Utf8Path, Utf8PathBuf};
-use rustix::fs::{AtFlags, Mode, mkdirat, renameat, syncfs, unlinkat};
+use rustix::fs::{AtFlags, Mode, mkdirat, renameat, symlinkat, syncfs, unlinkat};
 use rustix::io::Errno;
 
-use super::dirs::{DirId, Dirs, MAX_ON_DISK_BYTES, OnDisk, ROOT, create_at, read_at};
+use super::dirs::{
+    DirId, Dirs, MAX_ON_DISK_BYTES, OnDisk, ROOT, State, create_at, look_at, read_at,
+};
 use super::lock::{Access, lock_dir};
 use super::manifest::{JOURNAL, Ownership, sha256_hex};
-use super::{MANIFEST, OutputTree, PRIVATE_MANIFEST, WORK_DIR, unified_diff};
+use super::{MANIFEST, OutputTree, PRIVATE_MANIFEST, WORK_DIR, link_text, unified_diff};
+use crate::targets::GeneratedLink;
 
 /// How a tree is written.
 #[derive(Debug, Clone, Copy)]
@@ -143,21 +146,59 @@ pub fn write_with(
             None => to_write.push(file),
         }
     }
+    // A link is replaced when it is missing, or when what is there is ours: never followed.
+    let mut links_to_write: Vec<&GeneratedLink> = Vec::new();
+    for link in tree.links() {
+        let state = look_tree_entry(&mut dirs, &link.path)?;
+        let ours = link.target.as_str();
+        let owned = match &state {
+            State::Missing => true,
+            State::Link(target) if target == ours => {
+                unchanged.push(link.path.clone());
+                continue;
+            }
+            State::Link(target) => ownership.owns_link(&link.path, target),
+            State::File(old) => ownership.owns(&link.path, &sha256_hex(&old.bytes)),
+            State::Other(kind) => {
+                return Err(WriteError::Unsafe(format!(
+                    "{} is a {kind}: refusing to replace it",
+                    dirs.display(&link.path).display()
+                )));
+            }
+        };
+        if !force && !owned {
+            edits.push(HandEdit {
+                path: link.path.clone(),
+                diff: unified_diff(&link.path, &state.shown(), &link_text(ours), usize::MAX).0,
+                was_generated: ownership.listed(&link.path),
+            });
+        }
+        links_to_write.push(link);
+    }
     let mut stale: Vec<&Utf8PathBuf> = ownership
         .all_paths()
-        .filter(|p| tree.get(p).is_none())
+        .filter(|p| !tree.contains(p))
         .collect();
     stale.sort();
     stale.dedup();
     let mut to_remove = Vec::new();
     for path in stale {
-        let Some(old) = read_tree_file(&mut dirs, path)? else {
-            continue;
+        let state = look_tree_entry(&mut dirs, path)?;
+        let owned = match &state {
+            State::Missing => continue,
+            State::File(old) => ownership.owns(path, &sha256_hex(&old.bytes)),
+            State::Link(target) => ownership.owns_link(path, target),
+            State::Other(kind) => {
+                return Err(WriteError::Unsafe(format!(
+                    "{} is a {kind}: refusing to remove it",
+                    dirs.display(path).display()
+                )));
+            }
         };
-        if !force && !ownership.owns(path, &sha256_hex(&old.bytes)) {
+        if !force && !owned {
             edits.push(HandEdit {
                 path: path.clone(),
-                diff: unified_diff(path, &old.bytes, b"", usize::MAX).0,
+                diff: unified_diff(path, &state.shown(), b"", usize::MAX).0,
                 was_generated: true,
             });
         }
@@ -171,7 +212,12 @@ pub fn write_with(
     let private = tree.private_manifest();
     let manifests_current = ownership.public.as_ref() == Some(&(manifest.clone(), 0o644))
         && ownership.private == private;
-    if to_write.is_empty() && to_remove.is_empty() && manifests_current && !recovered {
+    if to_write.is_empty()
+        && links_to_write.is_empty()
+        && to_remove.is_empty()
+        && manifests_current
+        && !recovered
+    {
         let directory_modes = dirs.fix_modes(tree.directories().iter())?;
         if options.durable {
             sync(&dirs)?;
@@ -196,6 +242,15 @@ pub fn write_with(
         let path = dirs.display(&Utf8Path::new(WORK_DIR).join(&name));
         create_at(dirs.fd(work), &name, &file.contents, file.mode, &path)?;
     }
+    for (n, link) in links_to_write.iter().enumerate() {
+        let name = staged_link_name(n);
+        symlinkat(link.target.as_str(), dirs.fd(work), name.as_str()).map_err(|e| {
+            io_error(
+                &dirs.display(&Utf8Path::new(WORK_DIR).join(&name)),
+                e.into(),
+            )
+        })?;
+    }
     // 2. Journal: from here on, an interruption is repaired by the next build. It lists every
     //    digest, the private ones too: readable by the build's user only.
     write_atomically(
@@ -218,6 +273,16 @@ pub fn write_with(
         let name = file.path.file_name().unwrap_or_default();
         renameat(dirs.fd(work), staged_name(n), dirs.fd(dir), name)
             .map_err(|e| io_error(&dirs.display(&file.path), e.into()))?;
+        fault_injection_point();
+    }
+    // After the files, so a link never names a file not yet in place. A rename replaces a
+    // link itself, never what it points to.
+    for (n, link) in links_to_write.iter().enumerate() {
+        let parent = link.path.parent().unwrap_or(Utf8Path::new(""));
+        let dir = dirs.create(parent)?;
+        let name = link.path.file_name().unwrap_or_default();
+        renameat(dirs.fd(work), staged_link_name(n), dirs.fd(dir), name)
+            .map_err(|e| io_error(&dirs.display(&link.path), e.into()))?;
         fault_injection_point();
     }
     for path in &to_remove {
@@ -250,7 +315,11 @@ pub fn write_with(
         sync(&dirs)?;
     }
     Ok(WriteSummary {
-        written: to_write.iter().map(|f| f.path.clone()).collect(),
+        written: to_write
+            .iter()
+            .map(|f| f.path.clone())
+            .chain(links_to_write.iter().map(|l| l.path.clone()))
+            .collect(),
         unchanged,
         removed: to_remove,
         directory_modes,
@@ -276,6 +345,17 @@ pub(super) fn read_tree_file(
     };
     let name = path.file_name().unwrap_or_default();
     read_at(dirs.fd(dir), name, &dirs.display(path), MAX_ON_DISK_BYTES)
+}
+
+/// What is at `path` of the tree, looked at without following a link (a link in one of its
+/// directories is refused).
+pub(super) fn look_tree_entry(dirs: &mut Dirs, path: &Utf8Path) -> Result<State, WriteError> {
+    let parent = path.parent().unwrap_or(Utf8Path::new(""));
+    let Some(dir) = dirs.lookup(parent)? else {
+        return Ok(State::Missing);
+    };
+    let name = path.file_name().unwrap_or_default();
+    look_at(dirs.fd(dir), name, &dirs.display(path), MAX_ON_DISK_BYTES)
 }
 
 /// Removes a stale file, then its directories left empty (up to the root).
@@ -360,6 +440,11 @@ fn clear_work_dir(dirs: &Dirs) -> Result<(), WriteError> {
 /// The name of the `n`th staged file in the work directory.
 fn staged_name(n: usize) -> String {
     format!("new-{n}")
+}
+
+/// The name of the `n`th staged link in the work directory.
+fn staged_link_name(n: usize) -> String {
+    format!("link-{n}")
 }
 
 /// Writes `contents` to `name` in `dir` atomically: staged in the work directory, renamed over.

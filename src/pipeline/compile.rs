@@ -29,6 +29,8 @@ pub fn compile_with(
         templates,
     };
     let files = targets::render_all(&ctx)?;
+    // Links name rendered files: when a render failed, its diagnostics say why already.
+    let links = targets::links_all(&ctx)?;
     let mut tree = OutputTree::default();
     diagnostics::check_all(files.into_iter().map(|file| {
         let code = if file.contents.len() as u64 > targets::MAX_FILE_BYTES {
@@ -38,6 +40,11 @@ pub fn compile_with(
         };
         tree.insert(file)
             .map_err(|message| vec![Diagnostic::error(code, message)])
+    }))?;
+    // After the files: a link must name one of them.
+    diagnostics::check_all(links.into_iter().map(|link| {
+        tree.insert_link(link)
+            .map_err(|message| vec![Diagnostic::error(code::OUTPUT_PATH, message)])
     }))?;
     Ok(tree)
 }

@@ -69,6 +69,17 @@ pub struct GeneratedFile {
     pub mode: u32,
 }
 
+/// A symbolic link of the output tree (nginx's `sites-enabled/<name>`): `target` is relative to
+/// the link's directory (`../sites-available/<name>`) and names a file of the same tree, so
+/// the link keeps working once the tree is installed (`rsync -a` copies links as links).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GeneratedLink {
+    /// Path relative to the tree root, `/`-separated.
+    pub path: Utf8PathBuf,
+    /// What the link holds: a relative path to a generated file.
+    pub target: Utf8PathBuf,
+}
+
 /// A real tool that checks generated files of one format (run by `verify`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Validator {
@@ -118,6 +129,10 @@ pub trait Target: Sync {
         &[]
     }
     fn render(&self, ctx: &RenderContext) -> Diagnosed<Vec<GeneratedFile>>;
+    /// The symbolic links it writes, each to a file some target renders.
+    fn links(&self, _ctx: &RenderContext) -> Diagnosed<Vec<GeneratedLink>> {
+        Ok(Vec::new())
+    }
     /// Warnings about what the target renders (e.g. an option a component will ignore at run
     /// time); errors are `render`'s.
     fn warnings(&self, _ctx: &RenderContext) -> Vec<diagnostics::Diagnostic> {
@@ -150,6 +165,11 @@ pub fn render_all(ctx: &RenderContext) -> Diagnosed<Vec<GeneratedFile>> {
     let malformed = wellformed::check(rendered.iter().flat_map(|r| r.iter().flatten()));
     let malformed = (!malformed.is_empty()).then_some(Err(malformed));
     diagnostics::collect(rendered.into_iter().chain(malformed))
+}
+
+/// Every target's symbolic links.
+pub fn links_all(ctx: &RenderContext) -> Diagnosed<Vec<GeneratedLink>> {
+    diagnostics::collect(TARGETS.iter().map(|target| target.links(ctx)))
 }
 
 /// Every target's warnings.

@@ -41,6 +41,7 @@ const EXPECTED: &[(&str, &[&str])] = &[
             "proxy_read_timeout",
             "proxy_send_timeout",
             "proxy_buffering",
+            "proxy_max_temp_file_size",
             "tcp_nodelay",
             "limit_rate",
             "client_max_body_size",

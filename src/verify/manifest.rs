@@ -1,6 +1,7 @@
 //! Before any validator runs on a tree, the tree must be exactly what its manifests say a build
-//! wrote: every listed file present, a regular file reached without a link, with its digest;
-//! nothing else in the tree. `verify` then runs tools on files a build wrote, not on whatever
+//! wrote: every listed file present, a regular file reached without a link, with its digest
+//! (or a listed symbolic link naming, as text, the listed file with that digest); nothing else
+//! in the tree. `verify` then runs tools on files a build wrote, not on whatever
 //! a pull request put next to them (a line appended to `prosody.cfg.lua`, an extra nginx
 //! site, a link to `/etc/shadow`).
 //!
@@ -12,7 +13,9 @@
 use std::path::{Path, PathBuf};
 
 use crate::files::{Bounded, read_found};
-use crate::output::{MANIFEST, Manifest, PRIVATE_MANIFEST, WORK_DIR, parse_manifest, sha256_hex};
+use crate::output::{
+    MANIFEST, Manifest, PRIVATE_MANIFEST, WORK_DIR, parse_manifest, resolve_link, sha256_hex,
+};
 
 /// Why a tree does not match its manifest: the file concerned and what is wrong with it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,6 +61,26 @@ pub fn check_manifest(root: &Path) -> Result<usize, Mismatch> {
                 Ok(_) => return Err(mismatch(&here, "is a link or a file, not a directory")),
                 Err(_) => return Err(mismatch(&file, "listed in the manifest but missing")),
             }
+        }
+        // A link (nginx's `sites-enabled/`) is read as text, never followed: it must name a
+        // listed regular file of the tree with the digest listed for the link; that file is
+        // checked on its own.
+        if std::fs::symlink_metadata(&file).is_ok_and(|m| m.file_type().is_symlink()) {
+            let target = std::fs::read_link(&file).map_err(|e| mismatch(&file, &e.to_string()))?;
+            let named = target.to_str().and_then(|t| resolve_link(path, t));
+            let Some(named) = named.filter(|n| listed.get(n) == Some(digest)) else {
+                return Err(mismatch(
+                    &file,
+                    "is a symbolic link that does not name the file the manifest lists for it",
+                ));
+            };
+            if !std::fs::symlink_metadata(root.join(&named)).is_ok_and(|m| m.is_file()) {
+                return Err(mismatch(
+                    &file,
+                    "is a symbolic link to something not a regular file",
+                ));
+            }
+            continue;
         }
         let bytes = match read_found(&file, crate::targets::MAX_FILE_BYTES) {
             Ok(Bounded::Bytes(bytes)) => bytes,
@@ -148,17 +171,17 @@ fn check_nothing_else(root: &Path, listed: &Manifest) -> Result<(), Mismatch> {
             }
             continue;
         }
-        if kind.is_symlink() {
-            return mismatch("is a symbolic link: a built tree holds none");
-        }
-        if !kind.is_file() {
-            return mismatch("is not a regular file: a built tree holds none");
-        }
         let is_manifest =
             relative == Path::new(MANIFEST) || relative == Path::new(PRIVATE_MANIFEST);
         let listed_here = relative
             .to_str()
             .is_some_and(|p| listed.contains_key(camino::Utf8Path::new(p)));
+        if kind.is_symlink() && !listed_here {
+            return mismatch("is a symbolic link that no build wrote");
+        }
+        if !kind.is_file() && !kind.is_symlink() {
+            return mismatch("is not a regular file: a built tree holds none");
+        }
         if !is_manifest && !listed_here {
             return mismatch("is not listed in the manifest: no build wrote it");
         }

@@ -63,6 +63,8 @@ fn every_target_has_a_corpus_and_a_binary() {
 #[test]
 fn pipeline_corpus() {
     replay("pipeline", fuzz::pipeline);
+    // The pipeline target is the only user of its scratch directory in this process.
+    fuzz::remove_scratch();
 }
 
 #[test]

@@ -484,6 +484,7 @@ pub fn generate_file(ctx: &RenderContext) -> Generated {
         }
     }
     let carry = carry::carried(&gctx);
+    diagnostics.extend(carry::ssl_not_carried(&gctx, &span_of));
     for (slot, table) in slots.iter().zip(tables.iter_mut()) {
         let carried = match slot.which {
             pod_api::Section::Global => &carry.global,
