@@ -29,6 +29,24 @@ fn generated_only(tree: BTreeMap<String, Vec<u8>>) -> BTreeMap<String, Vec<u8>> 
 
 #[test]
 fn an_interrupted_build_is_detected_and_completed_by_the_next_one() {
+    interrupted_build_is_completed(&[]);
+}
+
+/// The same with `--durable` (the syncs add barriers; the protocol is the same).
+#[test]
+fn an_interrupted_durable_build_is_completed_by_the_next_one() {
+    interrupted_build_is_completed(&["--durable"]);
+}
+
+/// Kills a build (`extra`: its options) after 1, 2 and 3 renames; the next one repairs it.
+fn interrupted_build_is_completed(extra: &[&str]) {
+    let build = |config: &str, out: &str| -> Vec<String> {
+        ["build", "--no-env", config, "-o", out]
+            .iter()
+            .chain(extra)
+            .map(|a| (*a).to_owned())
+            .collect()
+    };
     let dir = tempfile::tempdir().expect("tempdir");
     let config = pod(&dir.path().join("pod"), "old.example");
     let out = dir.path().join("out");
@@ -54,8 +72,10 @@ fn an_interrupted_build_is_detected_and_completed_by_the_next_one() {
     };
     // Kill the build after 1, 2 and 3 renames: every file is old or new, never torn.
     for after in 1..=3 {
+        let args = build(&config, &out_s);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let killed = prose_compile(
-            &["build", "--no-env", &config, "-o", &out_s],
+            &args,
             &[("PROSE_COMPILE_FAULT_AFTER_RENAMES", &after.to_string())],
         );
         assert!(
@@ -80,7 +100,7 @@ fn an_interrupted_build_is_detected_and_completed_by_the_next_one() {
             run(&["build", "--check", "--no-env", &config, "-o", &out_s]).0,
             1
         );
-        let (code, _, stderr) = run(&["build", "--no-env", &config, "-o", &out_s]);
+        let (code, _, stderr) = run(&args);
         assert_eq!(code, 0, "{stderr}");
         assert!(
             stderr.contains("completed an interrupted build"),
