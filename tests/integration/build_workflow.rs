@@ -486,3 +486,63 @@ fn a_pod_directory_with_control_characters_is_refused() {
         "{stderr}"
     );
 }
+
+/// `check` and `audit` run pods on every core (the build's work queue) and still report them
+/// in path order, one broken pod among them: each pod's report is printed in turn.
+#[test]
+fn check_and_audit_of_many_pods_report_every_pod_in_order() {
+    let mut cli = support::cli();
+    for i in 0..30 {
+        let domain = if i == 7 {
+            "bad domain".to_owned()
+        } else {
+            format!("pod{i:02}.example")
+        };
+        cli = cli.file(
+            &format!("pods/pod{i:02}/prose.toml"),
+            format!("[server]\ndomain = \"{domain}\"\n"),
+        );
+    }
+    let ran = cli
+        .args(&["--format", "json", "check", "--no-env", "pods"])
+        .run()
+        .status(1);
+    let dir = ran.dir.expect("the run's directory");
+    let expected: Vec<(String, bool)> = (0..30)
+        .map(|i| (format!("pods/pod{i:02}/prose.toml"), i != 7))
+        .collect();
+    let listed = |json: &serde_json::Value| -> Vec<(String, bool)> {
+        json["pods"]
+            .as_array()
+            .expect("pods")
+            .iter()
+            .map(|pod| {
+                (
+                    pod["path"].as_str().expect("path").to_owned(),
+                    pod["valid"].as_bool().expect("valid"),
+                )
+            })
+            .collect()
+    };
+    let check: serde_json::Value = serde_json::from_str(&ran.stdout).expect("JSON");
+    assert_eq!(listed(&check), expected);
+    let ran = support::cli()
+        .in_dir(dir)
+        .args(&["--format", "json", "audit", "--no-env", "pods"])
+        .run();
+    assert_eq!(listed(&ran.json()), expected, "{ran}");
+    let human = support::cli()
+        .in_dir(ran.dir.expect("the run's directory"))
+        .args(&["audit", "--no-env", "pods"])
+        .run();
+    let order: Vec<usize> = (0..30)
+        .filter(|i| *i != 7)
+        .map(|i| {
+            human
+                .stdout
+                .find(&format!("pods/pod{i:02}/prose.toml"))
+                .unwrap_or_else(|| panic!("pod{i:02} is reported\n{human}"))
+        })
+        .collect();
+    assert!(order.is_sorted(), "pods are reported in order\n{human}");
+}
