@@ -12,6 +12,7 @@ mod explain;
 mod github;
 mod init;
 mod shell;
+mod target;
 mod ui;
 mod verify;
 

@@ -5,11 +5,14 @@
 pub mod compile;
 pub mod discover;
 pub mod enclosing;
+pub mod fleet;
 mod gitignore;
 pub mod parallel;
 pub mod run;
 
-pub use compile::{compile, compile_with, input_label, load_and_check};
+pub use compile::{
+    compile, compile_for, compile_with, input_label, load_and_check, load_and_check_for,
+};
 pub use discover::{CONFIG_FILE, Pod, discover};
 pub use enclosing::{one_pod, pod_here, pods_here};
 pub use run::{Action, Outcome, PodReport, RunOptions, run_all, run_pod};

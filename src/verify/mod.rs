@@ -12,6 +12,7 @@
 //! [`require_or_skip`], which turns a skip into a panic when `PROSE_COMPILE_REQUIRE_VALIDATORS=1`.
 
 pub mod interpolate;
+pub mod kubernetes;
 mod tools;
 
 use std::fmt;
@@ -100,6 +101,10 @@ pub fn verify_tree(root: &Path) -> Vec<Report> {
 /// [`verify_tree`], with the Compose Specification schema read from `compose_spec` instead of
 /// the copy built into the binary.
 pub fn verify_tree_with(root: &Path, compose_spec: Option<&Path>) -> Vec<Report> {
+    // A Kubernetes tree (a pod's, or the fleet root) has a kustomization at its root.
+    if root.join(targets::kubernetes::KUSTOMIZATION).is_file() {
+        return kubernetes::verify(root);
+    }
     let mut reports = Vec::new();
     for check in targets::checks() {
         // `dir/*`: every file of a directory, checked together (nginx loads every site).
