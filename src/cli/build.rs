@@ -196,7 +196,8 @@ fn print_root(
         RootOutcome::Skipped { failed } => {
             counts.root_failed = true;
             let message = format!(
-                "{shown} not written: {failed} pod{} did not build, and the fleet root lists                  every pod of the build",
+                "{shown} not written: {failed} pod{} did not build, and the fleet root lists \
+                 every pod of the build",
                 plural(*failed)
             );
             if ui.human() {

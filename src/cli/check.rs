@@ -8,8 +8,11 @@ use super::args::{Format, LoadArgs};
 use super::exit::{Exit, Outcome, Stop};
 use super::ui::{Ui, plural};
 use prose_compile::config::EnvUse;
+use prose_compile::config::Loaded;
 use prose_compile::diagnostics::{self, JsonDiagnostic};
-use prose_compile::pipeline;
+use prose_compile::pipeline::{self, Pod};
+use prose_compile::targets::Platform;
+use prose_compile::targets::kubernetes::fleet;
 
 /// `--format json`.
 #[derive(Serialize)]
@@ -29,10 +32,18 @@ struct CheckedPod {
 pub fn run(ui: &Ui, paths: &[PathBuf], load: &LoadArgs) -> Outcome {
     let pods = super::find_pods(paths, None)?;
     let options = load.options();
+    let platform = super::target::platform(ui, load, paths)?;
     let mut report = Report { pods: Vec::new() };
+    let mut all = Vec::new();
     for pod in &pods {
-        let loaded = pipeline::load_and_check(&pod.config, &options)
+        let loaded = pipeline::load_and_check_for(&pod.config, &options, &platform)
             .map_err(|error| Stop::Usage(error.to_string()))?;
+        all.push(loaded);
+    }
+    if let Platform::Kubernetes(_) = platform {
+        fleet_conflicts(&pods, &mut all);
+    }
+    for (pod, loaded) in pods.iter().zip(all) {
         let path = pod.config.display().to_string();
         match ui.format {
             Format::Human => {
@@ -66,4 +77,29 @@ pub fn run(ui: &Ui, paths: &[PathBuf], load: &LoadArgs) -> Outcome {
         n - invalid
     ));
     Ok(Exit::failure_if(invalid > 0))
+}
+
+/// Pods of one Kubernetes fleet that would share a directory or a namespace: an error on each
+/// (`build` refuses them the same way).
+fn fleet_conflicts(pods: &[Pod], loaded: &mut [Loaded]) {
+    let places: Vec<_> = loaded
+        .iter()
+        .map(|l| {
+            l.config
+                .as_ref()
+                .filter(|_| !l.has_errors())
+                .and_then(fleet::fleet_pod)
+        })
+        .collect();
+    for conflict in fleet::conflicts(&places) {
+        for (pod, other) in [
+            (conflict.first, conflict.second),
+            (conflict.second, conflict.first),
+        ] {
+            loaded[pod].diagnostics.push(fleet::conflict_diagnostic(
+                &pods[other].config.display().to_string(),
+                &conflict.reason,
+            ));
+        }
+    }
 }

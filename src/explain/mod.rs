@@ -20,8 +20,9 @@ use crate::config::schema_nav::{SchemaNav, did_you_mean};
 use crate::diagnostics::is_secret_key;
 use crate::diagnostics::source::Sources;
 use crate::output::OutputTree;
-use crate::pipeline::compile;
+use crate::pipeline::compile_for;
 use crate::provenance::{Node, Origin, OriginInfo, describe_origin, dotted};
+use crate::targets::{Platform, embedded_templates};
 
 /// One value that was replaced by a higher layer.
 #[derive(Debug, Clone, Serialize)]
@@ -120,6 +121,15 @@ fn path_of(key: &str) -> Result<Vec<String>, String> {
 
 /// `explain KEY`. `Err` carries a message with a "did you mean" for unknown keys.
 pub fn explain_key(loaded: &Loaded, key: &str) -> Result<KeyReport, String> {
+    explain_key_for(loaded, key, &Platform::Host)
+}
+
+/// [`explain_key`], with the lines it affects in the files of `platform`.
+pub fn explain_key_for(
+    loaded: &Loaded,
+    key: &str,
+    platform: &Platform,
+) -> Result<KeyReport, String> {
     let config = loaded
         .config
         .as_ref()
@@ -196,11 +206,17 @@ pub fn explain_key(loaded: &Loaded, key: &str) -> Result<KeyReport, String> {
                 .collect()
         })
         .unwrap_or_default();
-    let baseline = compile(loaded, "prose.toml").ok();
+    let baseline = compile(loaded, platform).ok();
     let affects = baseline
         .as_ref()
-        .map(|tree| affected_lines(config, tree, &path))
-        .unwrap_or_default();
+        .map(|tree| affected_lines(config, tree, &path, platform))
+        .unwrap_or_default()
+        .into_iter()
+        .map(|l| Lines {
+            file: shown(config, platform, &l.file),
+            ..l
+        })
+        .collect();
     Ok(KeyReport {
         value: redact(&key, value),
         origin: describe_origin(&origin, &loaded.sources),
@@ -288,12 +304,24 @@ pub struct LineReport {
 /// `explain --from FILE:LINE`. `file` may be a path inside the tree (`etc/prosody/…`) or
 /// one that ends with such a path (`out/etc/prosody/…`).
 pub fn explain_line(loaded: &Loaded, file: &str, line: usize) -> Result<LineReport, String> {
+    explain_line_for(loaded, file, line, &Platform::Host)
+}
+
+/// [`explain_line`] of a file of `platform`'s tree. A Kubernetes file is named from the
+/// output directory (`kubernetes/<server domain>/server.yaml`), or from the pod's directory.
+pub fn explain_line_for(
+    loaded: &Loaded,
+    file: &str,
+    line: usize,
+    platform: &Platform,
+) -> Result<LineReport, String> {
     let config = loaded
         .config
         .as_ref()
         .ok_or("the configuration is invalid: run `check`")?;
-    let tree = compile(loaded, "prose.toml")
+    let tree = compile(loaded, platform)
         .map_err(|_| "the configuration does not compile: run `build`".to_owned())?;
+    not_this_pod(config, platform, file)?;
     let file = file.trim_start_matches("./");
     let target = tree
         .files()
@@ -301,7 +329,10 @@ pub fn explain_line(loaded: &Loaded, file: &str, line: usize) -> Result<LineRepo
         .filter(|p| file == p || file.ends_with(&format!("/{p}")))
         .max_by_key(String::len)
         .ok_or_else(|| {
-            let names: Vec<String> = tree.files().map(|f| f.path.to_string()).collect();
+            let names: Vec<String> = tree
+                .files()
+                .map(|f| shown(config, platform, f.path.as_str()))
+                .collect();
             format!(
                 "`{file}` is not a generated file; generated files: {}",
                 names.join(", ")
@@ -315,11 +346,16 @@ pub fn explain_line(loaded: &Loaded, file: &str, line: usize) -> Result<LineRepo
     let text = contents
         .lines()
         .nth(line.wrapping_sub(1))
-        .ok_or_else(|| format!("`{target}` has {total} lines; line {line} does not exist"))?
+        .ok_or_else(|| {
+            format!(
+                "`{}` has {total} lines; line {line} does not exist",
+                shown(config, platform, &target)
+            )
+        })?
         .to_owned();
     let mut causes = Vec::new();
     for path in leaf_paths(&effective(config)) {
-        let moved = affected_lines(config, &tree, &path);
+        let moved = affected_lines(config, &tree, &path, platform);
         if moved
             .iter()
             .any(|l| l.file == target && l.lines.contains(&line))
@@ -339,7 +375,7 @@ pub fn explain_line(loaded: &Loaded, file: &str, line: usize) -> Result<LineRepo
         }
     }
     Ok(LineReport {
-        file: target,
+        file: shown(config, platform, &target),
         line,
         text,
         causes,
@@ -371,10 +407,15 @@ fn leaf_paths(value: &Json) -> Vec<Vec<String>> {
 }
 
 /// The output lines (1-based, per file) that change when the value at `path` changes.
-fn affected_lines(config: &Config, baseline: &OutputTree, path: &[String]) -> Vec<Lines> {
+fn affected_lines(
+    config: &Config,
+    baseline: &OutputTree,
+    path: &[String],
+    platform: &Platform,
+) -> Vec<Lines> {
     let mut changed: BTreeMap<String, Vec<usize>> = BTreeMap::new();
     for variant in variants(config, path) {
-        let Some(tree) = render(&variant) else {
+        let Some(tree) = render(&variant, platform) else {
             continue;
         };
         for file in baseline.files() {
@@ -412,7 +453,7 @@ fn renamed_counterpart<'t>(
     new_files.next().is_none().then_some(only)
 }
 
-fn render(config: &Config) -> Option<OutputTree> {
+fn render(config: &Config, platform: &Platform) -> Option<OutputTree> {
     let loaded = Loaded {
         path: "prose.toml".into(),
         sources: Sources::default(),
@@ -420,7 +461,55 @@ fn render(config: &Config) -> Option<OutputTree> {
         config: Some(config.clone()),
         diagnostics: Vec::new(),
     };
-    compile(&loaded, "prose.toml").ok()
+    compile(&loaded, platform).ok()
+}
+
+/// The pod's tree for `platform`, named as in `prose.toml`'s own directory.
+fn compile(loaded: &Loaded, platform: &Platform) -> crate::diagnostics::Diagnosed<OutputTree> {
+    compile_for(loaded, "prose.toml", embedded_templates(), platform)
+}
+
+/// A generated file as the user sees it: a host's path, or a Kubernetes pod's file below the
+/// output directory (`kubernetes/crisp.chat/server.yaml`).
+fn shown(config: &Config, platform: &Platform, path: &str) -> String {
+    match (
+        platform,
+        crate::targets::kubernetes::fleet::fleet_pod(config),
+    ) {
+        (Platform::Kubernetes(_), Some(pod)) => {
+            format!("{}/{}/{path}", crate::targets::kubernetes::DIR, pod.dir)
+        }
+        _ => path.to_owned(),
+    }
+}
+
+/// A `kubernetes/…` path that names no file of this pod: the fleet root's, or another pod's.
+fn not_this_pod(config: &Config, platform: &Platform, file: &str) -> Result<(), String> {
+    let Platform::Kubernetes(_) = platform else {
+        return Ok(());
+    };
+    let Some(pod) = crate::targets::kubernetes::fleet::fleet_pod(config) else {
+        return Ok(());
+    };
+    let segments: Vec<&str> = file.split('/').collect();
+    let Some(at) = segments
+        .iter()
+        .rposition(|s| *s == crate::targets::kubernetes::DIR)
+    else {
+        return Ok(());
+    };
+    match &segments[at + 1..] {
+        [_] => Err(format!(
+            "`{file}` is a file of the fleet root, made from every pod: explain a file of this \
+             pod, `kubernetes/{}/…`",
+            pod.dir
+        )),
+        [dir, _, ..] if *dir != pod.dir => Err(format!(
+            "`{file}` is a file of the pod {dir}, not of this one ({})",
+            pod.dir
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// Lines of `before` (1-based) that are deleted or replaced in `after`.

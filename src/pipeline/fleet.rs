@@ -81,20 +81,13 @@ pub fn run<X: Send>(
             (conflict.first, conflict.second),
             (conflict.second, conflict.first),
         ] {
-            refused.entry(pod).or_default().push(
-                Diagnostic::error(
-                    code::FLEET,
-                    format!(
-                        "this pod and {} cannot be in one Kubernetes fleet: {}",
-                        pods[other].config.display(),
-                        conflict.reason
-                    ),
-                )
-                .help(
-                    "each pod needs its own server domain (its directory and namespace are \
-                     named after it): build them separately, or remove one",
-                ),
-            );
+            refused
+                .entry(pod)
+                .or_default()
+                .push(fleet::conflict_diagnostic(
+                    &pods[other].config.display().to_string(),
+                    &conflict.reason,
+                ));
         }
     }
     // Write or compare.

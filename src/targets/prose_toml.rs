@@ -261,7 +261,7 @@ pub fn render_with(ctx: &RenderContext, policy: SecretPolicy<'_>) -> Rendered {
         files: vec![
             GeneratedFile {
                 path: PATH.into(),
-                contents: print_toml(ctx, &files.toml, &files.server).into_bytes(),
+                contents: print_toml(ctx, &files.toml, &files.server, policy).into_bytes(),
                 mode: if files.toml_secret { SECRET_MODE } else { MODE },
             },
             GeneratedFile {
@@ -334,7 +334,7 @@ fn flatten(path: &mut Vec<String>, value: &Json, out: &mut Vec<(Vec<String>, Jso
     }
 }
 
-fn print_toml(ctx: &RenderContext, toml: &Table, server: &Table) -> String {
+fn print_toml(ctx: &RenderContext, toml: &Table, server: &Table, policy: SecretPolicy) -> String {
     let pins = &ctx.config.deployment.pins;
     let mut out = format!(
         "# {}\n#\n# The Prose Pod's configuration (/etc/prose/prose.toml), read by {} and {}:\n\
@@ -346,8 +346,12 @@ fn print_toml(ctx: &RenderContext, toml: &Table, server: &Table) -> String {
     );
     let server_only: Vec<&str> = server.entries.keys().map(String::as_str).collect();
     if !server_only.is_empty() {
+        let place = match policy {
+            SecretPolicy::AsConfigured => "In prose-server.env",
+            SecretPolicy::FromSecret(_) => "In the prose-server-env ConfigMap",
+        };
         out.push_str(&format!(
-            "# In prose-server.env, for the Pod Server only ({} refuses them here): {}.\n",
+            "# {place}, for the Pod Server only ({} refuses them here): {}.\n",
             pins.label(Component::PodApi),
             line_comment(&server_only.join(", "))
         ));

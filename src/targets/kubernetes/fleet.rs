@@ -13,6 +13,7 @@ use super::{DIR, KUSTOMIZATION};
 use crate::config::Config;
 use crate::config::formats;
 use crate::config::repository::Kubernetes as Settings;
+use crate::diagnostics::{Diagnostic, code};
 use crate::targets::GeneratedFile;
 use crate::targets::nginx;
 
@@ -46,6 +47,18 @@ pub struct Conflict {
     pub first: usize,
     pub second: usize,
     pub reason: String,
+}
+
+/// The error each pod of a conflicting pair gets (`other` names the other pod's file).
+pub fn conflict_diagnostic(other: &str, reason: &str) -> Diagnostic {
+    Diagnostic::error(
+        code::FLEET,
+        format!("this pod and {other} cannot be in one Kubernetes fleet: {reason}"),
+    )
+    .help(
+        "each pod needs its own server domain (its directory and namespace are named after \
+         it): build them separately, or remove one",
+    )
 }
 
 /// Every pair of pods that would share a directory or a namespace.

@@ -24,7 +24,7 @@
 //!
 //! Every string from the configuration goes through the typed YAML emitter ([`yaml`]).
 
-mod config_maps;
+pub mod config_maps;
 pub mod fleet;
 pub mod names;
 mod network;
@@ -166,7 +166,7 @@ pub struct Images {
 /// The pod's files, relative to `kubernetes/<domain>/`.
 pub fn render(ctx: &RenderContext, settings: &Settings) -> Diagnosed<Vec<GeneratedFile>> {
     let plan = plan(ctx, settings)?;
-    Ok(files(&plan))
+    Ok(render_plan(&plan))
 }
 
 /// Every value the files need, checked: an error names the key that Kubernetes cannot take.
@@ -362,7 +362,8 @@ fn file(plan: &Plan, path: &str, about: &str, documents: &[Document]) -> Generat
     }
 }
 
-fn files(plan: &Plan) -> Vec<GeneratedFile> {
+/// Renders a plan. Public so tests can render hostile values the front end would refuse.
+pub fn render_plan(plan: &Plan) -> Vec<GeneratedFile> {
     let config_maps = config_maps::config_maps(plan);
     let mut out = vec![
         file(
@@ -452,11 +453,15 @@ fn kustomization(plan: &Plan, resources: Vec<String>) -> GeneratedFile {
             plan.domain, plan.namespace
         ),
         "Before, the operator creates in the namespace:".to_owned(),
-        format!(
-            "- the Secret `{}` with the keys: {}",
-            plan.settings.secret,
-            secrets::required_keys_text(&plan.secrets)
-        ),
+        if plan.secrets.is_empty() {
+            "- no Secret: this configuration sets and needs no secret".to_owned()
+        } else {
+            format!(
+                "- the Secret `{}` with the keys: {}",
+                plan.settings.secret,
+                secrets::required_keys_text(&plan.secrets)
+            )
+        },
     ];
     for host in plan.tls_hosts() {
         header.push(format!(

@@ -23,17 +23,38 @@ pub struct SecretEnv {
     pub server: bool,
 }
 
-/// The secrets of the configuration, with the components that read them. A secret that no
-/// variable can carry (a key figment cannot spell, such as a Prosody option under a dotted
-/// host) is an error: there is no way to give it to the pod without a ConfigMap.
+/// Secrets the configuration needs even when no layer sets them (they then live in the
+/// cluster only): the SMTP password of an SMTP login.
+const NEEDED: &[(&[&str], &[&str])] = &[(
+    &["notifiers", "email", "smtp_password"],
+    &["notifiers", "email", "smtp_username"],
+)];
+
+/// Every secret the pod takes from the Secret: those `variables` names (the ones the layers
+/// set, see `prose_toml::render_with`) and those the configuration needs ([`NEEDED`]), with the
+/// components that read them. A secret that no variable can carry (a key figment cannot
+/// spell, such as a Prosody option under a dotted host) is an error: there is no way to give
+/// it to the pod without a ConfigMap.
 pub fn environment(
     ctx: &RenderContext,
     variables: &[SecretVariable],
     errors: &mut Vec<Diagnostic>,
 ) -> Vec<SecretEnv> {
     let pins = &ctx.config.deployment.pins;
+    let mut all = variables.to_vec();
+    for (secret, when) in NEEDED {
+        let set = |path: &[&str]| ctx.tree.get_path(path).is_some();
+        let listed = all.iter().any(|v| v.path.iter().eq(secret.iter()));
+        if set(when) && !listed {
+            all.push(SecretVariable {
+                path: secret.iter().map(|s| (*s).to_owned()).collect(),
+                variable: crate::config::env::var_name(secret),
+                route: crate::config::containers::route(secret, pins),
+            });
+        }
+    }
     let mut out = Vec::new();
-    for secret in variables {
+    for secret in &all {
         let segments: Vec<&str> = secret.path.iter().map(String::as_str).collect();
         let key = secret.path.join(".");
         if !segments.iter().all(|s| figment_segment(s)) {
@@ -72,6 +93,17 @@ pub fn environment(
     out
 }
 
+/// The secrets of a pod, as [`environment`] finds them (errors aside): what its workloads must
+/// take from the Secret.
+pub fn required(ctx: &RenderContext) -> Vec<SecretEnv> {
+    // The Secret's name only appears in the files' comments, which are not kept.
+    let files = crate::targets::prose_toml::render_with(
+        ctx,
+        crate::targets::prose_toml::SecretPolicy::FromSecret("-"),
+    );
+    environment(ctx, &files.secrets, &mut Vec::new())
+}
+
 /// A path segment figment gives back from a `PROSE_*` variable: lower case, digits, single `_`.
 fn figment_segment(s: &str) -> bool {
     !s.is_empty()
@@ -102,11 +134,8 @@ pub fn env(secret: &str, secrets: &[SecretEnv], reads: impl Fn(&SecretEnv) -> bo
         .collect()
 }
 
-/// `PROSE_A (a.b), PROSE_C (c.d)`, or a sentence when there is none.
+/// `PROSE_A (a.b), PROSE_C (c.d)`.
 pub fn required_keys_text(secrets: &[SecretEnv]) -> String {
-    if secrets.is_empty() {
-        return "none (this configuration sets no secret; create it empty)".to_owned();
-    }
     secrets
         .iter()
         .map(|s| format!("{} ({})", s.variable, s.key))
