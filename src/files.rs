@@ -1,7 +1,12 @@
 //! Reading files found on disk: never more than a bound, so that a link to `/dev/zero`, a huge
-//! file or a growing one cannot exhaust the memory.
+//! file or a growing one cannot exhaust the memory; and, for the files the tool finds by itself
+//! (the `prose.env` beside a pod, the files of a template directory, a tree's manifest), only
+//! regular files reached without a symbolic link, so a pull request cannot make the tool read
+//! (and print) `/etc/shadow` or block on a FIFO.
 
+use std::fs::File;
 use std::io::Read;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 /// What [`read_bounded`] found.
@@ -18,16 +23,70 @@ pub enum Bounded {
 }
 
 /// Reads at most `limit` bytes of `path` (never more, even from a device or a growing file).
+/// For inputs named on the command line: a link is followed, a pipe is read.
 pub fn read_bounded(path: &Path, limit: u64) -> std::io::Result<Bounded> {
-    let file = std::fs::File::open(path)?;
+    read_limited(std::fs::File::open(path)?, path, limit)
+}
+
+/// [`read_bounded`] for a file the tool found by itself: refused (an error saying why) when it
+/// is a symbolic link or not a regular file.
+pub fn read_found(path: &Path, limit: u64) -> std::io::Result<Bounded> {
+    read_limited(open_found(path)?, path, limit)
+}
+
+/// Opens a file the tool found by itself for reading: never through a symbolic link (the last
+/// component; `O_NOFOLLOW`), never blocking on a FIFO (`O_NONBLOCK`), and only a regular file.
+pub fn open_found(path: &Path) -> std::io::Result<File> {
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|e| match e.raw_os_error() {
+            Some(libc::ELOOP) => refused(path, "is a symbolic link"),
+            _ => e,
+        })?;
+    let kind = file.metadata()?.file_type();
+    if !kind.is_file() {
+        return Err(refused(
+            path,
+            if kind.is_dir() {
+                "is a directory"
+            } else {
+                "is not a regular file (a FIFO, a socket or a device)"
+            },
+        ));
+    }
+    Ok(file)
+}
+
+/// Why a file found on disk is not read: the error names the path and the fix.
+fn refused(path: &Path, what: &str) -> std::io::Error {
+    std::io::Error::new(
+        std::io::ErrorKind::InvalidInput,
+        format!(
+            "{} {what}: refusing to read it (only regular files are read from where the tool \
+             looks by itself)",
+            path.display().to_string().escape_debug()
+        ),
+    )
+}
+
+/// Whether an error is one of [`open_found`]'s refusals (not a plain I/O failure).
+pub fn is_refusal(error: &std::io::Error) -> bool {
+    error.kind() == std::io::ErrorKind::InvalidInput
+        && error.to_string().contains("refusing to read it")
+}
+
+fn read_limited(file: File, path: &Path, limit: u64) -> std::io::Result<Bounded> {
+    let is_file = file.metadata().is_ok_and(|m| m.is_file());
     let mut bytes = Vec::new();
     file.take(limit + 1).read_to_end(&mut bytes)?;
     if bytes.len() as u64 <= limit {
         return Ok(Bounded::Bytes(bytes));
     }
-    let size = std::fs::metadata(path)
-        .ok()
-        .filter(|m| m.is_file())
+    let size = is_file
+        .then(|| std::fs::metadata(path).ok())
+        .flatten()
         .map(|m| m.len().max(limit + 1));
     let head = &bytes[..bytes.len().min(200)];
     let line = head.split(|b| *b == b'\n').next().unwrap_or_default();
@@ -61,5 +120,30 @@ mod tests {
                 Bounded::TooLarge { size: None, .. }
             ));
         }
+    }
+
+    #[test]
+    fn files_found_by_the_tool_are_regular_files_reached_without_a_link() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("prose.env");
+        std::fs::write(&file, "A=1\n").unwrap();
+        assert!(matches!(read_found(&file, 100).unwrap(), Bounded::Bytes(b) if b == b"A=1\n"));
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(&file, &link).unwrap();
+        let error = read_found(&link, 100).err().expect("a link is refused");
+        assert!(is_refusal(&error), "{error}");
+        assert!(error.to_string().contains("is a symbolic link"), "{error}");
+        let fifo = dir.path().join("fifo");
+        let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        // SAFETY: a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
+        let error = read_found(&fifo, 100)
+            .err()
+            .expect("a FIFO is refused, without blocking");
+        assert!(error.to_string().contains("not a regular file"), "{error}");
+        let error = read_found(dir.path(), 100)
+            .err()
+            .expect("a directory is refused");
+        assert!(error.to_string().contains("is a directory"), "{error}");
     }
 }

@@ -73,39 +73,50 @@ pub struct Initialized {
 }
 
 /// Writes `DIR/prose.toml` (never over an existing one) and, if missing, the schema at the
-/// root of its repository.
+/// root of its repository. Nothing is written through a symbolic link: `prose.toml` and a
+/// missing schema are created new (`O_CREAT|O_EXCL`, which fails on any existing file or link,
+/// dangling or not, and `O_NOFOLLOW`), 0644; an existing schema is read only as a regular file.
+/// If the schema cannot be handled, the `prose.toml` just created is removed: nothing is half
+/// done.
 pub fn init(dir: &Path, domain: &str) -> Result<Initialized, String> {
     hostname(domain).map_err(|p| format!("--domain {domain}: {} ({})", p.message, p.help))?;
     std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let config = dir.join(crate::pipeline::discover::CONFIG_FILE);
     let (schema_dir, relative) = schema_home(dir);
     let schema = schema_dir.join(SCHEMA_FILE);
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&config)
-        .map_err(|e| match e.kind() {
-            std::io::ErrorKind::AlreadyExists => {
-                format!("{} already exists: not overwriting it", config.display())
-            }
-            _ => format!("{}: {e}", config.display()),
-        })?;
-    std::io::Write::write_all(&mut file, starter(domain, &relative).as_bytes())
-        .map_err(|e| format!("{}: {e}", config.display()))?;
-    let text = crate::config::schema::schema_text();
-    let schema_file = match std::fs::read(&schema) {
-        Ok(existing) if existing == text.as_bytes() => SchemaFile::Current,
-        Ok(_) => SchemaFile::KeptOther,
-        Err(_) => {
-            std::fs::write(&schema, text).map_err(|e| format!("{}: {e}", schema.display()))?;
-            SchemaFile::Written
+    let mut file = create_new(&config)?;
+    let written = std::io::Write::write_all(&mut file, starter(domain, &relative).as_bytes())
+        .map_err(|e| format!("{}: {e}", config.display()))
+        .and_then(|()| schema_file(&schema));
+    match written {
+        Ok(schema_file) => Ok(Initialized {
+            config,
+            schema,
+            schema_file,
+        }),
+        Err(e) => {
+            let _ = std::fs::remove_file(&config);
+            Err(e)
         }
-    };
-    Ok(Initialized {
-        config,
-        schema,
-        schema_file,
-    })
+    }
+}
+
+/// Writes the schema at `schema` when nothing is there; says what is there otherwise.
+fn schema_file(schema: &Path) -> Result<SchemaFile, String> {
+    let text = crate::config::schema::schema_text();
+    if std::fs::symlink_metadata(schema).is_err() {
+        let mut file = create_new(schema)?;
+        std::io::Write::write_all(&mut file, text.as_bytes())
+            .map_err(|e| format!("{}: {e}", schema.display()))?;
+        return Ok(SchemaFile::Written);
+    }
+    match crate::files::read_found(schema, 16 << 20) {
+        Ok(crate::files::Bounded::Bytes(existing)) if existing == text.as_bytes() => {
+            Ok(SchemaFile::Current)
+        }
+        Ok(_) => Ok(SchemaFile::KeptOther),
+        Err(e) => Err(format!("{e}; not writing the schema there")),
+    }
 }
 
 /// Where the schema goes for a pod in `dir`, and the `#:schema` path to it from `dir`: the
@@ -144,6 +155,27 @@ fn tidy(path: &Path) -> PathBuf {
     out
 }
 
+/// A new file, 0644 whatever the umask; an error (naming the file) when anything is there.
+fn create_new(path: &Path) -> Result<std::fs::File, String> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .mode(0o644)
+        .open(path)
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::AlreadyExists => format!(
+                "{} already exists (a file or a link): not overwriting it",
+                path.display()
+            ),
+            _ => format!("{}: {e}", path.display()),
+        })?;
+    file.set_permissions(std::fs::Permissions::from_mode(0o644))
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(file)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -180,5 +212,32 @@ mod tests {
         assert_eq!(done.schema, pod.join(SCHEMA_FILE));
         let text = std::fs::read_to_string(&done.config).expect("read");
         assert!(text.starts_with("#:schema ./prose.schema.json\n"));
+    }
+
+    #[test]
+    fn init_never_writes_through_a_planted_link() {
+        let dir = tempfile::tempdir().unwrap();
+        let pod = dir.path().join("newpod");
+        std::fs::create_dir(&pod).unwrap();
+        let victim = dir.path().join("victim");
+        std::fs::write(&victim, "precious\n").unwrap();
+        std::os::unix::fs::symlink(&victim, pod.join(SCHEMA_FILE)).unwrap();
+        let error = init(&pod, "example.org").unwrap_err();
+        assert!(error.contains("is a symbolic link"), "{error}");
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious\n");
+        assert!(!pod.join("prose.toml").exists(), "nothing half done");
+        // A dangling link is refused too.
+        std::fs::remove_file(&victim).unwrap();
+        assert!(init(&pod, "example.org").is_err());
+        assert!(!victim.exists());
+        std::fs::remove_file(pod.join(SCHEMA_FILE)).unwrap();
+        let done = init(&pod, "example.org").unwrap();
+        assert_eq!(done.schema_file, SchemaFile::Written);
+        // A planted link where prose.toml goes.
+        let other = dir.path().join("other");
+        std::fs::create_dir(&other).unwrap();
+        std::os::unix::fs::symlink(&victim, other.join("prose.toml")).unwrap();
+        assert!(init(&other, "example.org").is_err());
+        assert!(!victim.exists());
     }
 }

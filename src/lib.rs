@@ -3,7 +3,7 @@
 //! The modules form a one-way stack (each uses only those above it in this list); see
 //! `ARCHITECTURE.md`:
 //! files, diagnostics ← provenance ← config ← targets ← output ← pipeline ←
-//! explain, audit, verify, init ← cli.
+//! explain, audit, verify, live, init ← cli.
 
 pub mod audit;
 pub mod config;
@@ -11,6 +11,7 @@ pub mod diagnostics;
 pub mod explain;
 pub mod files;
 pub mod init;
+pub mod live;
 pub mod output;
 pub mod pipeline;
 pub mod provenance;

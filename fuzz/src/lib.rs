@@ -21,12 +21,17 @@ pub type Target = fn(&[u8]);
 /// Every target: its name (the directory of its corpus) and its function.
 pub const TARGETS: &[(&str, Target)] = &[
     ("pipeline", pipeline),
+    ("env_file", env_file),
+    ("templates", templates),
     ("escape_lua", escape_lua),
     ("escape_nginx", escape_nginx),
     ("escape_yaml", escape_yaml),
     ("escape_xml", escape_xml),
     ("escape_systemd_json", escape_systemd_json),
 ];
+
+/// Separates a template from the value it is rendered with in a `templates` input.
+pub const VALUE_MARKER: &str = "\n%%VALUE%%\n";
 
 /// Separates `prose.toml` from the `prose.env` beside it in a pipeline input.
 pub const ENV_MARKER: &str = "\n%%PROSE.ENV%%\n";
@@ -43,6 +48,12 @@ fn scratch() -> &'static Path {
         std::fs::create_dir_all(&dir).expect("scratch directory");
         dir
     })
+}
+
+/// Removes the scratch directory of [`pipeline`] (the replay test calls it when done; a fuzzing
+/// process keeps its one directory for its whole run).
+pub fn remove_scratch() {
+    let _ = std::fs::remove_dir_all(scratch());
 }
 
 /// Bytes -> `prose.toml` (+ `prose.env`, `--set` arguments) -> parse -> layer -> validate ->
@@ -122,7 +133,19 @@ pub fn pipeline(data: &[u8]) {
         return;
     };
     let again = prose_compile::pipeline::compile(&loaded, "prose.toml").expect("second render");
-    let manifest = prose_compile::output::parse_manifest(&tree.manifest()).expect("manifest");
+    // Every file is listed once, with its digest: in `SHA256SUMS` when it is world-readable,
+    // else in the private manifest.
+    let mut manifest = prose_compile::output::parse_manifest(&tree.manifest()).expect("manifest");
+    let private = tree
+        .private_manifest()
+        .map(|(text, _)| text)
+        .unwrap_or_default();
+    let private = prose_compile::output::parse_manifest(&private).expect("private manifest");
+    for path in private.keys() {
+        let file = tree.get(path).expect("a listed file exists");
+        assert_eq!(file.mode & 0o004, 0, "{path} is world-readable but private");
+    }
+    manifest.extend(private);
     for file in tree.files() {
         let twin = again.get(&file.path).expect("same files");
         assert_eq!(
@@ -155,6 +178,131 @@ fn split<'a>(data: &'a [u8], marker: &[u8]) -> (&'a [u8], Option<&'a [u8]>) {
         Some(at) => (&data[..at], Some(&data[at + marker.len()..])),
         None => (data, None),
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// The env-file parser.
+
+/// Bytes -> an env file -> its assignments, diagnostics and the text diagnostics may show.
+/// Every span lies inside its line; a name is letters, digits and `_`; the diagnostics stop
+/// at the cap; the shown text keeps every byte offset and line break, shows no secret value
+/// (a value under a secret-looking name is all `*`), and no line that is not an assignment
+/// past its first characters.
+pub fn env_file(data: &[u8]) {
+    use prose_compile::config::env::{SHOWN_CHARACTERS, mask_env_file, parse_env_file};
+    use prose_compile::diagnostics::looks_secret;
+    use prose_compile::diagnostics::source::{SourceKind, Sources};
+    let text = String::from_utf8_lossy(data).into_owned();
+    let mut sources = Sources::default();
+    let id = sources.add("prose.env", SourceKind::EnvFile, String::new());
+    let mut diagnostics = Vec::new();
+    let assignments = parse_env_file(&text, id, &mut diagnostics);
+    assert!(
+        diagnostics.len() <= prose_compile::config::limits::MAX_DIAGNOSTICS,
+        "{} diagnostics",
+        diagnostics.len()
+    );
+    for d in &diagnostics {
+        let span = d.span.expect("an env-file diagnostic points at its line");
+        assert!(
+            span.end <= text.len() && !text[span.range()].contains('\n'),
+            "{d:?}"
+        );
+    }
+    let mut starts = Vec::new();
+    for a in &assignments {
+        let span = a.value_span.range();
+        assert!(span.end <= text.len(), "{a:?}");
+        assert!(
+            !text[span.clone()].contains('\n'),
+            "a value spans lines: {a:?}"
+        );
+        assert!(
+            !a.name.is_empty()
+                && a.name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_'),
+            "{a:?}"
+        );
+        starts.push(span.start);
+    }
+    let shown = mask_env_file(&text, &assignments, &mut sources);
+    assert_eq!(shown.len(), text.len(), "offsets moved");
+    let line_breaks = |t: &str| t.match_indices('\n').map(|(i, _)| i).collect::<Vec<_>>();
+    assert_eq!(line_breaks(&shown), line_breaks(&text), "lines moved");
+    for a in assignments.iter().filter(|a| looks_secret(&a.name)) {
+        let masked = &shown[a.value_span.range()];
+        assert!(
+            masked.chars().all(|c| matches!(c, '*' | '"' | '\'')),
+            "secret {} shown: {masked:?}",
+            a.name
+        );
+    }
+    let mut offset = 0;
+    for (line, original) in shown.split_inclusive('\n').zip(text.split_inclusive('\n')) {
+        let range = offset..offset + line.len();
+        offset = range.end;
+        if starts.iter().any(|s| range.contains(s)) {
+            continue;
+        }
+        let hidden: String = line
+            .trim_end_matches(['\n', '\r'])
+            .chars()
+            .skip(SHOWN_CHARACTERS)
+            .collect();
+        assert!(
+            hidden.chars().all(|c| c == '*'),
+            "a line that is not an assignment is shown: {original:?} -> {line:?}"
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Templates.
+
+/// Bytes -> a template (then [`VALUE_MARKER`] and a value) rendered under every rule of the
+/// templates, with `v` the value: never a panic; a rendered file holds no comment fence and
+/// fits the file limit. Then the value as a pod's directory name, through the shipped
+/// templates: every file still well-formed (a name cannot break out of its comments).
+pub fn templates(data: &[u8]) {
+    let (template, value) = split(data, VALUE_MARKER.as_bytes());
+    let template = String::from_utf8_lossy(template);
+    let value = String::from_utf8_lossy(value.unwrap_or_default()).into_owned();
+    let context = minijinja::context! {
+        v => value.clone(),
+        n => 3,
+        items => vec![value.clone(); 3],
+    };
+    if let Ok(text) = templating::render_text(&template, &context) {
+        assert!(
+            !text.contains(templating::comment_fence()),
+            "a comment fence is left in:\n{text}"
+        );
+        assert!(text.len() as u64 <= prose_compile::targets::MAX_FILE_BYTES);
+    }
+    if value.chars().any(char::is_control) || value.len() > 4096 {
+        return; // such a directory name is refused before anything is rendered
+    }
+    let label = format!("pods/{value}/prose.toml");
+    if let Err(diagnostics) = prose_compile::pipeline::compile(minimal(), &label) {
+        panic!("the label {label:?} broke a file: {diagnostics:#?}");
+    }
+}
+
+/// A valid pod's loaded configuration, once.
+fn minimal() -> &'static prose_compile::config::Loaded {
+    static LOADED: OnceLock<prose_compile::config::Loaded> = OnceLock::new();
+    LOADED.get_or_init(|| {
+        let dir = scratch().join("minimal");
+        std::fs::create_dir_all(&dir).expect("scratch directory");
+        let config = dir.join("prose.toml");
+        std::fs::write(&config, "[server]\ndomain = \"example.org\"\n").expect("write");
+        let options = LoadOptions {
+            file_variables: prose_compile::targets::file_variables(),
+            ..LoadOptions::default()
+        };
+        load(&config, &options).expect("readable")
+    })
 }
 
 // ---------------------------------------------------------------------------------------

@@ -319,6 +319,14 @@ fn weak_tls(v: &Value) -> bool {
     weak_protocol || weak_cipher
 }
 
+/// Whether an `ssl` table sets `ciphers` to exactly `ciphers`, and nothing else.
+fn is_only_ciphers(v: &Value, ciphers: Option<&str>) -> bool {
+    let (Value::Table(t), Some(ciphers)) = (v, ciphers) else {
+        return false;
+    };
+    t.len() == 1 && t.get("ciphers").and_then(|n| n.as_str()) == Some(ciphers)
+}
+
 /// Runs every rule. `tree` is the generated output, for the rules that read it.
 pub fn audit(loaded: &Loaded, tree: Option<&OutputTree>) -> Vec<Finding> {
     let Some(config) = &loaded.config else {
@@ -340,7 +348,17 @@ pub fn audit(loaded: &Loaded, tree: Option<&OutputTree>) -> Vec<Finding> {
     a.option_is("s2s_require_encryption", is_false, S2S_ENCRYPTION_OFF);
     a.option_is("s2s_allow_encryption", is_false, S2S_ENCRYPTION_OFF);
     a.option_is("allow_unencrypted_plain_auth", is_true, PLAINTEXT_AUTH);
-    a.option_is("ssl", weak_tls, WEAK_TLS_OVERRIDE);
+    // The `ssl` prose-compile carries for `old` (nginx's ciphers, `@SECLEVEL=0` and 3DES
+    // included) is the profile itself, reported once as `tls-profile-old`: an installed
+    // `prose.toml` built again holds it as an override.
+    let carried =
+        crate::targets::prosody::carry::ssl_for_profile(config.server.defaults.tls_profile)
+            .and_then(|ssl| ssl.ciphers);
+    a.option_is(
+        "ssl",
+        |v| weak_tls(v) && !is_only_ciphers(v, carried.as_deref()),
+        WEAK_TLS_OVERRIDE,
+    );
     for (path, module) in a.modules_enabled() {
         if module == "legacyauth" {
             let refs: Vec<&str> = path.iter().map(String::as_str).collect();

@@ -167,11 +167,13 @@ pub enum Command {
         #[arg(long, default_value = "example.org")]
         domain: String,
     },
-    /// Run the installed real validators over a built tree.
+    /// Run the installed real validators over a built tree; with --live, boot it.
     Verify {
         /// A built tree (or a directory of pod trees).
         #[arg(default_value = "out")]
         dir: PathBuf,
+        #[command(flatten)]
+        live: LiveArgs,
     },
     /// Print shell completions.
     Completions { shell: clap_complete::Shell },
@@ -181,6 +183,39 @@ pub enum Command {
         #[arg(short, long, value_name = "DIR")]
         output: Option<PathBuf>,
     },
+}
+
+/// `verify --live`: the tree's Prosody and nginx started in a network namespace (root) and
+/// checked with real clients.
+#[derive(Args)]
+pub struct LiveArgs {
+    /// Start the tree's Prosody 13 and nginx in a network namespace that has only loopback
+    /// (needs root) and check them with real clients: XMPP, WebSocket, BOSH, uploads, TLS,
+    /// HTTP, s2s. Prints each check and its result.
+    #[arg(long)]
+    pub live: bool,
+    /// The Python that has the suite's packages (slixmpp, websockets).
+    #[arg(
+        long,
+        value_name = "PATH",
+        default_value = "python3",
+        requires = "live"
+    )]
+    pub python: PathBuf,
+    /// A directory of Prose's own Prosody modules (e.g. copied out of the Pod Server image),
+    /// loaded instead of the generated plugin_paths, so that they are judged too.
+    #[arg(long, value_name = "DIR", requires = "live")]
+    pub modules: Option<PathBuf>,
+    /// Only these groups of checks (comma-separated): config, reload, c2s, xmpp, upload, s2s,
+    /// http, ws, bosh, tls, exposure.
+    #[arg(long, value_name = "GROUPS", value_delimiter = ',', requires = "live")]
+    pub only: Vec<String>,
+    /// Keep the run's directory (the copies, the servers' logs) and print where it is.
+    #[arg(long, requires = "live")]
+    pub keep: bool,
+    /// ECDSA instead of RSA throwaway certificates (judges the ECDSA half of the ciphers).
+    #[arg(long, requires = "live")]
+    pub ecdsa: bool,
 }
 
 /// The options that gather the layers above prose.toml.

@@ -57,7 +57,14 @@ pub fn run(
     let mut report = Report { pods: Vec::new() };
     let base = std::env::current_dir().unwrap_or_default();
     let mut sarif = audit::sarif::Log::new(&base);
+    let mut failed = false;
     for pod in &pods {
+        // A pod that cannot be named is that pod's failure: the others are still audited.
+        if let Some(problem) = pod.name_problem() {
+            super::exit::error(&problem);
+            failed = true;
+            continue;
+        }
         let loaded = load(&pod.config, &options).map_err(|e| Stop::Usage(e.to_string()))?;
         let name = pod.config.display().to_string();
         let environment = loaded.environment_uses();
@@ -127,7 +134,11 @@ pub fn run(
         Format::Sarif => ui.json(&sarif.to_json(), true)?,
         Format::Human | Format::Github => {}
     }
-    Ok(Exit::failure_if(invalid || denied))
+    Ok(if failed {
+        Exit::Error
+    } else {
+        Exit::failure_if(invalid || denied)
+    })
 }
 
 /// Unacknowledged findings as annotations on the line that causes them.

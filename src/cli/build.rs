@@ -58,7 +58,7 @@ struct BuiltPod {
 struct JsonChange {
     /// The file's path in the tree.
     path: String,
-    /// `create`, `update`, `remove` or `mode`.
+    /// `create`, `update`, `remove`, `mode`, `directory-mode` or `manifest`.
     change: &'static str,
     /// The unified diff (`mode`: a sentence).
     diff: String,
@@ -78,6 +78,11 @@ struct Counts {
 
 pub fn run(ui: &Ui, request: &Request<'_>) -> CommandOutcome {
     let pods = super::find_pods(request.paths, Some(request.output))?;
+    let platform = super::target::platform(ui, request.load, request.paths)?;
+    let pods = match platform {
+        Platform::Host => pipeline::one_pod_per_tree(pods, request.output).map_err(Stop::Usage)?,
+        Platform::Kubernetes(_) => pipeline::each_pod_once(pods),
+    };
     let custom;
     let templates = match request.templates {
         None => targets::embedded_templates(),
@@ -88,7 +93,6 @@ pub fn run(ui: &Ui, request: &Request<'_>) -> CommandOutcome {
         }
     };
     let options = request.load.options();
-    let platform = super::target::platform(ui, request.load, request.paths)?;
     let show_progress = pods.len() > 1 && !ui.quiet && std::io::stderr().is_terminal();
     let progress = |done: usize| {
         if show_progress {
@@ -100,22 +104,10 @@ pub fn run(ui: &Ui, request: &Request<'_>) -> CommandOutcome {
         action: request.action,
         templates,
         platform: &platform,
+        lock_wait: lock_wait()?,
     };
     // The audit of each written tree, for its summary line, on the pod's own thread.
     let audit = |loaded: &_, tree: &_| audit::audit(loaded, Some(tree));
-    let (reports, fleet) = match &platform {
-        Platform::Host => (
-            pipeline::run_all(&pods, request.output, &run, &audit, &progress),
-            None,
-        ),
-        Platform::Kubernetes(_) => {
-            let report = fleet::run(&pods, request.output, &run, &audit, &progress);
-            (report.pods, Some((report.root_dir, report.root)))
-        }
-    };
-    if show_progress {
-        ui.err("\r\x1b[K");
-    }
 
     let mut counts = Counts::default();
     let mut diff = DiffBudget {
@@ -123,10 +115,17 @@ pub fn run(ui: &Ui, request: &Request<'_>) -> CommandOutcome {
         hidden: 0,
     };
     let mut json = Report { pods: Vec::new() };
-    for report in &reports {
-        let status = print_pod(ui, report, &mut counts, &mut diff)?;
-        if !ui.human() {
-            json.pods.push(BuiltPod {
+    let mut stopped = None;
+    // Each pod is printed (and its report dropped) as soon as it and those before it are done.
+    let consume = |report: PodReport<Vec<Finding>>| {
+        if stopped.is_some() {
+            return;
+        }
+        if show_progress {
+            ui.err("\r\x1b[K");
+        }
+        match print_pod(ui, &report, &mut counts, &mut diff) {
+            Ok(status) if !ui.human() => json.pods.push(BuiltPod {
                 path: report.pod.config.display().to_string(),
                 output: report.output_dir.display().to_string(),
                 status,
@@ -141,6 +140,7 @@ pub fn run(ui: &Ui, request: &Request<'_>) -> CommandOutcome {
                     .map(|l| l.environment_uses())
                     .unwrap_or_default(),
                 error: match &report.outcome {
+                    Outcome::Refused(problem) => Some(problem.clone()),
                     Outcome::Unreadable(error) => Some(error.to_string()),
                     Outcome::WriteFailed(error) => Some(error.to_string()),
                     _ => None,
@@ -154,8 +154,29 @@ pub fn run(ui: &Ui, request: &Request<'_>) -> CommandOutcome {
                     ),
                     _ => None,
                 },
-            });
+            }),
+            Ok(_) => {}
+            Err(stop) => stopped = Some(stop),
         }
+    };
+    let fleet = match &platform {
+        Platform::Host => {
+            pipeline::run_each(&pods, request.output, &run, &audit, &progress, consume);
+            None
+        }
+        // The pods' reports come after every pod is written: the phases of a fleet build
+        // (see `pipeline::fleet`) refuse conflicting pods before anything is written.
+        Platform::Kubernetes(_) => {
+            let report = fleet::run(&pods, request.output, &run, &audit, &progress);
+            report.pods.into_iter().for_each(consume);
+            Some((report.root_dir, report.root))
+        }
+    };
+    if show_progress {
+        ui.err("\r\x1b[K");
+    }
+    if let Some(stop) = stopped {
+        return Err(stop);
     }
     if let Some((dir, root)) = &fleet {
         print_root(ui, dir, root, &mut counts, &mut diff, &mut json)?;
@@ -171,7 +192,7 @@ pub fn run(ui: &Ui, request: &Request<'_>) -> CommandOutcome {
     if !ui.human() {
         ui.json(&json, false)?;
     }
-    ui.note(&summary(&request.action, reports.len(), &counts));
+    ui.note(&summary(&request.action, pods.len(), &counts));
     Ok(if counts.failed > 0 {
         Exit::Error
     } else {
@@ -255,6 +276,28 @@ fn print_root(
     Ok(())
 }
 
+/// The variable that sets how long a build waits for another build of the same tree.
+const LOCK_WAIT_VARIABLE: &str = "PROSE_COMPILE_LOCK_WAIT";
+
+/// `PROSE_COMPILE_LOCK_WAIT=SECONDS` (default 10): how long to wait for another build of the
+/// same tree before giving up with exit 2.
+fn lock_wait() -> Result<std::time::Duration, Stop> {
+    match std::env::var(LOCK_WAIT_VARIABLE) {
+        Err(_) => Ok(prose_compile::output::lock::DEFAULT_WAIT),
+        Ok(text) => text
+            .trim()
+            .parse::<f64>()
+            .ok()
+            .and_then(|s| std::time::Duration::try_from_secs_f64(s).ok())
+            .ok_or_else(|| {
+                Stop::Usage(format!(
+                    "{LOCK_WAIT_VARIABLE}={}: expected a number of seconds",
+                    text.escape_debug()
+                ))
+            }),
+    }
+}
+
 /// `built 3 pods: 1 changed, 2 unchanged, 0 invalid, 0 failed`.
 fn summary(action: &Action, n: usize, c: &Counts) -> String {
     let compare = matches!(action, Action::Compare);
@@ -283,6 +326,11 @@ fn print_pod(
         super::environment::note(ui, &name, &loaded.environment_uses());
     }
     Ok(match &report.outcome {
+        Outcome::Refused(problem) => {
+            super::exit::error(problem);
+            counts.failed += 1;
+            "refused"
+        }
         Outcome::Unreadable(error) => {
             if ui.human() {
                 super::exit::error(&error.to_string());
@@ -310,8 +358,15 @@ fn print_pod(
             }
             let status = if summary.changed() {
                 counts.changed += 1;
+                let directories = match summary.directory_modes.len() {
+                    0 => String::new(),
+                    n => format!(
+                        ", set {n} director{} to 0755",
+                        if n == 1 { "y" } else { "ies" }
+                    ),
+                };
                 ui.note(&format!(
-                    "{name}: wrote {} file{}, removed {} in {}",
+                    "{name}: wrote {} file{}, removed {}{directories} in {}",
                     summary.written.len(),
                     plural(summary.written.len()),
                     summary.removed.len(),
@@ -323,6 +378,9 @@ fn print_pod(
                     }
                     for path in &summary.removed {
                         ui.err(&format!("  removed {path}\n"));
+                    }
+                    for path in &summary.directory_modes {
+                        ui.err(&format!("  set directory {path}/ to 0755\n"));
                     }
                 }
                 "changed"
@@ -388,11 +446,7 @@ struct DiffBudget {
 
 /// A change with its whole diff (the JSON report is not cut to a screenful).
 fn json_change(change: &Change, tree: &OutputTree) -> JsonChange {
-    let generated = |path: &camino::Utf8Path| {
-        tree.get(path)
-            .map(|f| f.contents.clone())
-            .unwrap_or_default()
-    };
+    let generated = |path: &camino::Utf8Path| tree.shown(path).unwrap_or_default();
     let (path, kind, old, new) = match change {
         Change::Create { path } => (path, "create", Vec::new(), generated(path)),
         Change::Update { path, old } => (path, "update", old.clone(), generated(path)),
@@ -405,6 +459,23 @@ fn json_change(change: &Change, tree: &OutputTree) -> JsonChange {
                     "mode {old:o}, expected {:o}",
                     tree.get(path).map_or(0, |f| f.mode)
                 ),
+            };
+        }
+        Change::DirectoryMode { path, old } => {
+            return JsonChange {
+                path: path.to_string(),
+                change: "directory-mode",
+                diff: format!(
+                    "mode {old:o}, expected {:o}",
+                    prose_compile::output::DIR_MODE
+                ),
+            };
+        }
+        Change::Manifest { path } => {
+            return JsonChange {
+                path: path.to_string(),
+                change: "manifest",
+                diff: "out of date (the files it lists are up to date)".to_owned(),
             };
         }
     };
@@ -422,11 +493,7 @@ fn print_changes(
     tree: &OutputTree,
     budget: &mut DiffBudget,
 ) -> std::io::Result<()> {
-    let generated = |path: &camino::Utf8Path| {
-        tree.get(path)
-            .map(|f| f.contents.clone())
-            .unwrap_or_default()
-    };
+    let generated = |path: &camino::Utf8Path| tree.shown(path).unwrap_or_default();
     let mut out = String::new();
     for change in changes {
         let (path, old, new, note) = match change {
@@ -438,6 +505,21 @@ fn print_changes(
                     "mode of {} is {old:o}, expected {:o}\n",
                     path,
                     tree.get(path).map_or(0, |f| f.mode)
+                );
+                continue;
+            }
+            Change::DirectoryMode { path, old } => {
+                out += &format!(
+                    "mode of directory {} is {old:o}, expected {:o}\n",
+                    output_dir.join(path).display(),
+                    prose_compile::output::DIR_MODE
+                );
+                continue;
+            }
+            Change::Manifest { path } => {
+                out += &format!(
+                    "# {} is out of date (the files it lists are up to date)\n",
+                    output_dir.join(path).display()
                 );
                 continue;
             }

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use super::args::{Format, LoadArgs};
-use super::exit::{Exit, Outcome, Stop};
+use super::exit::{Exit, Outcome};
 use super::ui::{Ui, plural};
 use prose_compile::config::EnvUse;
 use prose_compile::config::Loaded;
@@ -34,16 +34,28 @@ pub fn run(ui: &Ui, paths: &[PathBuf], load: &LoadArgs) -> Outcome {
     let options = load.options();
     let platform = super::target::platform(ui, load, paths)?;
     let mut report = Report { pods: Vec::new() };
+    // A pod that cannot be read (or named) is that pod's failure: the others are still checked.
     let mut all = Vec::new();
     for pod in &pods {
-        let loaded = pipeline::load_and_check_for(&pod.config, &options, &platform)
-            .map_err(|error| Stop::Usage(error.to_string()))?;
-        all.push(loaded);
+        all.push(match pod.name_problem() {
+            Some(problem) => Err(problem),
+            None => pipeline::load_and_check_for(&pod.config, &options, &platform)
+                .map_err(|e| e.to_string()),
+        });
     }
     if let Platform::Kubernetes(_) = platform {
         fleet_conflicts(&pods, &mut all);
     }
+    let mut failed = 0;
     for (pod, loaded) in pods.iter().zip(all) {
+        let loaded = match loaded {
+            Ok(loaded) => loaded,
+            Err(problem) => {
+                super::exit::error(&problem);
+                failed += 1;
+                continue;
+            }
+        };
         let path = pod.config.display().to_string();
         match ui.format {
             Format::Human => {
@@ -71,20 +83,30 @@ pub fn run(ui: &Ui, paths: &[PathBuf], load: &LoadArgs) -> Outcome {
     }
     let invalid = report.pods.iter().filter(|p| !p.valid).count();
     let n = pods.len();
+    let failures = if failed > 0 {
+        format!(", {failed} failed")
+    } else {
+        String::new()
+    };
     ui.note(&format!(
-        "checked {n} pod{}: {} valid, {invalid} invalid",
+        "checked {n} pod{}: {} valid, {invalid} invalid{failures}",
         plural(n),
-        n - invalid
+        n - invalid - failed
     ));
-    Ok(Exit::failure_if(invalid > 0))
+    Ok(if failed > 0 {
+        Exit::Error
+    } else {
+        Exit::failure_if(invalid > 0)
+    })
 }
 
 /// Pods of one Kubernetes fleet that would share a directory or a namespace: an error on each
 /// (`build` refuses them the same way).
-fn fleet_conflicts(pods: &[Pod], loaded: &mut [Loaded]) {
+fn fleet_conflicts(pods: &[Pod], loaded: &mut [Result<Loaded, String>]) {
     let places: Vec<_> = loaded
         .iter()
         .map(|l| {
+            let l = l.as_ref().ok()?;
             l.config
                 .as_ref()
                 .filter(|_| !l.has_errors())
@@ -96,10 +118,12 @@ fn fleet_conflicts(pods: &[Pod], loaded: &mut [Loaded]) {
             (conflict.first, conflict.second),
             (conflict.second, conflict.first),
         ] {
-            loaded[pod].diagnostics.push(fleet::conflict_diagnostic(
-                &pods[other].config.display().to_string(),
-                &conflict.reason,
-            ));
+            if let Ok(loaded) = &mut loaded[pod] {
+                loaded.diagnostics.push(fleet::conflict_diagnostic(
+                    &pods[other].config.display().to_string(),
+                    &conflict.reason,
+                ));
+            }
         }
     }
 }

@@ -31,6 +31,9 @@ pub fn run(
         None => pipeline::pod_here(),
     }
     .map_err(Stop::Usage)?;
+    if let Some(problem) = pod.name_problem() {
+        return Err(Stop::Usage(problem));
+    }
     let loaded = load(&pod.config, &load_args.options()).map_err(|e| Stop::Usage(e.to_string()))?;
     if loaded.has_errors() {
         if ui.human() {

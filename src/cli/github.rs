@@ -80,9 +80,14 @@ pub fn diagnostics(
             }
             _ => (None, None, None),
         };
+        // As every output: no known secret value quoted, long texts cut.
         let message = match &d.help {
-            Some(help) => format!("{}\nhelp: {help}", d.message),
-            None => d.message.clone(),
+            Some(help) => format!(
+                "{}\nhelp: {}",
+                sources.scrub(&d.message),
+                sources.scrub(help)
+            ),
+            None => sources.scrub(&d.message),
         };
         write(
             out,

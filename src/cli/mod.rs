@@ -11,6 +11,7 @@ mod exit;
 mod explain;
 mod github;
 mod init;
+mod live;
 mod shell;
 mod target;
 mod ui;
@@ -100,7 +101,8 @@ fn run(ui: &Ui, command: Command) -> Outcome {
         } => explain::run(ui, path.as_deref(), key.as_deref(), from.as_deref(), &load),
         Command::Schema { output } => init::schema(ui, output.as_ref()),
         Command::Init { dir, domain } => init::init(ui, &dir, &domain),
-        Command::Verify { dir } => verify::run(ui, &dir),
+        Command::Verify { dir, live } if live.live => live::run(ui, &dir, &live),
+        Command::Verify { dir, .. } => verify::run(ui, &dir),
         Command::Completions { shell } => shell::completions(ui, shell),
         Command::Man { output } => shell::man(ui, output.as_deref()),
     }

@@ -32,7 +32,7 @@ pub fn run(ui: &Ui, dir: &Path) -> Outcome {
         )));
     }
     // Every tree has a manifest at its root: several pods, several trees.
-    let mut roots: Vec<PathBuf> = walkdir::WalkDir::new(dir)
+    let roots: Vec<PathBuf> = walkdir::WalkDir::new(dir)
         .sort_by_file_name()
         .into_iter()
         .filter_map(Result::ok)
@@ -40,7 +40,10 @@ pub fn run(ui: &Ui, dir: &Path) -> Outcome {
         .filter_map(|e| e.path().parent().map(Path::to_owned))
         .collect();
     if roots.is_empty() {
-        roots.push(dir.to_owned());
+        return Err(Stop::Usage(format!(
+            "{}: no {MANIFEST}: not a tree built by prose-compile (build first)",
+            dir.display()
+        )));
     }
     let (mut passed, mut failed, mut skipped) = (0, 0, 0);
     let mut json = Report {
@@ -48,7 +51,24 @@ pub fn run(ui: &Ui, dir: &Path) -> Outcome {
     };
     let out = &mut ui.out();
     for root in roots {
-        for report in verify::verify_tree(&root) {
+        // The tree first: the tools run only on files a build wrote, unchanged (those of the
+        // trees below it too: a Kubernetes fleet root's tools read its pods).
+        let manifest = verify::check_tree(&root);
+        let checked = match &manifest {
+            Ok(_) => Verdict::Passed,
+            Err(mismatch) => Verdict::Failed {
+                output: format!("{mismatch}: refusing to run the validators on this tree"),
+            },
+        };
+        let mut reports = vec![verify::Report {
+            tool: "manifest",
+            file: root.join(MANIFEST),
+            outcome: checked,
+        }];
+        if manifest.is_ok() {
+            reports.extend(verify::verify_tree(&root));
+        }
+        for report in reports {
             let (word, detail) = match &report.outcome {
                 Verdict::Passed => {
                     passed += 1;

@@ -5,9 +5,8 @@
 use toml::de::DeValue;
 
 use super::schema_nav::{Kinds, SchemaNav, did_you_mean};
-use crate::diagnostics::mask_range;
 use crate::diagnostics::source::{SourceId, SourceKind, Sources, Span};
-use crate::diagnostics::{Diagnostic, code, is_secret_key};
+use crate::diagnostics::{Diagnostic, Secrets, code, looks_secret, mask_line_after, mask_range};
 use crate::provenance::{Node, Origin, Value, dotted};
 
 pub const PREFIX: &str = "PROSE_";
@@ -59,8 +58,15 @@ pub struct Assignment {
     pub value_span: Span,
 }
 
+/// Characters of a line of an env file shown when the line is not an assignment: enough to
+/// recognise it, not enough to leak it (the file could be anything: `/etc/shadow`).
+pub const SHOWN_CHARACTERS: usize = 4;
+
 /// Parses a dotenv file (`NAME=value`, optional `export `, `#` comments, single- or
-/// double-quoted values). Malformed lines are reported, not skipped silently.
+/// double-quoted values). Malformed lines are reported, not skipped silently: the first
+/// [`MAX_DIAGNOSTICS`](super::limits::MAX_DIAGNOSTICS)` - 1` of them one by one, the rest
+/// counted in one more diagnostic (a megabyte of `a` lines must not become half a million
+/// diagnostics).
 pub fn parse_env_file(
     text: &str,
     source: SourceId,
@@ -68,6 +74,18 @@ pub fn parse_env_file(
 ) -> Vec<Assignment> {
     let mut out = Vec::new();
     let mut offset = 0;
+    // Lines reported one by one, then where the rest start (and how many there are).
+    let shown = super::limits::MAX_DIAGNOSTICS - 1;
+    let mut malformed = 0usize;
+    let mut rest: Option<Span> = None;
+    let mut report = |diagnostic: Diagnostic, diagnostics: &mut Vec<Diagnostic>| {
+        malformed += 1;
+        if malformed <= shown {
+            diagnostics.push(diagnostic);
+        } else if rest.is_none() {
+            rest = diagnostic.span;
+        }
+    };
     for line in text.split_inclusive('\n') {
         let start = offset;
         offset += line.len();
@@ -81,22 +99,24 @@ pub fn parse_env_file(
         let body_start = start + lead + (trimmed.len() - body.len());
         let line_span = Span::new(source, start..start + content.len());
         let Some(eq) = body.find('=') else {
-            diagnostics.push(
+            report(
                 Diagnostic::error(
                     code::ENV_FILE,
                     "this line of the env file is not `NAME=value`",
                 )
                 .at(Some(line_span), "no `=`")
                 .help("write `NAME=value`, or start the line with `#` to comment it out"),
+                diagnostics,
             );
             continue;
         };
         let name = body[..eq].trim();
         if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
-            diagnostics.push(
+            report(
                 Diagnostic::error(code::ENV_FILE, "invalid variable name in the env file")
                     .at(Some(line_span), "here")
                     .help("variable names are letters, digits and `_`"),
+                diagnostics,
             );
             continue;
         }
@@ -109,6 +129,22 @@ pub fn parse_env_file(
             value,
             value_span: Span::new(source, value_start..value_start + raw.len()),
         });
+    }
+    let more = malformed.saturating_sub(shown);
+    if more > 0 {
+        // A limit's diagnostic: always shown, whatever the cap on the others.
+        diagnostics.push(
+            Diagnostic::error(
+                super::limits::CODE,
+                format!(
+                    "this line and {} more of the env file are not `NAME=value` assignments \
+                     (only the first {shown} are reported one by one)",
+                    more - 1
+                ),
+            )
+            .at(rest, "not an assignment")
+            .help("check that the env file is the pod's: a few `PROSE_*=value` lines"),
+        );
     }
     out
 }
@@ -156,15 +192,46 @@ pub fn environment_source(vars: &[(String, String)], sources: &mut Sources) -> V
             value_span: Span::new(id, range),
         })
         .collect();
-    sources.set_text(id, mask_assignments(&text, &assignments));
+    let mut secrets = Secrets::default();
+    sources.set_text(id, mask_assignments(&text, &assignments, &mut secrets));
+    sources.add_secrets(&secrets);
     assignments
 }
 
-/// The text with the values of secret variables masked.
-pub fn mask_assignments(text: &str, assignments: &[Assignment]) -> String {
+/// The text with the values of secret-looking variables masked (their values go to
+/// `secrets`).
+pub fn mask_assignments(text: &str, assignments: &[Assignment], secrets: &mut Secrets) -> String {
     let mut bytes = text.as_bytes().to_vec();
-    for a in assignments.iter().filter(|a| is_secret_key(&a.name)) {
+    for a in assignments.iter().filter(|a| looks_secret(&a.name)) {
+        secrets.add(&a.value);
         mask_range(&mut bytes, a.value_span.start, a.value_span.end);
+    }
+    String::from_utf8(bytes).unwrap_or_default()
+}
+
+/// The text of an env file as diagnostics may show it: secret values masked, and every line
+/// that is not an assignment (a comment, a malformed line) masked after its first
+/// [`SHOWN_CHARACTERS`] characters.
+pub fn mask_env_file(text: &str, assignments: &[Assignment], sources: &mut Sources) -> String {
+    let mut secrets = Secrets::default();
+    let mut bytes = mask_assignments(text, assignments, &mut secrets).into_bytes();
+    sources.add_secrets(&secrets);
+    let mut values = assignments.iter().map(|a| a.value_span.start).peekable();
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        let range = offset..offset + line.len();
+        offset = range.end;
+        let mut is_assignment = false;
+        while let Some(&at) = values.peek() {
+            if at >= range.end {
+                break;
+            }
+            is_assignment |= at >= range.start;
+            values.next();
+        }
+        if !is_assignment {
+            mask_line_after(&mut bytes, range, SHOWN_CHARACTERS);
+        }
     }
     String::from_utf8(bytes).unwrap_or_default()
 }
@@ -267,7 +334,10 @@ fn unknown_variable(a: &Assignment, nav: &SchemaNav<'_>, variables: &[FileVariab
         .collect();
     let mut d = Diagnostic::warning(
         code::UNKNOWN_VARIABLE,
-        format!("`{}` names no configuration key", a.name),
+        format!(
+            "`{}` names no configuration key",
+            super::formats::shown(&a.name)
+        ),
     )
     .at(Some(a.value_span), "ignored");
     d.help = Some(
@@ -435,18 +505,18 @@ pub fn set_layer(
             value_span: Span::new(id, r.clone()),
         })
         .collect();
-    sources.set_text(id, mask_assignments(&text, &assignments));
+    let mut secrets = Secrets::default();
+    sources.set_text(id, mask_assignments(&text, &assignments, &mut secrets));
+    sources.add_secrets(&secrets);
     let mut layer = Node::table(Origin::Default);
     for (set, a) in sets.iter().zip(&assignments) {
         let Some(schema) = nav.at(&set.path) else {
             let parent = nav.at(&set.path[..set.path.len().saturating_sub(1)]);
             let last = set.path.last().map(String::as_str).unwrap_or("");
-            let mut d = Diagnostic::error(
-                code::UNKNOWN_KEY,
-                format!("unknown key `{}`", dotted(&set.path)),
-            )
-            .key(dotted(&set.path))
-            .at(Some(a.value_span), "set here");
+            let shown = super::formats::shown(&dotted(&set.path));
+            let mut d = Diagnostic::error(code::UNKNOWN_KEY, format!("unknown key `{shown}`"))
+                .key(shown)
+                .at(Some(a.value_span), "set here");
             if let Some(close) = parent.and_then(|p| did_you_mean(last, nav.property_names(p))) {
                 d = d.help(format!("did you mean `{close}`?"));
             }

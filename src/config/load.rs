@@ -143,9 +143,11 @@ pub fn load(path: &Path, options: &LoadOptions) -> Result<Loaded, LoadError> {
     // compose variables among them pin the component versions.
     let mut all_assignments: Vec<env::Assignment> = Vec::new();
     let dir = path.parent().unwrap_or(Path::new("."));
+    // The siblings are found by the tool itself: whatever is there is looked at, and read only
+    // as a regular file reached without a link (`read_text`).
     let sibling = |name: &str| {
         let file = dir.join(name);
-        (options.sibling_env_file && file.is_file()).then_some(file)
+        (options.sibling_env_file && std::fs::symlink_metadata(&file).is_ok()).then_some(file)
     };
     let mut env_files: Vec<(PathBuf, EnvFileRole)> = Vec::new();
     env_files.extend(sibling(SIBLING_ENV_FILE).map(|f| (f, EnvFileRole::Containers)));
@@ -160,7 +162,8 @@ pub fn load(path: &Path, options: &LoadOptions) -> Result<Loaded, LoadError> {
     let mut container_assignments = Vec::new();
     let mut compose_assignments = Vec::new();
     for (env_file, role) in &env_files {
-        let Some(text) = read_text(env_file, &mut sources, &mut diagnostics)? else {
+        let found = *role != EnvFileRole::Given;
+        let Some(text) = read_text(env_file, found, &mut sources, &mut diagnostics)? else {
             continue;
         };
         let id = sources.add(
@@ -169,13 +172,14 @@ pub fn load(path: &Path, options: &LoadOptions) -> Result<Loaded, LoadError> {
             String::new(),
         );
         let mut assignments = env::parse_env_file(&text, id, &mut diagnostics);
+        let shown = env::mask_env_file(&text, &assignments, &mut sources);
         limits::check_entries(
             &mut assignments,
             "the env file",
             |a| Some(a.value_span),
             &mut diagnostics,
         );
-        sources.set_text(id, env::mask_assignments(&text, &assignments));
+        sources.set_text(id, shown);
         match role {
             EnvFileRole::Containers => container_assignments.extend(assignments.iter().cloned()),
             EnvFileRole::Compose => {
@@ -306,21 +310,46 @@ pub fn load(path: &Path, options: &LoadOptions) -> Result<Loaded, LoadError> {
     })
 }
 
-/// Reads an env file; `Ok(None)` when it is over its size limit (diagnosed).
+/// Reads an env file; `Ok(None)` when it is over its size limit, or when the tool `found` it
+/// by itself and it is a link or not a regular file (diagnosed).
 fn read_text(
     path: &Path,
+    found: bool,
     sources: &mut Sources,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Result<Option<String>, LoadError> {
-    let read = crate::files::read_bounded(path, limits::MAX_ENV_FILE_BYTES).map_err(|source| {
-        LoadError {
-            path: path.to_owned(),
-            source,
+    let read = if found {
+        crate::files::read_found(path, limits::MAX_ENV_FILE_BYTES)
+    } else {
+        crate::files::read_bounded(path, limits::MAX_ENV_FILE_BYTES)
+    };
+    let read = match read {
+        Ok(read) => read,
+        Err(error) if crate::files::is_refusal(&error) => {
+            diagnostics.push(
+                Diagnostic::error(code::UNSAFE_INPUT, error.to_string()).help(
+                    "an env file beside prose.toml is read only as a regular file: make it one \
+                     (not a link, a FIFO or a device), or name the file with `--env-file` if you \
+                     mean it",
+                ),
+            );
+            return Ok(None);
         }
-    })?;
+        Err(source) => {
+            return Err(LoadError {
+                path: path.to_owned(),
+                source,
+            });
+        }
+    };
     Ok(match read {
         crate::files::Bounded::Bytes(bytes) => Some(String::from_utf8_lossy(&bytes).into_owned()),
         crate::files::Bounded::TooLarge { size, first_line } => {
+            // Whatever the file is, only the start of its first line is shown.
+            let mut shown = first_line.into_bytes();
+            let end = shown.len();
+            crate::diagnostics::mask_line_after(&mut shown, 0..end, env::SHOWN_CHARACTERS);
+            let first_line = String::from_utf8(shown).unwrap_or_default();
             diagnostics.push(limits::file_too_large(
                 path,
                 SourceKind::EnvFile,
@@ -359,7 +388,11 @@ fn read_config(
         Err(error) => {
             let at = error.utf8_error().valid_up_to();
             let lossy = String::from_utf8_lossy(error.as_bytes()).into_owned();
-            let id = sources.add(name, SourceKind::File, lossy);
+            // No tree to find the secrets by: mask them by key name on the raw text.
+            let mut secrets = crate::diagnostics::Secrets::default();
+            let shown = crate::diagnostics::mask_toml_text(&lossy, &mut secrets);
+            sources.add_secrets(&secrets);
+            let id = sources.add(name, SourceKind::File, shown);
             diagnostics.push(
                 Diagnostic::error(code::ENCODING, "the file is not valid UTF-8")
                     .at(Some(Span::new(id, at..at + 1)), "invalid byte")
@@ -375,10 +408,9 @@ fn read_config(
         .unwrap_or(text);
     let id = sources.add(name, SourceKind::File, String::new());
     let root = parse_toml(&text, id, diagnostics);
-    let shown = match &root {
-        Some(root) => mask_secrets(&text, root),
-        None => text,
-    };
+    let mut secrets = crate::diagnostics::Secrets::default();
+    let shown = mask_secrets(&text, root.as_ref(), &mut secrets);
+    sources.add_secrets(&secrets);
     sources.set_text(id, shown);
     Ok(root)
 }

@@ -3,7 +3,7 @@
 use toml::de::{DeTable, DeValue};
 
 use crate::diagnostics::source::{SourceId, Span};
-use crate::diagnostics::{Diagnostic, code, is_secret_key, mask_range};
+use crate::diagnostics::{Diagnostic, Secrets, code, is_secret_key, mask_range, mask_toml_text};
 use crate::provenance::{Node, Origin, Value};
 
 /// Parses a TOML document. Syntax errors are all reported (the parser recovers where it can);
@@ -96,17 +96,33 @@ fn convert_value(value: &DeValue<'_>, span: Span, source: SourceId) -> Node {
 }
 
 /// A copy of `text` with the values of secret keys replaced by `*` (byte lengths kept, so
-/// spans stay valid). This is the only text diagnostics ever show.
-pub fn mask_secrets(text: &str, root: &Node) -> String {
+/// spans stay valid). This is the only text diagnostics ever show. Masked: every value at any
+/// depth (inside arrays of tables too) under a key that is a secret, whatever its type (a
+/// password written as a number), then, by key name on the raw text, what the tree does not
+/// know (see [`crate::diagnostics::mask_toml_text`]). The values masked go into `secrets`.
+pub fn mask_secrets(text: &str, root: Option<&Node>, secrets: &mut Secrets) -> String {
     let mut bytes = text.as_bytes().to_vec();
-    root.for_each_leaf(&mut Vec::new(), &mut |path, node| {
-        let secret = path.last().is_some_and(|k| is_secret_key(k));
-        if let (true, Value::String(_), Some(span)) = (secret, &node.value, node.origin.span()) {
-            mask_range(&mut bytes, span.start, span.end);
-        }
-    });
+    if let Some(root) = root {
+        root.for_each_value(&mut Vec::new(), &mut |path, node| {
+            let secret = path.iter().any(|k| is_secret_key(k));
+            let leaf = !matches!(node.value, Value::Table(_) | Value::Array(_));
+            if let (true, true, Some(span)) = (secret, leaf, node.origin.span())
+                && span.end <= text.len()
+            {
+                secrets.add(
+                    match &node.value {
+                        Value::String(s) => s.clone(),
+                        _ => text[span.range()].to_owned(),
+                    }
+                    .as_str(),
+                );
+                mask_range(&mut bytes, span.start, span.end);
+            }
+        });
+    }
     // Masking replaces whole UTF-8 sequences byte for byte with ASCII, so this cannot fail.
-    String::from_utf8(bytes).unwrap_or_default()
+    let masked = String::from_utf8(bytes).unwrap_or_default();
+    mask_toml_text(&masked, secrets)
 }
 
 #[cfg(test)]
@@ -122,10 +138,24 @@ mod tests {
         let host = root.get_path(&["notifiers", "email", "smtp_host"]).unwrap();
         let span = host.origin.span().unwrap();
         assert_eq!(&text[span.range()], "\"mail.example.org\"");
-        let masked = mask_secrets(text, &root);
+        let mut secrets = Secrets::default();
+        let masked = mask_secrets(text, Some(&root), &mut secrets);
         assert!(!masked.contains("nter2"));
+        assert_eq!(secrets.scrub("hünter2"), "********");
         assert!(masked.contains("smtp_password = \"********\""));
         assert_eq!(masked.len(), text.len());
+    }
+
+    #[test]
+    fn secrets_at_any_depth_and_of_any_type_are_masked() {
+        let text = "[a]\nexternal_services = [{ type = \"turn\", secret = \"s3cr3t-value\" }]\n\
+                    sql = { password = 12345678 }\n[[b]]\npassword = 99999999\n";
+        let root = parse_toml(text, SourceId(0), &mut Vec::new()).unwrap();
+        let masked = mask_secrets(text, Some(&root), &mut Secrets::default());
+        for leak in ["s3cr3t", "12345678", "99999999"] {
+            assert!(!masked.contains(leak), "{leak}: {masked}");
+        }
+        assert!(masked.contains("type = \"turn\""), "{masked}");
     }
 
     #[test]

@@ -3,7 +3,8 @@
 use super::keys;
 use indexmap::IndexMap;
 
-use super::schema_nav::did_you_mean;
+use super::formats::shown;
+use super::schema_nav::{did_you_mean, name_list};
 use crate::diagnostics::{Diagnostic, code};
 use crate::provenance::{Node, Origin};
 
@@ -55,13 +56,14 @@ pub fn resolve(presets: &Node, selected: Option<&Node>, diagnostics: &mut Vec<Di
             let names: Vec<&str> = table.keys().map(String::as_str).collect();
             let mut d = Diagnostic::error(
                 code::PRESET,
-                format!("unknown vendor analytics preset `{name}`"),
+                format!("unknown vendor analytics preset `{}`", shown(name)),
             )
             .key(keys::ANALYTICS_PRESET)
             .at(selected.and_then(|n| n.origin.span()), "no such preset");
+            let list = name_list(names.iter().copied());
             d.help = Some(match did_you_mean(name, names.iter().copied()) {
-                Some(close) => format!("did you mean `{close}`? Presets: {}", names.join(", ")),
-                None => format!("presets: {}", names.join(", ")),
+                Some(close) => format!("did you mean `{}`? Presets: {list}", shown(close)),
+                None => format!("presets: {list}"),
             });
             diagnostics.push(d);
             return layer;
@@ -76,6 +78,11 @@ pub fn resolve(presets: &Node, selected: Option<&Node>, diagnostics: &mut Vec<Di
         layer.merge(chosen);
     }
     layer
+}
+
+/// A chain of preset names for a message, each shortened, at most 20.
+fn shown_chain(chain: &[String]) -> String {
+    name_list(chain.iter().map(String::as_str)).replace(", ", " -> ")
 }
 
 /// The merged values of a preset and its ancestors, each leaf tagged with the preset that set
@@ -104,11 +111,15 @@ fn chain_layer(
                     Diagnostic::error(
                         code::PRESET,
                         format!(
-                            "vendor analytics presets inherit in a cycle: {} -> {parent}",
-                            chain.join(" -> ")
+                            "vendor analytics presets inherit in a cycle: {} -> {}",
+                            shown_chain(&chain),
+                            shown(parent)
                         ),
                     )
-                    .key(format!("vendor_analytics.presets.{current}.inherits"))
+                    .key(format!(
+                        "vendor_analytics.presets.{}.inherits",
+                        shown(&current)
+                    ))
                     .at(span, "closes the cycle")
                     .help(
                         "remove one `inherits` so the chain ends at a preset that inherits nothing",
@@ -121,15 +132,16 @@ fn chain_layer(
             if report {
                 let names: Vec<&str> = presets.keys().map(String::as_str).collect();
                 let close = did_you_mean(parent, names.iter().copied())
-                    .map(|c| format!("did you mean `{c}`? "))
+                    .map(|c| format!("did you mean `{}`? ", shown(c)))
                     .unwrap_or_default();
+                let (current, parent) = (shown(&current), shown(parent));
                 diagnostics.push(
                     Diagnostic::error(code::PRESET,
-                        format!("preset `{current}` inherits unknown preset `{parent}` (chain: {} -> {parent})", chain.join(" -> ")),
+                        format!("preset `{current}` inherits unknown preset `{parent}` (chain: {} -> {parent})", shown_chain(&chain)),
                     )
                     .key(format!("vendor_analytics.presets.{current}.inherits"))
                     .at(span, "no such preset")
-                    .help(format!("{close}presets: {}", names.join(", "))),
+                    .help(format!("{close}presets: {}", name_list(names.iter().copied()))),
                 );
             }
             return None;

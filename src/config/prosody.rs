@@ -181,7 +181,7 @@ pub enum BoolOrList {
 }
 
 /// LuaSec options for `ssl`.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SslSettings {
     pub certificate: Option<String>,

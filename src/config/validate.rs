@@ -380,13 +380,13 @@ fn unknown_key(
     let place = if parent.is_empty() {
         String::new()
     } else {
-        format!(" in `[{}]`", dotted(parent))
+        format!(" in `[{}]`", formats::shown(&dotted(parent)))
     };
     let mut d = Diagnostic::error(
         code::UNKNOWN_KEY,
-        format!("unknown key `{name}`{place}{env}"),
+        format!("unknown key `{}`{place}{env}", formats::shown(name)),
     )
-    .key(full)
+    .key(formats::shown(&full))
     .at(span, "unknown key");
     d.help = Some(match did_you_mean(name, candidates.iter().copied()) {
         Some(close) => format!("did you mean `{close}`?"),

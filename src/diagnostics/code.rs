@@ -41,6 +41,7 @@ codes! {
     ENCODING = "encoding": "the file is not UTF-8";
     LIMIT = "limit": "an input is over one of the documented limits (size, depth, count)";
     ENV_FILE = "env-file": "a line of an env file is not a `NAME=value` assignment";
+    UNSAFE_INPUT = "unsafe-input": "a file the tool found by itself is a link or not a regular file";
     UNKNOWN_VARIABLE = "unknown-variable": "a `PROSE_*` variable names no configuration key";
     COMPOSE_VARIABLE = "compose-variable": "a compose variable the generated files do not follow";
     // The schema.
@@ -74,6 +75,7 @@ codes! {
     PROSODY_VALUE = "prosody-value": "a Prosody option value the Pod API or Lua cannot hold";
     PROSODY_BASELINE = "prosody-baseline": "a Prosody table or option that would drop settings or modules the pod needs";
     PROSODY_POD_API = "prosody-pod-api": "a Prosody option the Pod API ignores or replaces when it writes the file";
+    PROSODY_TLS = "prosody-tls": "a Prosody `ssl` table that keeps Prosody's TLS ciphers from following `tls_profile` as nginx's do";
     PROSODY_HOST = "prosody-host": "a `prosody.<host>` table that names no generated section";
     PROSODY_GLOBAL_OPTION = "prosody-global-option": "a global-only Prosody option under a host";
     PROSODY_SECTION_KIND = "prosody-section-kind": "a Prosody option that would change what a generated section is";

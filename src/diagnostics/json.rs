@@ -19,6 +19,8 @@ pub struct JsonDiagnostic {
     pub help: Option<String>,
 }
 
+/// One diagnostic as JSON: `line` and `column` as [`super::source::line_col`] defines them (the
+/// human rendering shows the same numbers); secret values scrubbed from the texts.
 pub fn to_json(d: &Diagnostic, sources: &Sources) -> JsonDiagnostic {
     let place = d
         .span
@@ -30,13 +32,13 @@ pub fn to_json(d: &Diagnostic, sources: &Sources) -> JsonDiagnostic {
     JsonDiagnostic {
         severity: d.severity,
         code: d.code,
-        message: d.message.clone(),
+        message: sources.scrub(&d.message),
         key: d.key.clone(),
         file,
         line,
         column,
-        label: d.label.clone(),
-        help: d.help.clone(),
+        label: d.label.as_deref().map(|l| sources.scrub(l)),
+        help: d.help.as_deref().map(|h| sources.scrub(h)),
     }
 }
 

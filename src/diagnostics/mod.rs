@@ -15,7 +15,10 @@ use serde::Serialize;
 pub use code::Code;
 pub use json::{JsonDiagnostic, all_to_json, to_json};
 pub use render::{RenderOptions, render_human};
-pub use secrets::{is_secret_key, mask_range};
+pub use secrets::{
+    REDACTED, Secrets, is_secret_key, looks_secret, mask_line_after, mask_range, mask_secret_lines,
+    mask_toml_text, redact_line,
+};
 use source::Span;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]

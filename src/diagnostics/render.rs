@@ -88,17 +88,19 @@ fn to_miette(d: &Diagnostic, sources: &Sources) -> Rendered {
         let source = sources.get(span.source);
         Excerpt::new(&source.name, &source.text, span.range())
     });
+    // Messages may quote values: never a secret's.
+    let scrub = |text: &str| visible(&sources.scrub(text));
     Rendered {
-        message: visible(&d.message),
+        message: scrub(&d.message),
         code: format!("prose::{}", d.code),
         severity: match d.severity {
             Severity::Error => miette::Severity::Error,
             Severity::Warning => miette::Severity::Warning,
         },
-        help: d.help.as_deref().map(visible),
+        help: d.help.as_deref().map(scrub),
         label: excerpt
             .as_ref()
-            .map(|e| LabeledSpan::new_with_span(d.label.as_deref().map(visible), e.label.clone())),
+            .map(|e| LabeledSpan::new_with_span(d.label.as_deref().map(scrub), e.label.clone())),
         source: excerpt,
     }
 }
@@ -143,8 +145,10 @@ struct Excerpt {
     label: std::ops::Range<usize>,
     /// Number of the excerpt's first line in the source (0-based).
     first_line: usize,
-    /// The excerpt line of the label, and the bytes its window cut from the start of it.
-    shift: (usize, usize),
+    /// The excerpt line of the label, and the label's column in the source (0-based, in
+    /// characters: [`super::source::line_col`], the one definition every output uses; miette
+    /// would count bytes of the excerpt, which escapes and cuts change).
+    label_place: (usize, usize),
 }
 
 impl Excerpt {
@@ -187,7 +191,13 @@ impl Excerpt {
 
         let mut text = String::new();
         let mut label = 0..0;
-        let mut shift = (0, 0);
+        let label_place = (
+            source.as_bytes()[from..start]
+                .iter()
+                .filter(|b| **b == b'\n')
+                .count(),
+            super::source::line_col(source, start).1 - 1,
+        );
         let mut line_start_at = from;
         for (index, line) in source[from..to].split('\n').enumerate() {
             let line_end_at = line_start_at + line.len();
@@ -217,10 +227,6 @@ impl Excerpt {
             }
             if lo > 0 {
                 text.push('…');
-                if (line_start_at..=line_end_at).contains(&start) {
-                    // miette counts columns in bytes; the `…` stands for `lo` bytes.
-                    shift = (index, lo - '…'.len_utf8());
-                }
             }
             for (at, c) in content[lo..hi].char_indices() {
                 let here = line_start_at + lo + at;
@@ -250,7 +256,7 @@ impl Excerpt {
             text,
             label,
             first_line,
-            shift,
+            label_place,
         }
     }
 }
@@ -265,8 +271,9 @@ impl SourceCode for Excerpt {
         let inner = self
             .text
             .read_span(span, context_lines_before, context_lines_after)?;
-        let column = if inner.line() == self.shift.0 {
-            inner.column() + self.shift.1
+        // The header's `file:line:col` comes from the read of the label alone.
+        let column = if context_lines_before == 0 && inner.line() == self.label_place.0 {
+            self.label_place.1
         } else {
             inner.column()
         };
@@ -336,5 +343,24 @@ mod tests {
             "{out}"
         );
         assert!(!out.contains("a = 1"), "{out}");
+    }
+
+    #[test]
+    fn columns_count_characters_as_the_json_output_does() {
+        // Non-ASCII text and an escaped control character before the label.
+        let text = "[a]\n\"Zoë\u{1b}\" = \"Ünï\" # x\n";
+        let at = text.find("# x").unwrap();
+        let out = render(text, at..at + 3, "here");
+        let json_column = crate::diagnostics::source::line_col(text, at).1;
+        assert_eq!(json_column, 16);
+        assert!(
+            out.contains(&format!("prose.toml:2:{json_column}]")),
+            "{out}"
+        );
+        // Far along a long line cut to a window.
+        let text = format!("a = \"{}\" # end\n", "é".repeat(1000));
+        let at = text.find("# end").unwrap();
+        let out = render(&text, at..at + 5, "far");
+        assert!(out.contains("prose.toml:1:1008]"), "{out}");
     }
 }

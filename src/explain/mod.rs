@@ -5,6 +5,16 @@
 //! rendered again, and the output lines that change are the ones that value produces. This
 //! holds for every target alike (the Lua printer and the templates), and a line that no
 //! change of configuration moves is "fixed by the template".
+//!
+//! `--from FILE:LINE` does not perturb every value one by one (a render per value, each as
+//! large as the configuration: quadratic on a large one). The effective configuration is
+//! serialised once, and values are perturbed by groups of neighbours (a subtree, or part of
+//! one): a group whose change leaves the line alone is dropped whole, a group that moves it is
+//! split in two, down to the single values, each of which is then tested alone exactly as
+//! `explain KEY` does. A handful of causes among thousands of values costs a few dozen renders.
+//!
+//! Secrets never come out: a value under a secret-looking key is `<redacted>` at any depth (a
+//! password inside `sql = { … }`), and so is a generated line that sets one.
 
 use std::collections::BTreeMap;
 
@@ -17,8 +27,8 @@ use crate::config::env::var_name;
 use crate::config::formats;
 use crate::config::load::Loaded;
 use crate::config::schema_nav::{SchemaNav, did_you_mean};
-use crate::diagnostics::is_secret_key;
 use crate::diagnostics::source::Sources;
+use crate::diagnostics::{REDACTED, looks_secret, redact_line};
 use crate::output::OutputTree;
 use crate::pipeline::compile_for;
 use crate::provenance::{Node, Origin, OriginInfo, describe_origin, dotted};
@@ -100,13 +110,24 @@ fn compatibility(config: &Config, path: &[String]) -> Option<Compatibility> {
     })
 }
 
-const REDACTED: &str = "<redacted>";
-
+/// `value` as explain may show it under `key`: `<redacted>` when the key looks secret, else
+/// with every secret-looking key inside it (at any depth, arrays of tables included) redacted.
 fn redact(key: &str, value: Json) -> Json {
-    if is_secret_key(key) && value.is_string() {
-        Json::String(REDACTED.into())
-    } else {
-        value
+    let last = key.rsplit('.').next().unwrap_or(key).trim_matches('"');
+    if !value.is_null() && looks_secret(last) {
+        return Json::String(REDACTED.into());
+    }
+    match value {
+        Json::Object(map) => Json::Object(
+            map.into_iter()
+                .map(|(k, v)| {
+                    let v = redact(&k, v);
+                    (k, v)
+                })
+                .collect(),
+        ),
+        Json::Array(items) => Json::Array(items.into_iter().map(|v| redact("", v)).collect()),
+        other => other,
     }
 }
 
@@ -136,19 +157,17 @@ pub fn explain_key_for(
         .ok_or("the configuration is invalid: run `check`")?;
     let schema = crate::config::schema::schema_cached();
     let nav = SchemaNav::new(schema);
-    let path = path_of(key).map_err(|_| format!("`{key}` is not a key path"))?;
+    let path = path_of(key).map_err(|_| format!("`{}` is not a key path", formats::shown(key)))?;
     let Some(sub) = nav.at(&path) else {
         let paths = nav.all_paths();
         let hint = did_you_mean(key, paths.iter().map(String::as_str))
             .map(|c| format!(": did you mean `{c}`?"))
             .unwrap_or_default();
-        return Err(format!("unknown key `{key}`{hint}"));
+        return Err(format!("unknown key `{}`{hint}", formats::shown(key)));
     };
     let key = dotted(&path);
-    let value = effective(config)
-        .pointer(&pointer(&path))
-        .cloned()
-        .unwrap_or(Json::Null);
+    let base = effective(config);
+    let value = base.pointer(&pointer(&path)).cloned().unwrap_or(Json::Null);
     let node = loaded.tree.get_path(&path);
     let origin = node.map_or(Origin::Default, |n| n.origin.clone());
     let mut overridden: Vec<Replaced> = node
@@ -209,7 +228,7 @@ pub fn explain_key_for(
     let baseline = compile(loaded, platform).ok();
     let affects = baseline
         .as_ref()
-        .map(|tree| affected_lines(config, tree, &path, platform))
+        .map(|tree| affected_lines(&base, tree, &path, platform))
         .unwrap_or_default()
         .into_iter()
         .map(|l| Lines {
@@ -227,7 +246,7 @@ pub fn explain_key_for(
             .map(str::to_owned),
         kind: format!("{kind}{format}"),
         allowed,
-        default,
+        default: default.map(|d| redact(&key, d)),
         env_var: var_name(&path.iter().map(String::as_str).collect::<Vec<_>>()),
         affects,
         compatibility: compatibility(config, &path),
@@ -343,43 +362,142 @@ pub fn explain_line_for(
         .map(|f| String::from_utf8_lossy(&f.contents).into_owned())
         .unwrap_or_default();
     let total = contents.lines().count();
-    let text = contents
-        .lines()
-        .nth(line.wrapping_sub(1))
-        .ok_or_else(|| {
-            format!(
-                "`{}` has {total} lines; line {line} does not exist",
-                shown(config, platform, &target)
-            )
-        })?
-        .to_owned();
-    let mut causes = Vec::new();
-    for path in leaf_paths(&effective(config)) {
-        let moved = affected_lines(config, &tree, &path, platform);
-        if moved
-            .iter()
-            .any(|l| l.file == target && l.lines.contains(&line))
-        {
-            let key = dotted(&path);
-            let node = loaded.tree.get_path(&path);
+    let text = contents.lines().nth(line.wrapping_sub(1)).ok_or_else(|| {
+        format!(
+            "`{}` has {total} lines; line {line} does not exist",
+            shown(config, platform, &target)
+        )
+    })?;
+    let text = redact_line(text);
+    let base = effective(config);
+    let probe = LineProbe {
+        base: &base,
+        baseline: &tree,
+        file: Utf8Path::new(&target),
+        line,
+        platform,
+    };
+    let leaves = leaf_paths(&base);
+    let mut found = Vec::new();
+    probe.search(&leaves, &mut found);
+    let causes = found
+        .into_iter()
+        .map(|path| {
+            let key = dotted(path);
+            let node = loaded.tree.get_path(path);
             let origin = node.map_or(Origin::Default, |n| n.origin.clone());
-            let value = effective(config)
-                .pointer(&pointer(&path))
-                .cloned()
-                .unwrap_or(Json::Null);
-            causes.push(LineCause {
+            let value = base.pointer(&pointer(path)).cloned().unwrap_or(Json::Null);
+            LineCause {
                 value: redact(&key, value),
                 origin: describe_origin(&origin, &loaded.sources),
                 key,
-            });
-        }
-    }
+            }
+        })
+        .collect();
     Ok(LineReport {
         file: shown(config, platform, &target),
         line,
         text,
         causes,
     })
+}
+
+/// Lines either side of the line asked about that a group's change must leave alone for the
+/// group to be dropped.
+const NEIGHBOURS: usize = 3;
+
+/// What `explain --from` looks for: the values whose change moves one line of one file.
+struct LineProbe<'a> {
+    /// The effective configuration, serialised once.
+    base: &'a Json,
+    baseline: &'a OutputTree,
+    file: &'a Utf8Path,
+    line: usize,
+    /// Whose files: a host's, or a pod's Kubernetes manifests.
+    platform: &'a Platform,
+}
+
+impl LineProbe<'_> {
+    /// Adds to `found`, in order, the leaves among `leaves` whose change alone moves the line.
+    fn search<'p>(&self, leaves: &'p [Vec<String>], found: &mut Vec<&'p [String]>) {
+        match leaves {
+            [] => {}
+            [leaf] => {
+                if self.moved_by(leaf) {
+                    found.push(leaf);
+                }
+            }
+            _ => {
+                // Perturb the whole group at once: if it renders and the line stays, none of
+                // these values is behind the line. If it moves (or the group as a whole does
+                // not render), look at each half.
+                if self.group_moves(leaves) != Some(false) {
+                    let (first, second) = leaves.split_at(leaves.len() / 2);
+                    self.search(first, found);
+                    self.search(second, found);
+                }
+            }
+        }
+    }
+
+    /// One value alone, as `explain KEY` measures it: its first valid variant.
+    fn moved_by(&self, path: &[String]) -> bool {
+        variants(self.base, path)
+            .first()
+            .and_then(|variant| render(variant, self.platform))
+            .is_some_and(|tree| self.line_moved(&tree))
+    }
+
+    /// Every value of the group changed at once: `None` when that configuration does not
+    /// load or render.
+    fn group_moves(&self, leaves: &[Vec<String>]) -> Option<bool> {
+        let mut changed = self.base.clone();
+        let mut renames = Vec::new();
+        for path in leaves {
+            let pointer = pointer(path);
+            let Some(current) = self.base.pointer(&pointer) else {
+                continue;
+            };
+            let Some(candidate) = candidates(path, current).into_iter().next() else {
+                continue;
+            };
+            if let (Json::String(old), Json::String(new)) = (current, &candidate) {
+                renames.push((old.clone(), new.clone()));
+            }
+            if let Some(slot) = changed.pointer_mut(&pointer) {
+                *slot = candidate;
+            }
+        }
+        // Renamed hosts move their `prosody.<host>` tables after every value is in place.
+        for (old, new) in renames {
+            rename_hosts(&mut changed, &old, &new);
+        }
+        let config = serde_json::from_value::<Config>(changed).ok()?;
+        Some(self.lines_moved(&render(&config, self.platform)?, NEIGHBOURS))
+    }
+
+    fn line_moved(&self, tree: &OutputTree) -> bool {
+        self.lines_moved(tree, 0)
+    }
+
+    /// Whether the line, or one of the `around` lines either side of it, changed in `tree`. A
+    /// group is judged on the line's neighbourhood: when many values change, the diff may pair
+    /// a blank line or a `}` with another one, and say it stayed, where one of them alone moves
+    /// it; the blocks around such a line do change.
+    fn lines_moved(&self, tree: &OutputTree, around: usize) -> bool {
+        let Some(before) = self.baseline.get(self.file) else {
+            return false;
+        };
+        let after = tree
+            .get(self.file)
+            .or_else(|| renamed_counterpart(self.baseline, tree, self.file))
+            .map(|f| f.contents.as_slice())
+            .unwrap_or_default();
+        let near = self.line.saturating_sub(around)..=self.line + around;
+        changed_lines(&before.contents, after)
+            .iter()
+            .any(|l| near.contains(l))
+    }
 }
 
 /// Paths of every scalar leaf of the effective configuration (analytics preset definitions
@@ -408,13 +526,13 @@ fn leaf_paths(value: &Json) -> Vec<Vec<String>> {
 
 /// The output lines (1-based, per file) that change when the value at `path` changes.
 fn affected_lines(
-    config: &Config,
+    base: &Json,
     baseline: &OutputTree,
     path: &[String],
     platform: &Platform,
 ) -> Vec<Lines> {
     let mut changed: BTreeMap<String, Vec<usize>> = BTreeMap::new();
-    for variant in variants(config, path) {
+    for variant in variants(base, path) {
         let Some(tree) = render(&variant, platform) else {
             continue;
         };
@@ -532,27 +650,41 @@ fn changed_lines(before: &[u8], after: &[u8]) -> Vec<usize> {
     out
 }
 
-/// Valid configurations that differ from `config` only at `path` (at most two, so both a
-/// flag's states and a value's presence are seen).
-fn variants(config: &Config, path: &[String]) -> Vec<Config> {
-    let base = effective(config);
+/// Valid configurations that differ from `base` (the effective configuration as JSON) only
+/// at `path`: the first candidate that loads.
+fn variants(base: &Json, path: &[String]) -> Vec<Config> {
     let Some(current) = base.pointer(&pointer(path)) else {
         return Vec::new();
     };
+    for candidate in candidates(path, current) {
+        let mut changed = base.clone();
+        if let (Json::String(old), Json::String(new)) = (current, &candidate) {
+            rename_hosts(&mut changed, old, new);
+        }
+        if let Some(slot) = changed.pointer_mut(&pointer(path)) {
+            *slot = candidate;
+        }
+        if let Ok(variant) = serde_json::from_value::<Config>(changed) {
+            return vec![variant];
+        }
+    }
+    Vec::new()
+}
+
+/// Other values for the key at `path`, most likely valid first: its other allowed values,
+/// known-valid samples of its format, then values of the same form.
+fn candidates(path: &[String], current: &Json) -> Vec<Json> {
     let nav_schema = crate::config::schema::schema_cached();
     let nav = SchemaNav::new(nav_schema);
-    let allowed: Vec<Json> = nav
-        .at(path)
+    let schema = nav.at(path);
+    let allowed: Vec<Json> = schema
         .and_then(|s| s.get("enum"))
         .and_then(Json::as_array)
         .cloned()
         .unwrap_or_default();
     let mut candidates: Vec<Json> = allowed.into_iter().filter(|v| v != current).collect();
     // Strings with a format: known-valid values of that format.
-    let format = nav
-        .at(path)
-        .and_then(|s| s.get("format"))
-        .and_then(Json::as_str);
+    let format = schema.and_then(|s| s.get("format")).and_then(Json::as_str);
     let samples = format
         .and_then(formats::find)
         .map_or(&[][..], |f| f.samples);
@@ -561,8 +693,12 @@ fn variants(config: &Config, path: &[String]) -> Vec<Config> {
         Json::Bool(b) => candidates.push(Json::Bool(!b)),
         Json::Number(n) => {
             if let Some(i) = n.as_i64() {
-                candidates.push(Json::from(i + 1));
-                candidates.push(Json::from(i - 1));
+                candidates.extend(
+                    [i.checked_add(1), i.checked_sub(1)]
+                        .into_iter()
+                        .flatten()
+                        .map(Json::from),
+                );
             }
         }
         Json::String(s) => {
@@ -575,26 +711,8 @@ fn variants(config: &Config, path: &[String]) -> Vec<Config> {
         }
         _ => {}
     }
-    let mut out = Vec::new();
-    for candidate in candidates {
-        if &candidate == current {
-            continue;
-        }
-        let mut changed = base.clone();
-        if let (Json::String(old), Json::String(new)) = (current, &candidate) {
-            rename_hosts(&mut changed, old, new);
-        }
-        if let Some(slot) = changed.pointer_mut(&pointer(path)) {
-            *slot = candidate;
-        }
-        if let Ok(variant) = serde_json::from_value::<Config>(changed) {
-            out.push(variant);
-            if out.len() == 1 {
-                break;
-            }
-        }
-    }
-    out
+    candidates.retain(|c| c != current);
+    candidates
 }
 
 /// A changed hostname carries the `prosody.<host>` tables that name it (or a subdomain of it,
@@ -636,5 +754,87 @@ pub fn show(value: &Json) -> String {
     match value {
         Json::String(s) => format!("{s:?}"),
         other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{LoadOptions, load};
+
+    fn example(name: &str) -> Loaded {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("examples")
+            .join(name)
+            .join("prose.toml");
+        let options = LoadOptions {
+            file_variables: crate::targets::file_variables(),
+            ..LoadOptions::default()
+        };
+        load(&path, &options).expect("example loads")
+    }
+
+    /// Perturbing by groups finds exactly the values that perturbing each value alone finds,
+    /// on every line of the examples' files.
+    #[test]
+    fn group_perturbation_finds_what_one_by_one_perturbation_finds() {
+        for name in ["minimal", "prosody-overrides"] {
+            let loaded = example(name);
+            let config = loaded.config.as_ref().expect("valid");
+            let base = effective(config);
+            let tree = compile(&loaded, &Platform::Host).expect("compiles");
+            // The reference: each value alone, every file at once.
+            let mut expected: BTreeMap<(String, usize), Vec<String>> = BTreeMap::new();
+            for path in leaf_paths(&base) {
+                for lines in affected_lines(&base, &tree, &path, &Platform::Host) {
+                    for line in lines.lines {
+                        expected
+                            .entry((lines.file.clone(), line))
+                            .or_default()
+                            .push(dotted(&path));
+                    }
+                }
+            }
+            for file in tree.files() {
+                let count = String::from_utf8_lossy(&file.contents).lines().count();
+                // Every other line of minimal's Prosody configuration, every ninth line of the
+                // rest (a search costs a few dozen renders, and the test runs in a debug build).
+                let dense = name == "minimal" && file.path.as_str().contains("prosody");
+                for line in (1..=count).step_by(if dense { 2 } else { 9 }) {
+                    let report = explain_line(&loaded, file.path.as_str(), line).unwrap();
+                    let got: Vec<String> = report.causes.iter().map(|c| c.key.clone()).collect();
+                    let want = expected
+                        .get(&(file.path.to_string(), line))
+                        .cloned()
+                        .unwrap_or_default();
+                    assert_eq!(got, want, "{name}: {}:{line}", file.path);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn secrets_are_redacted_at_any_depth() {
+        let value = serde_json::json!({
+            "driver": "PostgreSQL",
+            "password": 12345678,
+            "external": [{ "type": "turn", "secret": "s3cr3t" }],
+        });
+        let shown = redact("prosody.global.overrides.sql", value);
+        assert_eq!(
+            shown,
+            serde_json::json!({
+                "driver": "PostgreSQL",
+                "password": "<redacted>",
+                "external": [{ "type": "turn", "secret": "<redacted>" }],
+            })
+        );
+        assert_eq!(
+            redact(
+                "prosody.global.overrides.http_file_share_secret",
+                Json::from(987654321)
+            ),
+            Json::String(REDACTED.into())
+        );
     }
 }

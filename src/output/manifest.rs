@@ -8,7 +8,7 @@ use camino::{Utf8Path, Utf8PathBuf};
 use sha2::{Digest, Sha256};
 
 use super::write::{WriteError, io_error};
-use super::{MANIFEST, WORK_DIR, check_relative_path};
+use super::{MANIFEST, PRIVATE_MANIFEST, WORK_DIR, check_relative_path};
 
 /// The journal of an interrupted build, in the work directory.
 pub(super) const JOURNAL: &str = "pending";
@@ -47,10 +47,10 @@ pub fn parse_manifest(text: &str) -> Result<Manifest, String> {
 }
 
 /// Largest manifest (or journal) read: a tree's is a few hundred bytes.
-const MAX_MANIFEST_BYTES: u64 = 16 << 20;
+pub(super) const MAX_MANIFEST_BYTES: u64 = 16 << 20;
 
-/// The manifests that say which files on disk are ours: the last complete build's, plus the
-/// interrupted build's if a journal is left.
+/// The manifests that say which files on disk are ours: the last complete build's (both
+/// manifests), plus the interrupted build's if a journal is left.
 pub(super) struct Ownership {
     pub(super) manifest: Manifest,
     pub(super) pending: Option<Manifest>,
@@ -79,8 +79,10 @@ impl Ownership {
                 Err(e) => Err(io_error(&path, e)),
             }
         };
+        let mut manifest = read(root.join(MANIFEST))?.unwrap_or_default();
+        manifest.extend(read(root.join(PRIVATE_MANIFEST))?.unwrap_or_default());
         Ok(Ownership {
-            manifest: read(root.join(MANIFEST))?.unwrap_or_default(),
+            manifest,
             pending: read(root.join(WORK_DIR).join(JOURNAL))?,
         })
     }
@@ -92,6 +94,20 @@ impl Ownership {
                 .pending
                 .as_ref()
                 .is_some_and(|m| m.get(path).is_some_and(|h| h == hash))
+    }
+
+    /// Whether a symbolic link at `path` holding `target` is one a build of ours wrote: it
+    /// names (read as text, never followed) a file that the same manifest listed with the
+    /// digest it listed for the link.
+    pub(super) fn owns_link(&self, path: &Utf8Path, target: &str) -> bool {
+        let Some(file) = super::resolve_link(path, target) else {
+            return false;
+        };
+        let consistent = |m: &Manifest| {
+            m.get(path)
+                .is_some_and(|digest| m.get(&file) == Some(digest))
+        };
+        consistent(&self.manifest) || self.pending.as_ref().is_some_and(consistent)
     }
 
     pub(super) fn listed(&self, path: &Utf8Path) -> bool {

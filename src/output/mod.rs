@@ -11,9 +11,27 @@
 //! matching either manifest as its own, and finishes the job. `SHA256SUMS` lets `build`
 //! recognise hand edits (a generated file whose hash changed) and refuse to overwrite them
 //! without `--force`; files that no manifest lists are never touched.
+//!
+//! What the manifests protect: they record what the last build wrote, so hand edits are
+//! recognised and `sha256sum -c` checks that an installed tree is the one built. They are not a
+//! signature: whoever can write the tree can rewrite them. A file that is not world-readable
+//! (a `prosody.cfg.lua` holding a secret, 0640) is listed in `SHA256SUMS.private`, written with
+//! the files' own restrictive mode, never in the world-readable `SHA256SUMS`: the digest of a
+//! file whose only unknown part is a short secret would give the secret away to brute force.
+//!
+//! Symbolic links (nginx's `sites-enabled/<name>`, [`GeneratedLink`]) are entries of the tree
+//! too: relative, to a file of the same tree, listed in the manifest with the digest of that
+//! file (what `sha256sum -c` reads through them). A link on disk is never followed: it is the
+//! build's own only when it is exactly the link the build writes, or, for one an earlier build
+//! wrote, when it names the file its manifest listed with the same digest ([`resolve_link`]).
+//!
+//! Around all of it, a build holds an exclusive lock on the tree's root ([`lock`]), so two
+//! builds of one tree take turns; every directory of the tree, its root included, is 0755
+//! whatever the umask (the tree is installed with `rsync -a` onto `/`).
 
 mod diff;
 mod disk;
+pub mod lock;
 mod manifest;
 mod plan;
 mod write;
@@ -23,15 +41,19 @@ use std::path::{Component, Path};
 
 pub use diff::unified_diff;
 pub use manifest::{Manifest, parse_manifest, sha256_hex};
-pub use plan::{Change, plan};
-pub use write::{HandEdit, WriteError, WriteSummary, write};
+pub use plan::{Change, plan, plan_with};
+pub use write::{HandEdit, WriteError, WriteOptions, WriteSummary, write, write_with};
 
 use camino::{Utf8Path, Utf8PathBuf};
 
-use crate::targets::GeneratedFile;
+use crate::targets::{GeneratedFile, GeneratedLink};
 
-/// The manifest at the root of every pod's tree.
+/// The manifest at the root of every pod's tree (world-readable files).
 pub const MANIFEST: &str = "SHA256SUMS";
+/// The manifest of the files that are not world-readable, with their mode (absent when none).
+pub const PRIVATE_MANIFEST: &str = "SHA256SUMS.private";
+/// The mode of every directory of a tree, its root included.
+pub const DIR_MODE: u32 = 0o755;
 /// The tool's work directory inside the output tree (staging and journal).
 pub const WORK_DIR: &str = ".prose-compile";
 
@@ -39,22 +61,59 @@ pub const WORK_DIR: &str = ".prose-compile";
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct OutputTree {
     files: BTreeMap<Utf8PathBuf, GeneratedFile>,
+    links: BTreeMap<Utf8PathBuf, GeneratedLink>,
 }
 
 impl OutputTree {
     /// Adds a file; refuses a path that could leave the tree or collide with the tool's own.
     pub fn insert(&mut self, file: GeneratedFile) -> Result<(), String> {
-        check_relative_path(file.path.as_str())?;
-        if file.path == MANIFEST || file.path.as_str().starts_with(WORK_DIR) {
+        self.check_new_path(&file.path)?;
+        if file.contents.len() as u64 > crate::targets::MAX_FILE_BYTES {
             return Err(format!(
-                "`{}` is reserved for prose-compile's own files",
-                file.path
+                "generated `{}` would be {} bytes, more than the limit of {} MiB per file",
+                file.path,
+                file.contents.len(),
+                crate::targets::MAX_FILE_BYTES >> 20
             ));
         }
-        if self.files.contains_key(&file.path) {
-            return Err(format!("two targets generate `{}`", file.path));
-        }
         self.files.insert(file.path.clone(), file);
+        Ok(())
+    }
+
+    /// Adds a symbolic link; refuses one whose target is not a file already in the tree
+    /// (reached without climbing out of it), so every link of a tree resolves inside it.
+    pub fn insert_link(&mut self, link: GeneratedLink) -> Result<(), String> {
+        self.check_new_path(&link.path)?;
+        let plain =
+            link.target.as_str().split('/').all(|s| {
+                !s.is_empty() && s != "." && !s.chars().any(|c| c.is_control() || c == '\\')
+            });
+        let resolved = resolve_link(&link.path, link.target.as_str());
+        if !plain
+            || resolved
+                .as_ref()
+                .is_none_or(|p| !self.files.contains_key(p))
+        {
+            return Err(format!(
+                "generated link `{}` -> `{}` does not name a generated file",
+                link.path,
+                link.target.as_str().escape_debug()
+            ));
+        }
+        self.links.insert(link.path.clone(), link);
+        Ok(())
+    }
+
+    fn check_new_path(&self, path: &Utf8Path) -> Result<(), String> {
+        check_relative_path(path.as_str())?;
+        if path == MANIFEST || path == PRIVATE_MANIFEST || path.as_str().starts_with(WORK_DIR) {
+            return Err(format!(
+                "`{path}` is reserved for prose-compile's own files"
+            ));
+        }
+        if self.files.contains_key(path) || self.links.contains_key(path) {
+            return Err(format!("two targets generate `{path}`"));
+        }
         Ok(())
     }
 
@@ -66,6 +125,35 @@ impl OutputTree {
         self.files.get(path.as_ref())
     }
 
+    /// The symbolic links, by path.
+    pub fn links(&self) -> impl Iterator<Item = &GeneratedLink> {
+        self.links.values()
+    }
+
+    pub fn get_link(&self, path: impl AsRef<Utf8Path>) -> Option<&GeneratedLink> {
+        self.links.get(path.as_ref())
+    }
+
+    /// Whether the tree has a file or a link at `path`.
+    pub fn contains(&self, path: impl AsRef<Utf8Path>) -> bool {
+        self.files.contains_key(path.as_ref()) || self.links.contains_key(path.as_ref())
+    }
+
+    /// What a diff shows for the entry at `path`: a file's contents, or [`link_text`].
+    pub fn shown(&self, path: impl AsRef<Utf8Path>) -> Option<Vec<u8>> {
+        let path = path.as_ref();
+        self.files
+            .get(path)
+            .map(|f| f.contents.clone())
+            .or_else(|| self.links.get(path).map(|l| link_text(l.target.as_str())))
+    }
+
+    /// The file a link of the tree resolves to.
+    fn link_file(&self, link: &GeneratedLink) -> Option<&GeneratedFile> {
+        self.files
+            .get(&resolve_link(&link.path, link.target.as_str())?)
+    }
+
     pub fn len(&self) -> usize {
         self.files.len()
     }
@@ -74,13 +162,88 @@ impl OutputTree {
         self.files.is_empty()
     }
 
-    /// The `sha256sum -c` compatible manifest of the tree.
+    /// The `sha256sum -c` compatible manifest of the tree's world-readable files
+    /// (`SHA256SUMS`).
     pub fn manifest(&self) -> String {
-        self.files
+        self.manifest_where(is_public)
+    }
+
+    /// The manifest of the files that are not world-readable (`SHA256SUMS.private`) and the
+    /// mode it is written with (no wider than any of them), or `None` when there is none.
+    pub fn private_manifest(&self) -> Option<(String, u32)> {
+        let private: Vec<&GeneratedFile> = self.files.values().filter(|f| !is_public(f)).collect();
+        let mode = private.iter().fold(0o666, |mode, f| mode & f.mode) | 0o600;
+        (!private.is_empty()).then(|| (self.manifest_where(|f| !is_public(f)), mode))
+    }
+
+    /// Both manifests in one (the journal's, which is private to the build).
+    pub fn full_manifest(&self) -> String {
+        self.manifest_where(|_| true)
+    }
+
+    /// The manifest lines of the files `listed` keeps, and of the links to them (with the
+    /// digest of the file they name: what `sha256sum -c` reads through the link), by path.
+    fn manifest_where(&self, listed: impl Fn(&GeneratedFile) -> bool) -> String {
+        let files = self
+            .files
             .values()
-            .map(|f| format!("{}  {}\n", sha256_hex(&f.contents), f.path))
+            .filter(|f| listed(f))
+            .map(|f| (&f.path, f));
+        let links = self.links.values().filter_map(|link| {
+            let file = self.link_file(link)?;
+            listed(file).then_some((&link.path, file))
+        });
+        let entries: BTreeMap<&Utf8PathBuf, &GeneratedFile> = files.chain(links).collect();
+        entries
+            .into_iter()
+            .map(|(path, f)| format!("{}  {path}\n", sha256_hex(&f.contents)))
             .collect()
     }
+
+    /// Every directory of the tree, by relative path (`""` is the root), parents first.
+    pub fn directories(&self) -> std::collections::BTreeSet<Utf8PathBuf> {
+        let mut dirs = std::collections::BTreeSet::from([Utf8PathBuf::new()]);
+        for path in self.files.keys().chain(self.links.keys()) {
+            let mut dir = path.parent();
+            while let Some(d) = dir.filter(|d| !d.as_str().is_empty()) {
+                dirs.insert(d.to_owned());
+                dir = d.parent();
+            }
+        }
+        dirs
+    }
+}
+
+/// Whether a generated file may be listed in the world-readable manifest.
+fn is_public(file: &GeneratedFile) -> bool {
+    file.mode & 0o004 != 0
+}
+
+/// How a diff shows a symbolic link (a link has no contents of its own).
+pub fn link_text(target: &str) -> Vec<u8> {
+    format!("symbolic link to {target}\n").into_bytes()
+}
+
+/// Where the link at `link` (a relative path of the tree) leads when it holds `target`, read
+/// as text and never followed: a relative path of the tree, or `None` when the target is
+/// absolute, climbs out of the tree, or is not a plain relative path.
+pub fn resolve_link(link: &Utf8Path, target: &str) -> Option<Utf8PathBuf> {
+    if target.is_empty() || target.starts_with('/') {
+        return None;
+    }
+    let mut segments: Vec<&str> = link.parent()?.as_str().split('/').collect();
+    segments.retain(|s| !s.is_empty());
+    for segment in target.split('/') {
+        match segment {
+            "" | "." => {}
+            ".." => {
+                segments.pop()?;
+            }
+            other => segments.push(other),
+        }
+    }
+    let path = segments.join("/");
+    check_relative_path(&path).ok().map(|()| path.into())
 }
 
 /// A relative, normalised, `/`-separated path of plain segments: nothing that can climb out
@@ -130,6 +293,7 @@ mod tests {
             "a\\b",
             "a\nb",
             "SHA256SUMS",
+            "SHA256SUMS.private",
             ".prose-compile/pending",
         ] {
             assert!(tree.insert(file(bad, "")).is_err(), "{bad:?} accepted");
@@ -143,6 +307,9 @@ mod tests {
                 .is_err(),
             "duplicate accepted"
         );
+        let huge = "x".repeat(crate::targets::MAX_FILE_BYTES as usize + 1);
+        let error = tree.insert(file("etc/huge", &huge)).unwrap_err();
+        assert!(error.contains("more than the limit of 8 MiB"), "{error}");
     }
 
     #[test]
@@ -155,6 +322,22 @@ mod tests {
         let parsed = parse_manifest(&text).unwrap();
         assert_eq!(parsed.len(), 2);
         assert!(parse_manifest("nonsense\n").is_err());
+        // A file that is not world-readable has its digest in the private manifest only.
+        tree.insert(GeneratedFile {
+            mode: 0o640,
+            ..file("etc/secret.lua", "password")
+        })
+        .unwrap();
+        assert!(!tree.manifest().contains("secret.lua"));
+        let (private, mode) = tree.private_manifest().unwrap();
+        assert_eq!(
+            private,
+            format!("{}  etc/secret.lua\n", sha256_hex(b"password"))
+        );
+        assert_eq!(mode, 0o640);
+        assert_eq!(tree.full_manifest().lines().count(), 3);
+        let dirs: Vec<String> = tree.directories().iter().map(|d| d.to_string()).collect();
+        assert_eq!(dirs, ["", "b", "etc"]);
         assert!(parse_manifest(&format!("{}  ../x\n", sha256_hex(b"1"))).is_err());
     }
 }

@@ -3,17 +3,30 @@
 
 use std::fs;
 use std::io::Write;
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use camino::Utf8PathBuf;
 
-use super::disk::{check_no_links, check_root, read_on_disk};
-use super::manifest::{JOURNAL, Ownership, sha256_hex};
-use super::{MANIFEST, OutputTree, WORK_DIR, unified_diff};
-use crate::targets::GeneratedFile;
+use super::disk::{
+    OnDisk, check_no_links, check_parents, check_root, fix_dir_modes, make_dirs, on_disk,
+    read_on_disk,
+};
+use super::lock::{Access, lock};
+use super::manifest::{JOURNAL, MAX_MANIFEST_BYTES, Ownership, sha256_hex};
+use super::{MANIFEST, OutputTree, PRIVATE_MANIFEST, WORK_DIR, link_text, unified_diff};
+use crate::targets::{GeneratedFile, GeneratedLink};
 
 const STAGING: &str = "staging";
+
+/// How a tree is written.
+#[derive(Debug, Clone, Copy)]
+pub struct WriteOptions {
+    /// Overwrite generated files edited by hand.
+    pub force: bool,
+    /// How long to wait for another build of the same tree.
+    pub lock_wait: std::time::Duration,
+}
 
 /// Why a build stopped without changing anything.
 #[derive(Debug, thiserror::Error)]
@@ -26,6 +39,15 @@ pub enum WriteError {
     HandEdited(Vec<HandEdit>),
     #[error("{}: the manifest is corrupt ({reason})", .path.display())]
     CorruptManifest { path: PathBuf, reason: String },
+    #[error(
+        "another build holds {} (waited {} s for it to finish): run one build of a tree at a time",
+        .path.display(),
+        .waited.as_secs_f64()
+    )]
+    Locked {
+        path: PathBuf,
+        waited: std::time::Duration,
+    },
 }
 
 /// A file on disk that differs from what the manifest says was generated (or that the tool
@@ -52,23 +74,49 @@ pub struct WriteSummary {
     pub written: Vec<Utf8PathBuf>,
     pub unchanged: Vec<Utf8PathBuf>,
     pub removed: Vec<Utf8PathBuf>,
+    /// Directories whose mode was set to 0755 (`""` is the root).
+    pub directory_modes: Vec<Utf8PathBuf>,
     /// A previous interrupted build was completed.
     pub recovered: bool,
 }
 
 impl WriteSummary {
     pub fn changed(&self) -> bool {
-        !self.written.is_empty() || !self.removed.is_empty()
+        !self.written.is_empty() || !self.removed.is_empty() || !self.directory_modes.is_empty()
     }
 }
 
-/// Writes `tree` to `root` as described in the module documentation.
+/// Writes `tree` to `root` as described in the module documentation, waiting up to
+/// [`DEFAULT_WAIT`](super::lock::DEFAULT_WAIT) for another build of the tree.
 pub fn write(tree: &OutputTree, root: &Path, force: bool) -> Result<WriteSummary, WriteError> {
+    write_with(
+        tree,
+        root,
+        &WriteOptions {
+            force,
+            lock_wait: super::lock::DEFAULT_WAIT,
+        },
+    )
+}
+
+/// [`write`] with every option.
+pub fn write_with(
+    tree: &OutputTree,
+    root: &Path,
+    options: &WriteOptions,
+) -> Result<WriteSummary, WriteError> {
+    let force = options.force;
     check_root(root)?;
+    make_dirs(root, camino::Utf8Path::new(""))?;
+    // Held until the manifest is written (dropped on return, or with the process).
+    let _lock = lock(root, Access::Exclusive, options.lock_wait)?;
     let ownership = Ownership::read(root)?;
     let recovered = ownership.pending.is_some();
     for file in tree.files() {
         check_no_links(root, &file.path)?;
+    }
+    for link in tree.links() {
+        check_parents(root, &link.path)?;
     }
 
     // Refuse to overwrite hand edits and files we never generated.
@@ -93,69 +141,142 @@ pub fn write(tree: &OutputTree, root: &Path, force: bool) -> Result<WriteSummary
             });
         }
     }
+    // A link is replaced when it is missing, or when what is there is ours: never followed.
+    let mut links_to_write: Vec<&GeneratedLink> = Vec::new();
+    for link in tree.links() {
+        let state = on_disk(&root.join(&link.path))?;
+        let ours = link.target.as_str();
+        let owned = match &state {
+            OnDisk::Missing => true,
+            OnDisk::Link(target) if target == ours => {
+                unchanged.push(link.path.clone());
+                continue;
+            }
+            OnDisk::Link(target) => ownership.owns_link(&link.path, target),
+            OnDisk::File(old) => ownership.owns(&link.path, &sha256_hex(old)),
+            OnDisk::Other(kind) => {
+                return Err(WriteError::Unsafe(format!(
+                    "{} is a {kind}: refusing to replace it",
+                    root.join(&link.path).display()
+                )));
+            }
+        };
+        if !force && !owned {
+            edits.push(HandEdit {
+                path: link.path.clone(),
+                diff: unified_diff(&link.path, &state.shown(), &link_text(ours), usize::MAX).0,
+                was_generated: ownership.listed(&link.path),
+            });
+        }
+        links_to_write.push(link);
+    }
     let stale: Vec<Utf8PathBuf> = {
         let mut s: Vec<Utf8PathBuf> = ownership
             .all_paths()
-            .filter(|p| tree.get(p).is_none())
+            .filter(|p| !tree.contains(p))
             .cloned()
             .collect();
         s.sort();
         s.dedup();
         s
     };
-    for path in &stale {
-        check_no_links(root, path)?;
-        if let Ok(old) = read_on_disk(&root.join(path))
-            && !force
-            && !ownership.owns(path, &sha256_hex(&old))
-        {
+    let mut to_remove = Vec::new();
+    for path in stale {
+        check_parents(root, &path)?;
+        let state = on_disk(&root.join(&path))?;
+        let owned = match &state {
+            OnDisk::Missing => continue,
+            OnDisk::File(old) => ownership.owns(&path, &sha256_hex(old)),
+            OnDisk::Link(target) => ownership.owns_link(&path, target),
+            OnDisk::Other(kind) => {
+                return Err(WriteError::Unsafe(format!(
+                    "{} is a {kind}: refusing to remove it",
+                    root.join(&path).display()
+                )));
+            }
+        };
+        if !force && !owned {
             edits.push(HandEdit {
+                diff: unified_diff(&path, &state.shown(), b"", usize::MAX).0,
                 path: path.clone(),
-                diff: unified_diff(path, &old, b"", usize::MAX).0,
                 was_generated: true,
             });
         }
+        to_remove.push(path);
     }
     if !edits.is_empty() {
         return Err(WriteError::HandEdited(edits));
     }
 
     let manifest = tree.manifest();
-    let on_disk_manifest = fs::read_to_string(root.join(MANIFEST)).unwrap_or_default();
+    let private = tree.private_manifest();
     let to_write: Vec<&GeneratedFile> = tree
         .files()
         .filter(|f| !unchanged.contains(&f.path))
         .collect();
-    let to_remove: Vec<Utf8PathBuf> = stale
-        .into_iter()
-        .filter(|p| root.join(p).exists())
-        .collect();
-    if to_write.is_empty() && to_remove.is_empty() && on_disk_manifest == manifest && !recovered {
+    let manifests_current = manifest_on_disk(root, MANIFEST) == Some((manifest.clone(), 0o644))
+        && manifest_on_disk(root, PRIVATE_MANIFEST) == private;
+    if to_write.is_empty()
+        && links_to_write.is_empty()
+        && to_remove.is_empty()
+        && manifests_current
+        && !recovered
+    {
         return Ok(WriteSummary {
             unchanged,
+            directory_modes: fix_dir_modes(root, &tree.directories())?,
             ..Default::default()
         });
     }
 
-    // 1. Stage.
+    // 1. Stage (in a work directory only the build's user can enter).
     let work = root.join(WORK_DIR);
     let staging = work.join(STAGING);
     if staging.exists() {
         fs::remove_dir_all(&staging).map_err(|e| io_error(&staging, e))?;
     }
-    fs::create_dir_all(&staging).map_err(|e| io_error(&staging, e))?;
+    for dir in [&work, &staging] {
+        match fs::DirBuilder::new().mode(0o700).create(dir) {
+            Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => {
+                return Err(io_error(dir, e));
+            }
+            _ => {}
+        }
+    }
     for (n, file) in to_write.iter().enumerate() {
         write_file(&staging.join(n.to_string()), &file.contents, file.mode)?;
     }
-    // 2. Journal: from here on, an interruption is repaired by the next build.
-    write_atomically(&work.join(JOURNAL), manifest.as_bytes(), 0o644, &work)?;
-    // 3. Install file by file, remove stale files, then the manifest.
+    let staged_link = |n: usize| staging.join(format!("link-{n}"));
+    for (n, link) in links_to_write.iter().enumerate() {
+        std::os::unix::fs::symlink(&link.target, staged_link(n))
+            .map_err(|e| io_error(&staged_link(n), e))?;
+    }
+    // 2. Journal: from here on, an interruption is repaired by the next build. It lists every
+    //    digest, the private ones too: readable by the build's user only.
+    write_atomically(
+        &work.join(JOURNAL),
+        tree.full_manifest().as_bytes(),
+        0o600,
+        &work,
+    )?;
+    // 3. Install file by file, remove stale files, then the manifests (the private one first:
+    //    the public one is last, as it was before there were two).
     for (n, file) in to_write.iter().enumerate() {
         let target = root.join(&file.path);
-        if let Some(parent) = target.parent() {
-            fs::create_dir_all(parent).map_err(|e| io_error(parent, e))?;
+        if let Some(parent) = file.path.parent() {
+            make_dirs(root, parent)?;
         }
         fs::rename(staging.join(n.to_string()), &target).map_err(|e| io_error(&target, e))?;
+        fault_injection_point();
+    }
+    // After the files, so a link never names a file not yet in place. A rename replaces a
+    // link itself, never what it points to.
+    for (n, link) in links_to_write.iter().enumerate() {
+        let target = root.join(&link.path);
+        if let Some(parent) = link.path.parent() {
+            make_dirs(root, parent)?;
+        }
+        fs::rename(staged_link(n), &target).map_err(|e| io_error(&target, e))?;
         fault_injection_point();
     }
     for path in &to_remove {
@@ -163,15 +284,44 @@ pub fn write(tree: &OutputTree, root: &Path, force: bool) -> Result<WriteSummary
         fs::remove_file(&target).map_err(|e| io_error(&target, e))?;
         remove_empty_parents(root, &target);
     }
+    match &private {
+        Some((text, mode)) => {
+            write_atomically(&root.join(PRIVATE_MANIFEST), text.as_bytes(), *mode, &work)?
+        }
+        None => match fs::remove_file(root.join(PRIVATE_MANIFEST)) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(io_error(&root.join(PRIVATE_MANIFEST), e));
+            }
+            _ => {}
+        },
+    }
     write_atomically(&root.join(MANIFEST), manifest.as_bytes(), 0o644, &work)?;
+    let directory_modes = fix_dir_modes(root, &tree.directories())?;
     fs::remove_file(work.join(JOURNAL)).map_err(|e| io_error(&work, e))?;
     let _ = fs::remove_dir_all(&work);
     Ok(WriteSummary {
-        written: to_write.iter().map(|f| f.path.clone()).collect(),
+        written: to_write
+            .iter()
+            .map(|f| f.path.clone())
+            .chain(links_to_write.iter().map(|l| l.path.clone()))
+            .collect(),
         unchanged,
         removed: to_remove,
+        directory_modes,
         recovered,
     })
+}
+
+/// A manifest on disk and its mode, when it is a regular file of at most the manifest bound.
+fn manifest_on_disk(root: &Path, name: &str) -> Option<(String, u32)> {
+    let path = root.join(name);
+    let meta = fs::symlink_metadata(&path).ok().filter(|m| m.is_file())?;
+    match crate::files::read_bounded(&path, MAX_MANIFEST_BYTES) {
+        Ok(crate::files::Bounded::Bytes(bytes)) => String::from_utf8(bytes)
+            .ok()
+            .map(|text| (text, meta.permissions().mode() & 0o7777)),
+        _ => None,
+    }
 }
 
 /// Test hook (feature `fault-injection`, on in the tests' build only):
@@ -194,9 +344,12 @@ fn fault_injection_point() {
 fn fault_injection_point() {}
 
 fn write_file(path: &Path, contents: &[u8], mode: u32) -> Result<(), WriteError> {
+    // Created with no permission for others, then given its mode explicitly (whatever the
+    // umask): a secret is never readable by others, not even while it is being written.
     let mut file = fs::OpenOptions::new()
         .write(true)
         .create_new(true)
+        .mode(mode & 0o700)
         .open(path)
         .map_err(|e| io_error(path, e))?;
     file.set_permissions(fs::Permissions::from_mode(mode))
@@ -211,7 +364,6 @@ fn write_atomically(
     mode: u32,
     work: &Path,
 ) -> Result<(), WriteError> {
-    fs::create_dir_all(work).map_err(|e| io_error(work, e))?;
     let temp = work.join(format!("tmp-{}", std::process::id()));
     let _ = fs::remove_file(&temp);
     write_file(&temp, contents, mode)?;

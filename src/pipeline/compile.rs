@@ -40,9 +40,21 @@ pub fn compile_for(
         templates,
     };
     let files = platform.render(&ctx)?;
+    // Links name rendered files: when a render failed, its diagnostics say why already.
+    let links = platform.links(&ctx)?;
     let mut tree = OutputTree::default();
     diagnostics::check_all(files.into_iter().map(|file| {
+        let code = if file.contents.len() as u64 > targets::MAX_FILE_BYTES {
+            code::LIMIT
+        } else {
+            code::OUTPUT_PATH
+        };
         tree.insert(file)
+            .map_err(|message| vec![Diagnostic::error(code, message)])
+    }))?;
+    // After the files: a link must name one of them.
+    diagnostics::check_all(links.into_iter().map(|link| {
+        tree.insert_link(link)
             .map_err(|message| vec![Diagnostic::error(code::OUTPUT_PATH, message)])
     }))?;
     Ok(tree)

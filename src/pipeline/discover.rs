@@ -34,6 +34,23 @@ pub struct Pod {
     pub relative_dir: PathBuf,
 }
 
+impl Pod {
+    /// Why this pod cannot be run, when its directory name cannot name it: the name goes into
+    /// the headers of generated files and the output path, so it must be printable.
+    pub fn name_problem(&self) -> Option<String> {
+        let dir = self.config.parent().unwrap_or(Path::new(""));
+        dir.to_string_lossy()
+            .chars()
+            .any(char::is_control)
+            .then(|| {
+                format!(
+                    "{}: a pod directory name contains control characters; rename it",
+                    dir.display().to_string().escape_debug()
+                )
+            })
+    }
+}
+
 /// Resolves command-line paths to pods, sorted by path. A path that is neither a file nor a
 /// directory is an error (exit 2); a directory with no pod is an error too.
 pub fn discover(paths: &[PathBuf], output_dirs: &[PathBuf]) -> Result<Vec<Pod>, String> {
@@ -63,13 +80,8 @@ pub fn discover(paths: &[PathBuf], output_dirs: &[PathBuf]) -> Result<Vec<Pod>, 
             let entry = entry.map_err(|e| format!("{}: {e}", path.display()))?;
             if entry.file_type().is_file() && entry.file_name() == CONFIG_FILE {
                 let dir = entry.path().parent().unwrap_or(path);
-                // The directory names the pod in headers and output paths: keep it printable.
-                if dir.to_string_lossy().chars().any(char::is_control) {
-                    return Err(format!(
-                        "{}: a pod directory name contains control characters; rename it",
-                        dir.display().to_string().escape_debug()
-                    ));
-                }
+                // A directory name that cannot name a pod is that pod's failure, reported when
+                // it is run (`Pod::name_problem`): the other pods still run.
                 pods.push(Pod {
                     config: entry.path().to_owned(),
                     relative_dir: dir.strip_prefix(path).unwrap_or(Path::new("")).to_owned(),

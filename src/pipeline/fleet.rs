@@ -126,7 +126,7 @@ pub fn run<X: Send>(
         RootOutcome::Skipped { failed }
     } else {
         let members: Vec<fleet::FleetPod> = places.into_iter().flatten().collect();
-        write_root(&members, &settings, &root_dir, run.action)
+        write_root(&members, &settings, &root_dir, run)
     };
     FleetReport {
         pods: reports,
@@ -139,7 +139,7 @@ fn write_root(
     members: &[fleet::FleetPod],
     settings: &crate::config::repository::Kubernetes,
     root_dir: &Path,
-    action: Action,
+    run: &RunOptions<'_>,
 ) -> RootOutcome {
     let mut tree = OutputTree::default();
     for file in fleet::root(members, settings) {
@@ -147,12 +147,19 @@ fn write_root(
             return RootOutcome::WriteFailed(WriteError::Unsafe(message));
         }
     }
-    match action {
-        Action::Write { force } => match output::write(&tree, root_dir, force) {
+    match run.action {
+        Action::Write { force } => match output::write_with(
+            &tree,
+            root_dir,
+            &output::WriteOptions {
+                force,
+                lock_wait: run.lock_wait,
+            },
+        ) {
             Ok(summary) => RootOutcome::Written(summary),
             Err(error) => RootOutcome::WriteFailed(error),
         },
-        Action::Compare => match output::plan(&tree, root_dir) {
+        Action::Compare => match output::plan_with(&tree, root_dir, run.lock_wait) {
             Ok(changes) => RootOutcome::Compared { changes, tree },
             Err(error) => RootOutcome::WriteFailed(error),
         },

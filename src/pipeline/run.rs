@@ -36,6 +36,8 @@ pub struct PodReport<X = ()> {
 
 #[derive(Debug)]
 pub enum Outcome {
+    /// The pod cannot be run as it is named (its directory name): why.
+    Refused(String),
     /// The configuration file could not be read (usage/I-O error).
     Unreadable(LoadError),
     /// Invalid configuration, or a target refused it (diagnostics in `loaded` and here).
@@ -71,6 +73,8 @@ pub struct RunOptions<'a> {
     pub templates: &'a Templates,
     /// What the trees are: a host's, or Kubernetes manifests (see [`super::fleet`]).
     pub platform: &'a Platform,
+    /// How long to wait for another build of the same tree (see `output::lock`).
+    pub lock_wait: std::time::Duration,
 }
 
 /// A pod loaded and compiled, not written yet.
@@ -101,6 +105,14 @@ pub(super) fn prepare<X>(
     output_dir: &Path,
     run: &RunOptions<'_>,
 ) -> Result<Prepared, Box<PodReport<X>>> {
+    if let Some(problem) = pod.name_problem() {
+        return Err(Box::new(stopped(
+            pod,
+            output_dir,
+            None,
+            Outcome::Refused(problem),
+        )));
+    }
     let mut loaded = match load(&pod.config, run.load) {
         Ok(loaded) => loaded,
         Err(error) => {
@@ -143,7 +155,14 @@ pub(super) fn finish<X>(
 ) -> PodReport<X> {
     let Prepared { loaded, tree } = prepared;
     let outcome = match run.action {
-        Action::Write { force } => match output::write(&tree, output_dir, force) {
+        Action::Write { force } => match output::write_with(
+            &tree,
+            output_dir,
+            &output::WriteOptions {
+                force,
+                lock_wait: run.lock_wait,
+            },
+        ) {
             Ok(summary) => {
                 let inspection = inspect(&loaded, &tree);
                 return PodReport {
@@ -153,7 +172,7 @@ pub(super) fn finish<X>(
             }
             Err(error) => Outcome::WriteFailed(error),
         },
-        Action::Compare => match output::plan(&tree, output_dir) {
+        Action::Compare => match output::plan_with(&tree, output_dir, run.lock_wait) {
             Ok(changes) => Outcome::Compared { changes, tree },
             Err(error) => Outcome::WriteFailed(error),
         },
@@ -174,6 +193,26 @@ pub fn run_pod<X>(
         Ok(prepared) => finish(pod, &output_dir, prepared, run, inspect),
         Err(report) => *report,
     }
+}
+
+/// Runs every pod on all cores; each report is handed to `consume` on the calling thread, in
+/// the pods' order, as soon as it is ready (so a run over many pods does not keep every pod's
+/// report, with its loaded configuration, until the end). `progress` is called after each pod
+/// with the number done so far.
+pub fn run_each<X: Send>(
+    pods: &[Pod],
+    output_root: &Path,
+    run: &RunOptions<'_>,
+    inspect: &(dyn Fn(&Loaded, &OutputTree) -> X + Sync),
+    progress: &(dyn Fn(usize) + Sync),
+    consume: impl FnMut(PodReport<X>),
+) {
+    super::parallel::for_each_in_order(
+        pods,
+        progress,
+        |pod| run_pod(pod, output_root, run, inspect),
+        consume,
+    );
 }
 
 /// Runs every pod on all cores; reports come back in the pods' order. `progress` is called

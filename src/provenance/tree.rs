@@ -191,6 +191,40 @@ impl Node {
     }
 }
 
+impl Node {
+    /// Calls `visit` with the path of every value at any depth, tables and arrays included
+    /// (array items by their decimal index), parents before their children.
+    pub fn for_each_value(&self, path: &mut Vec<String>, visit: &mut dyn FnMut(&[String], &Node)) {
+        visit(path, self);
+        match &self.value {
+            Value::Table(t) => {
+                for (k, v) in t {
+                    path.push(k.clone());
+                    v.for_each_value(path, visit);
+                    path.pop();
+                }
+            }
+            Value::Array(items) => {
+                for (i, v) in items.iter().enumerate() {
+                    path.push(i.to_string());
+                    v.for_each_value(path, visit);
+                    path.pop();
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Whether any key at any depth (inside arrays of tables too) satisfies `test`.
+    pub fn any_key(&self, test: &dyn Fn(&str) -> bool) -> bool {
+        match &self.value {
+            Value::Table(t) => t.iter().any(|(k, v)| test(k) || v.any_key(test)),
+            Value::Array(items) => items.iter().any(|v| v.any_key(test)),
+            _ => false,
+        }
+    }
+}
+
 fn foreign(text: &str) -> serde_json::Value {
     let mut map = serde_json::Map::new();
     map.insert(FOREIGN_MARKER.into(), text.into());

@@ -11,6 +11,10 @@
 //!   HTTPS, and a Dashboard on a public plain-HTTP port would expose admin logins;
 //! - the Pod Server's HTTP port inside the container is `server.http_port` (where Prosody
 //!   listens), and so is the default host port nginx proxies to;
+//! - Prosody's HTTPS port 5281 is published on 127.0.0.1 by default (upstream: 0.0.0.0).
+//!   Nothing listens there (the carried `https_ports = {}`), but an override that opens it
+//!   would serve `/rest`, OAuth2 and the WebSocket to the world without nginx's TLS,
+//!   headers and limits; `PROSE_POD_SERVER_INTERFACE_HTTPS` still publishes it elsewhere;
 //! - `server.local_hostname`, when it is not `prose-pod-server`, is an extra alias;
 //! - `prose.env` may be absent (`required: false`), and the Pod Server also gets the
 //!   generated `prose-server.env`, its own keys (see `prose_toml`).

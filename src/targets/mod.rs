@@ -10,6 +10,7 @@
 //! Errors point at the configuration key responsible, found in `ctx.tree`.
 
 pub mod kubernetes;
+pub mod nginx_conf;
 pub mod platform;
 pub mod templating;
 pub mod wellformed;
@@ -55,6 +56,12 @@ impl RenderContext<'_> {
     }
 }
 
+/// Largest generated file (8 MiB): a pod's files are a few KiB, and the largest input within
+/// the documented limits renders far below this. Checked on every file (a template's output
+/// is cut off as soon as it passes it); half of what the output stage reads back from the
+/// disk, so a file a build wrote is always read back whole.
+pub const MAX_FILE_BYTES: u64 = 8 << 20;
+
 /// One file of the output tree.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GeneratedFile {
@@ -63,6 +70,17 @@ pub struct GeneratedFile {
     pub contents: Vec<u8>,
     /// Unix permission bits (e.g. 0o644; 0o640 for files that may hold secrets).
     pub mode: u32,
+}
+
+/// A symbolic link of the output tree (nginx's `sites-enabled/<name>`): `target` is relative to
+/// the link's directory (`../sites-available/<name>`) and names a file of the same tree, so
+/// the link keeps working once the tree is installed (`rsync -a` copies links as links).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GeneratedLink {
+    /// Path relative to the tree root, `/`-separated.
+    pub path: Utf8PathBuf,
+    /// What the link holds: a relative path to a generated file.
+    pub target: Utf8PathBuf,
 }
 
 /// A real tool that checks generated files of one format (run by `verify`).
@@ -114,6 +132,10 @@ pub trait Target: Sync {
         &[]
     }
     fn render(&self, ctx: &RenderContext) -> Diagnosed<Vec<GeneratedFile>>;
+    /// The symbolic links it writes, each to a file some target renders.
+    fn links(&self, _ctx: &RenderContext) -> Diagnosed<Vec<GeneratedLink>> {
+        Ok(Vec::new())
+    }
     /// Warnings about what the target renders (e.g. an option a component will ignore at run
     /// time); errors are `render`'s.
     fn warnings(&self, _ctx: &RenderContext) -> Vec<diagnostics::Diagnostic> {
@@ -146,6 +168,11 @@ pub fn render_all(ctx: &RenderContext) -> Diagnosed<Vec<GeneratedFile>> {
     let malformed = wellformed::check(rendered.iter().flat_map(|r| r.iter().flatten()));
     let malformed = (!malformed.is_empty()).then_some(Err(malformed));
     diagnostics::collect(rendered.into_iter().chain(malformed))
+}
+
+/// Every target's symbolic links.
+pub fn links_all(ctx: &RenderContext) -> Diagnosed<Vec<GeneratedLink>> {
+    diagnostics::collect(TARGETS.iter().map(|target| target.links(ctx)))
 }
 
 /// Every target's warnings.

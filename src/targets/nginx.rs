@@ -55,6 +55,8 @@ pub struct Tls {
     pub curves: String,
     /// `None` for modern: TLS 1.3 suites are not configured by `ssl_ciphers`.
     pub ciphers: Option<String>,
+    /// For modern: an `ssl_ciphers` no handshake can use ([`NO_TLS12_CIPHERS`]).
+    pub unusable_ciphers: Option<String>,
     pub prefer_server_ciphers: String,
 }
 
@@ -67,6 +69,14 @@ const OLD_EXTRA: &str = "ECDHE-ECDSA-AES128-SHA256:ECDHE-RSA-AES128-SHA256:\
 ECDHE-ECDSA-AES128-SHA:ECDHE-RSA-AES128-SHA:ECDHE-ECDSA-AES256-SHA384:ECDHE-RSA-AES256-SHA384:\
 ECDHE-ECDSA-AES256-SHA:ECDHE-RSA-AES256-SHA:AES128-GCM-SHA256:AES256-GCM-SHA384:\
 AES128-SHA256:AES256-SHA256:AES128-SHA:AES256-SHA:DES-CBC3-SHA";
+
+/// `ssl_ciphers` of the modern profile: a pre-shared-key cipher, which nginx can never use (it
+/// has no pre-shared keys). nginx 1.22 negotiates the protocol version with the `ssl_protocols`
+/// of the default server for the port, before it knows the requested name, and only then uses
+/// the named server's ciphers: with another site as default server that allows TLS 1.2, a
+/// modern server block without usable TLS 1.2 ciphers still refuses TLS 1.2 (the live suite
+/// measured TLS 1.2 and 13 ciphers accepted on a modern name without this).
+pub const NO_TLS12_CIPHERS: &str = "PSK-AES128-GCM-SHA256";
 
 /// The nginx TLS settings of a profile (Mozilla guideline 5.8, nginx 1.22, OpenSSL 3.0).
 pub fn tls(profile: TlsProfile) -> Tls {
@@ -88,6 +98,7 @@ pub fn tls(profile: TlsProfile) -> Tls {
         guideline: format!("{guideline}, for nginx 1.22 and OpenSSL 3.0"),
         protocols: protocols.split(' ').map(str::to_owned).collect(),
         curves: "X25519:prime256v1:secp384r1".to_owned(),
+        unusable_ciphers: ciphers.is_none().then(|| NO_TLS12_CIPHERS.to_owned()),
         ciphers,
         prefer_server_ciphers: prefer.to_owned(),
     }

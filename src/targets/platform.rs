@@ -2,7 +2,7 @@
 //! repository (`target` in `prose-compile.toml`): a host's tree (the targets of the registry,
 //! the default) or Kubernetes manifests ([`super::kubernetes`]).
 
-use super::{GeneratedFile, RenderContext, Target};
+use super::{GeneratedFile, GeneratedLink, RenderContext, Target};
 use crate::config::repository::{self, TargetKind};
 use crate::diagnostics::{self, Diagnosed, Diagnostic};
 
@@ -45,6 +45,14 @@ impl Platform {
                     Err(malformed)
                 }
             }
+        }
+    }
+
+    /// The tree's symbolic links (nginx's `sites-enabled/`): none in Kubernetes manifests.
+    pub fn links(&self, ctx: &RenderContext) -> Diagnosed<Vec<GeneratedLink>> {
+        match self {
+            Platform::Host => super::links_all(ctx),
+            Platform::Kubernetes(_) => Ok(Vec::new()),
         }
     }
 

@@ -24,6 +24,17 @@
 //! | `systemd_exec_arg` | one quoted `Exec*=` argument (`\ " % $` escaped) |
 //! | `nginx_comment`, `yaml_comment`, `systemd_comment`, `xml_comment` | text for a one-line comment |
 //!
+//! - **comments stay comments**: a comment filter's text is escaped for a comment only (it
+//!   may hold `;`, `{`, `"`), so it is refused anywhere but after the comment's opener on its
+//!   line (`#` outside quotes for nginx and YAML, a `#`/`;` line for systemd, inside `<!-- -->`
+//!   for XML): its output is fenced by markers no value can forge (a per-process nonce), checked
+//!   and removed once the file is rendered ([`finish_comments`]);
+//! - **bounded work**: a render may run at most [`FUEL`] instructions (minijinja's fuel), nest
+//!   [`RECURSION`] levels, and write [`MAX_FILE_BYTES`](super::MAX_FILE_BYTES): a loop of
+//!   10,000 × 10,000 iterations is an error in a fraction of a second, not gigabytes;
+//! - **template files are regular files**: `--templates DIR` reads only regular files (no
+//!   link, FIFO or device), each at most [`MAX_TEMPLATE_BYTES`].
+//!
 //! The escaping functions are public in [`escape`] so tests can drive them directly.
 
 use std::collections::BTreeMap;
@@ -35,6 +46,16 @@ use minijinja::value::{Value, ValueKind};
 use minijinja::{AutoEscape, Environment, Error, ErrorKind, UndefinedBehavior};
 
 use crate::diagnostics::{Diagnosed, Diagnostic, code};
+
+/// Instructions one render may run. The shipped templates need a few thousand (the largest
+/// input within the documented limits, tens of thousands); an operator's template gets two
+/// orders of magnitude more, and a runaway loop stops in well under a second.
+pub const FUEL: u64 = 5_000_000;
+/// Nesting of template calls, loops and conditions one render may reach (minijinja's own cap
+/// is 500).
+pub const RECURSION: usize = 100;
+/// Largest template file read from `--templates DIR`.
+pub const MAX_TEMPLATE_BYTES: u64 = 1 << 20;
 
 /// A template's name (its file name under `templates/`) and its embedded source.
 pub type TemplateSource = (&'static str, &'static str);
@@ -115,7 +136,23 @@ impl Templates {
                     ),
                 ));
             };
-            let source = std::fs::read_to_string(&path).map_err(|e| fail(&path, e.to_string()))?;
+            // Found in the directory by the tool: a regular file, read bounded (a link to
+            // /etc/shadow would be written into a world-readable site, a FIFO would hang).
+            let bytes = match crate::files::read_found(&path, MAX_TEMPLATE_BYTES) {
+                Ok(crate::files::Bounded::Bytes(bytes)) => bytes,
+                Ok(crate::files::Bounded::TooLarge { .. }) => {
+                    return Err(fail(
+                        &path,
+                        format!(
+                            "larger than the limit of {} MiB for a template",
+                            MAX_TEMPLATE_BYTES >> 20
+                        ),
+                    ));
+                }
+                Err(e) => return Err(fail(&path, e.to_string())),
+            };
+            let source = String::from_utf8(bytes)
+                .map_err(|_| fail(&path, "not UTF-8: templates are UTF-8 text".to_owned()))?;
             replaced.push((name, path, source));
         }
         let mut templates = Templates::embedded(sources);
@@ -132,9 +169,25 @@ impl Templates {
     /// Renders template `name` with `context` (any serializable value; its fields are the
     /// template's variables).
     pub fn render(&self, name: &str, context: &impl serde::Serialize) -> Result<String, Error> {
-        self.env
-            .get_template(name)?
-            .render(Value::from(minijinja::value::Serde(context)))
+        let template = self.env.get_template(name)?;
+        // Markers take room in the raw output; the file itself is checked against the limit
+        // once they are gone (and again when it joins the tree).
+        let mut out = LimitedOutput::new(2 * super::MAX_FILE_BYTES as usize);
+        let rendered = template
+            .render_captured_to(Value::from(minijinja::value::Serde(context)), &mut out)
+            .map(drop);
+        if out.overflowed {
+            return Err(too_large());
+        }
+        rendered?;
+        let text = String::from_utf8(out.bytes)
+            .map_err(|_| Error::new(ErrorKind::InvalidOperation, "the output is not UTF-8"))?;
+        let text = finish_comments(&text)
+            .map_err(|message| Error::new(ErrorKind::InvalidOperation, message))?;
+        if text.len() as u64 > super::MAX_FILE_BYTES {
+            return Err(too_large());
+        }
+        Ok(text)
     }
 
     /// Like [`Templates::render`], with a failure turned into a diagnostic naming the
@@ -146,7 +199,13 @@ impl Templates {
                 Some(Some(path)) => path.display().to_string(),
                 _ => format!("embedded template {name}"),
             };
-            let mut detail = e.to_string();
+            let mut detail = match e.kind() {
+                ErrorKind::OutOfFuel => format!(
+                    "the template ran more than {FUEL} instructions (a loop far too long for \
+                     a configuration file)"
+                ),
+                _ => e.to_string(),
+            };
             let mut cause = std::error::Error::source(&e);
             while let Some(c) = cause {
                 detail.push_str(&format!(": {c}"));
@@ -167,11 +226,35 @@ impl Templates {
     }
 }
 
+/// Renders template text under every rule of this module (the filters, strict undefined, fuel,
+/// size, comment fences): for tests and the fuzzer.
+pub fn render_text(source: &str, context: &impl serde::Serialize) -> Result<String, Error> {
+    let mut env = environment();
+    env.add_template_owned("template", source.to_owned())?;
+    let templates = Templates {
+        env,
+        origins: BTreeMap::from([("template", None)]),
+    };
+    templates.render("template", context)
+}
+
+fn too_large() -> Error {
+    Error::new(
+        ErrorKind::InvalidOperation,
+        format!(
+            "the rendered file is larger than the limit of {} MiB per generated file",
+            super::MAX_FILE_BYTES >> 20
+        ),
+    )
+}
+
 /// An environment with the rules and filters of this module, without templates. Public so
 /// tests can render ad-hoc template text under the same rules.
 pub fn environment() -> Environment<'static> {
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::Strict);
+    env.set_fuel(Some(FUEL));
+    env.set_recursion_limit(RECURSION);
     let mut syntax = SyntaxConfig::builder();
     syntax
         .trim_blocks(true)
@@ -197,13 +280,188 @@ pub fn environment() -> Environment<'static> {
     env.add_filter("systemd_exec_arg", |v: &Value| {
         filter(v, escape::systemd_exec_arg)
     });
-    for name in ["nginx_comment", "yaml_comment", "systemd_comment"] {
-        env.add_filter(name, |v: &Value| filter(v, |s| Ok(escape::line_comment(s))));
+    for kind in [Comment::Nginx, Comment::Yaml, Comment::Systemd] {
+        env.add_filter(kind.filter(), move |v: &Value| {
+            filter(v, |s| Ok(fenced(kind, &escape::line_comment(s))))
+        });
     }
-    env.add_filter("xml_comment", |v: &Value| {
-        filter(v, |s| Ok(escape::xml_comment(s)))
+    env.add_filter(Comment::Xml.filter(), |v: &Value| {
+        filter(v, |s| Ok(fenced(Comment::Xml, &escape::xml_comment(s))))
     });
     env
+}
+
+/// The comment formats of the comment filters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Comment {
+    Nginx,
+    Yaml,
+    Systemd,
+    Xml,
+}
+
+impl Comment {
+    const ALL: [Comment; 4] = [
+        Comment::Nginx,
+        Comment::Yaml,
+        Comment::Systemd,
+        Comment::Xml,
+    ];
+
+    fn filter(self) -> &'static str {
+        match self {
+            Comment::Nginx => "nginx_comment",
+            Comment::Yaml => "yaml_comment",
+            Comment::Systemd => "systemd_comment",
+            Comment::Xml => "xml_comment",
+        }
+    }
+
+    fn tag(self) -> char {
+        match self {
+            Comment::Nginx => 'n',
+            Comment::Yaml => 'y',
+            Comment::Systemd => 's',
+            Comment::Xml => 'x',
+        }
+    }
+
+    /// Whether text written after `prefix` (what precedes it on its line) is inside a comment.
+    fn opened_by(self, prefix: &str) -> bool {
+        match self {
+            // `#` at the start of a token, outside quotes (nginx's `ngx_conf_read_token`).
+            Comment::Nginx => unquoted_hash(prefix, |before| {
+                before.is_none_or(|c| c.is_whitespace() || ";{}".contains(c))
+            }),
+            // `#` at the start of the line or after white space, outside quotes.
+            Comment::Yaml => unquoted_hash(prefix, |before| before.is_none_or(char::is_whitespace)),
+            // systemd has whole-line comments only.
+            Comment::Systemd => prefix.trim_start().starts_with(['#', ';']),
+            Comment::Xml => prefix
+                .rfind("<!--")
+                .is_some_and(|open| prefix.rfind("-->").is_none_or(|close| close < open)),
+        }
+    }
+}
+
+/// Whether `prefix` has a `#` outside `"…"`/`'…'` quotes (backslash escapes) where
+/// `starts_comment` (given the character before it) says a comment may start.
+fn unquoted_hash(prefix: &str, starts_comment: impl Fn(Option<char>) -> bool) -> bool {
+    let mut quote = None;
+    let mut previous = None;
+    let mut chars = prefix.chars();
+    while let Some(c) = chars.next() {
+        match (quote, c) {
+            (Some(_), '\\') => {
+                chars.next();
+            }
+            (Some(q), c) if c == q => quote = None,
+            (None, '"' | '\'') => quote = Some(c),
+            (None, '#') if starts_comment(previous) => return true,
+            _ => {}
+        }
+        previous = Some(c);
+    }
+    false
+}
+
+/// The fence around a comment filter's output: a noncharacter and a per-process nonce that no
+/// configuration value can know.
+fn fence() -> &'static str {
+    static FENCE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    FENCE.get_or_init(|| {
+        use std::hash::{BuildHasher, Hasher};
+        let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+        hasher.write_u64(u64::from(std::process::id()));
+        format!("\u{fdd0}{:016x}", hasher.finish())
+    })
+}
+
+/// The fence of this process (for the fuzzer's oracle: none may be left in a rendered file).
+pub fn comment_fence() -> &'static str {
+    fence()
+}
+
+/// A comment filter's output: `FENCE tag : text FENCE ;`.
+fn fenced(kind: Comment, text: &str) -> String {
+    let fence = fence();
+    format!("{fence}{}:{text}{fence};", kind.tag())
+}
+
+/// Checks that every comment filter's output landed inside a comment of its format, and
+/// removes the fences. `Err` names the filter and the line.
+pub fn finish_comments(rendered: &str) -> Result<String, String> {
+    let fence = fence();
+    if !rendered.contains(fence) {
+        return Ok(rendered.to_owned());
+    }
+    let mut out = String::with_capacity(rendered.len());
+    let mut rest = rendered;
+    while let Some(at) = rest.find(fence) {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + fence.len()..];
+        let mut tag = after.chars();
+        let kind = tag
+            .next()
+            .and_then(|t| Comment::ALL.into_iter().find(|k| k.tag() == t))
+            .filter(|_| tag.next() == Some(':'))
+            .ok_or("a comment filter's output was cut or nested in another filter")?;
+        let body = &after[2..];
+        let end = body
+            .find(fence)
+            .filter(|end| body[end + fence.len()..].starts_with(';'))
+            .ok_or("a comment filter's output was cut or nested in another filter")?;
+        let line_start = out.rfind('\n').map_or(0, |n| n + 1);
+        let prefix = &out[line_start..];
+        if !kind.opened_by(prefix) {
+            let line = out.matches('\n').count() + 1;
+            let shown: String = prefix.chars().take(60).collect();
+            return Err(format!(
+                "`{}` is used outside a comment, on line {line} after `{}`: it escapes text for \
+                 a comment only (a value could end a directive there); write the value with \
+                 the format's value filter instead (nginx_str, yaml_str, systemd_value, \
+                 xml_attr)",
+                kind.filter(),
+                shown.escape_debug()
+            ));
+        }
+        out.push_str(&body[..end]);
+        rest = &body[end + fence.len() + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+/// Where a render writes: at most `limit` bytes, then it fails (and says it overflowed).
+struct LimitedOutput {
+    bytes: Vec<u8>,
+    limit: usize,
+    overflowed: bool,
+}
+
+impl LimitedOutput {
+    fn new(limit: usize) -> Self {
+        LimitedOutput {
+            bytes: Vec::new(),
+            limit,
+            overflowed: false,
+        }
+    }
+}
+
+impl std::io::Write for LimitedOutput {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.bytes.len() + buf.len() > self.limit {
+            self.overflowed = true;
+            return Err(std::io::Error::other("the output is too large"));
+        }
+        self.bytes.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// Prints safe strings (filter output, macro output) and integers; anything else is an error.
@@ -237,6 +495,16 @@ fn strict_formatter(
 /// Applies an escaping function to a string (or integer) value; the result is marked safe.
 fn filter(value: &Value, escape: impl Fn(&str) -> Result<String, String>) -> Result<Value, Error> {
     let text = scalar_text(value)?;
+    if text.len() as u64 > super::MAX_FILE_BYTES {
+        return Err(Error::new(
+            ErrorKind::InvalidOperation,
+            format!(
+                "a value of {} bytes cannot go into a generated file (at most {} MiB)",
+                text.len(),
+                super::MAX_FILE_BYTES >> 20
+            ),
+        ));
+    }
     escape(&text)
         .map(Value::from_safe_string)
         .map_err(|message| Error::new(ErrorKind::InvalidOperation, message))
@@ -493,5 +761,64 @@ mod tests {
             env.render_str("{{ host | nginx_str }}", &ctx).unwrap(),
             "example.org"
         );
+    }
+
+    fn render(template: &str, value: &str) -> Result<String, String> {
+        render_text(template, &minijinja::context! { v => value }).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn comment_filters_work_only_inside_comments() {
+        let hostile = "x; return 200 \"pwned\"; #";
+        assert_eq!(
+            render(
+                "# {{ v | nginx_comment }}\nlisten 80; # {{ v | nginx_comment }}\n",
+                hostile
+            )
+            .unwrap(),
+            format!("# {hostile}\nlisten 80; # {hostile}\n")
+        );
+        for inside in [
+            "add_header X {{ v | nginx_comment }};",
+            "add_header X \"#{{ v | nginx_comment }}\";",
+            "return 200 a#{{ v | nginx_comment }};",
+        ] {
+            let error = render(inside, hostile).unwrap_err();
+            assert!(
+                error.contains("`nginx_comment` is used outside a comment"),
+                "{error}"
+            );
+        }
+        assert!(render("key: v # {{ v | yaml_comment }}", hostile).is_ok());
+        assert!(render("key: \"a # {{ v | yaml_comment }}\"", hostile).is_err());
+        assert!(render("key: a#{{ v | yaml_comment }}", hostile).is_err());
+        assert!(render("# {{ v | systemd_comment }}", hostile).is_ok());
+        assert!(render("Description=x # {{ v | systemd_comment }}", hostile).is_err());
+        assert!(render("<!-- {{ v | xml_comment }} -->", hostile).is_ok());
+        assert!(render("<a b=\"{{ v | xml_comment }}\"/>", hostile).is_err());
+        assert!(render("<!-- a --> {{ v | xml_comment }}", hostile).is_err());
+        // Piped into a value filter, the fenced text is not a comment either.
+        assert!(render("add_header X {{ v | nginx_comment | nginx_str }};", "a").is_err());
+    }
+
+    #[test]
+    fn renders_are_bounded_in_work_and_size() {
+        let error = render(
+            "{% for i in range(10000) %}{% for j in range(10000) %}x{% endfor %}{% endfor %}",
+            "",
+        )
+        .unwrap_err();
+        assert!(error.contains("fuel"), "{error}");
+        let error = render("{{ (v * 9000000) | nginx_comment }}", "x").unwrap_err();
+        assert!(error.contains("cannot go into a generated file"), "{error}");
+        let error = render(
+            "{% for i in range(20) %}# {{ (v * 1000000) | nginx_comment }}\n{% endfor %}",
+            "x",
+        )
+        .unwrap_err();
+        assert!(error.contains("larger than the limit of 8 MiB"), "{error}");
+        let error =
+            render("{% macro f(n) %}{{ f(n + 1) }}{% endmacro %}{{ f(0) }}", "").unwrap_err();
+        assert!(error.contains("recursion"), "{error}");
     }
 }

@@ -1,7 +1,8 @@
 //! Structural checks on rendered files, before anything is written: YAML, JSON and XML must
-//! parse, systemd units must be sections and `Key=Value` lines. The shipped templates always
-//! pass (the golden tests prove it); these checks catch a broken `--templates` override at
-//! build time instead of on the server.
+//! parse, systemd units must be sections and `Key=Value` lines, nginx sites one expected
+//! directive per line ([`super::nginx_conf`]). The shipped templates always pass (the golden
+//! tests prove it); these checks catch a broken `--templates` override, or a value that broke
+//! out of its place, at build time instead of on the server.
 
 use super::GeneratedFile;
 use crate::diagnostics::{Diagnostic, code};
@@ -14,7 +15,9 @@ pub fn problem(file: &GeneratedFile) -> Option<String> {
     };
     let path = file.path.as_str();
     if path.ends_with(".yaml") || path.ends_with(".yml") {
-        return yaml_problem(text);
+        return yaml_problem(text).or_else(|| {
+            super::kubernetes::shape::problem(file.path.file_name().unwrap_or_default(), text)
+        });
     }
     if path.ends_with(".json") {
         return serde_json::from_str::<serde_json::Value>(text)
@@ -28,6 +31,10 @@ pub fn problem(file: &GeneratedFile) -> Option<String> {
     }
     if path.ends_with(".service") {
         return unit_problem(text);
+    }
+    if path.starts_with("etc/nginx/") {
+        return super::nginx_conf::problem(text)
+            .map(|p| format!("not a site as nginx reads it: {p}"));
     }
     None
 }

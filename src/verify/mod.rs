@@ -10,9 +10,15 @@
 //!
 //! A missing tool gives [`Outcome::Skipped`] naming the Debian package; tests call
 //! [`require_or_skip`], which turns a skip into a panic when `PROSE_COMPILE_REQUIRE_VALIDATORS=1`.
+//!
+//! A tree from a pull request is not trusted: `verify` first checks it against its manifests
+//! ([`check_manifest`]), and the Lua validators read a private copy as `nobody` when the tool
+//! runs as root; prosodyctl, which executes the file, runs only after the file has loaded in a
+//! Lua sandbox without touching `os`, `io` or anything but Prosody's configuration calls.
 
 pub mod interpolate;
 pub mod kubernetes;
+mod manifest;
 mod tools;
 
 use std::fmt;
@@ -20,6 +26,7 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use crate::targets::{self, Validator};
+pub use manifest::{Mismatch, check_manifest, check_tree};
 pub use tools::{
     compose_schema, json, lua_syntax, nginx_sites, prosody_config, systemd_unit, toml, xml,
 };

@@ -223,18 +223,44 @@ pub(super) fn is_root() -> bool {
 // ---------------------------------------------------------------------------------------------
 // Lua and Prosody
 
-/// `luac -p`: parses the file as Lua without running it.
+/// `luac -p`: parses the file as Lua without running it (on a private copy, as an
+/// unprivileged user when the tool runs as root).
 pub fn lua_syntax(file: &Path) -> Outcome {
+    let dir = match private_copy(file, &[]) {
+        Ok(dir) => dir,
+        Err(e) => return setup_failed("the Lua file copy", e),
+    };
+    let copy = dir.path().join(LUA_COPY);
     for luac in ["luac5.4", "luac"] {
-        match run(Command::new(luac).arg("-p").arg("--").arg(file)) {
+        let mut cmd = Command::new(luac);
+        cmd.arg("-p").arg("--").arg(&copy).current_dir(dir.path());
+        match run(unprivileged(&mut cmd)) {
             Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
-            result => return judge(result, luac, "lua5.4", Run::silent_success),
+            result => {
+                let outcome = judge(result, luac, "lua5.4", Run::silent_success);
+                return note_copies(outcome, &[(copy, file)]);
+            }
         }
     }
     not_installed("luac5.4 (or luac)", "lua5.4")
 }
 
-/// `prosodyctl --config FILE check config`.
+/// The Lua sandbox that loads a Prosody configuration before prosodyctl may (see
+/// `sandbox.lua`): Prosody's configuration calls and nothing else, no `os`, `io`, `require`,
+/// `load`, string methods or `Lua`/`RunScript`/`Include`, an instruction budget.
+const SANDBOX: &str = include_str!("sandbox.lua");
+
+/// The name of the copy of a Lua file in its private directory.
+const LUA_COPY: &str = "prosody.cfg.lua";
+
+/// `prosodyctl --config FILE check config`, after the file has loaded cleanly in the Lua
+/// sandbox.
+///
+/// prosodyctl *executes* the configuration with Lua's whole library (`Lua.os.execute(…)`
+/// appended to a file runs): so it runs only on a file that the sandbox (`sandbox.lua`,
+/// `lua5.4`) loads without touching anything but Prosody's configuration calls, on a private
+/// copy, with a cleared environment, and as `nobody` when the tool runs as root. Without
+/// `lua5.4` the check is skipped rather than run unsandboxed.
 ///
 /// How its messages are sorted (Prosody 0.12.3, `util/prosodyctl/check.lua`):
 /// - `check config` never loads modules, resolves DNS or opens certificates (those are
@@ -252,36 +278,125 @@ pub fn lua_syntax(file: &Path) -> Outcome {
 ///   public registration, unreferenced components. Each is a real defect of a generated file.
 /// - Not a failure: the "Suggestion: ... consider renaming it" note for hosts named
 ///   `chat.`/`xmpp.`/`im.`/`jabber.`: it comments on the operator's domain, not on the file.
-///
-/// Note: prosodyctl *executes* the config (it is Lua). It runs with a cleared environment in a
-/// temp dir, but an injected payload would still run: generators must escape (see `luac -p`).
 pub fn prosody_config(file: &Path) -> Outcome {
-    let dir = match prepare_prosody_dir(file) {
+    let dir = match private_copy(file, &["certs"]) {
         Ok(dir) => dir,
         Err(e) => return setup_failed("the Prosody config copy", e),
     };
-    let config = dir.path().join("prosody.cfg.lua");
-    let result = run(Command::new("prosodyctl")
-        .arg("--config")
+    let config = dir.path().join(LUA_COPY);
+    if let Some(refused) = sandboxed_load(dir.path(), &config) {
+        return note_copies(refused, &[(config, file)]);
+    }
+    let mut cmd = Command::new("prosodyctl");
+    cmd.arg("--config")
         .arg(&config)
         .args(["check", "config"])
         .current_dir(dir.path())
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", dir.path()));
+        .env("HOME", dir.path());
+    let result = run(unprivileged(&mut cmd));
     let outcome = judge(result, "prosodyctl", "prosody", judge_prosody);
     note_copies(outcome, &[(config, file)])
 }
 
-fn prepare_prosody_dir(file: &Path) -> io::Result<tempfile::TempDir> {
+/// Loads `config` in the Lua sandbox: `None` when it loads cleanly (prosodyctl may run), else
+/// why not (a failure, or a skip when `lua5.4` is missing).
+fn sandboxed_load(dir: &Path, config: &Path) -> Option<Outcome> {
+    let script = dir.join("sandbox.lua");
+    if let Err(e) = fs::write(&script, SANDBOX) {
+        return Some(setup_failed("the Lua sandbox", e));
+    }
+    let mut cmd = Command::new("lua5.4");
+    cmd.arg(&script).arg(config).current_dir(dir).env_clear();
+    let run = match run(unprivileged(&mut cmd)) {
+        Ok(run) => run,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            return Some(Outcome::Skipped {
+                reason: "lua5.4 not installed (apt-get install lua5.4): prosodyctl executes the \
+                         configuration, so it runs only after the file loads in a Lua sandbox"
+                    .to_owned(),
+            });
+        }
+        Err(e) => {
+            return Some(Outcome::Failed {
+                output: format!("could not run the Lua sandbox: {e}"),
+            });
+        }
+    };
+    if run.success {
+        return None;
+    }
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap_or_default();
+    let mut problems: Vec<String> = report["violations"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|v| v.as_str().map(str::to_owned))
+        .collect();
+    problems.dedup();
+    if let Some(error) = report["error"].as_str().filter(|e| !e.is_empty()) {
+        problems.push(error.to_owned());
+    }
+    if problems.is_empty() {
+        problems.push(run.output());
+    }
+    Some(Outcome::Failed {
+        output: format!(
+            "prose-compile: the configuration does what a generated one never does, so \
+             prosodyctl (which would execute it) was not run: {}",
+            problems.join("; ")
+        ),
+    })
+}
+
+/// A private directory holding a copy of `file` (named [`LUA_COPY`]) and the given empty
+/// subdirectories: only the user the tools run as may enter it (`nobody` when the tool runs as
+/// root, see [`unprivileged`]). The copy itself is 0644 (prosodyctl refuses a file its user
+/// cannot read; the directory keeps everyone else out).
+fn private_copy(file: &Path, subdirectories: &[&str]) -> io::Result<tempfile::TempDir> {
     let dir = temp_dir()?;
-    let copy = dir.path().join("prosody.cfg.lua");
+    let copy = dir.path().join(LUA_COPY);
     fs::copy(file, &copy)?;
-    // prosodyctl refuses a file its `prosody` user cannot read; the copy is private to this
-    // check, so its permissions are the environment's business, not the file's.
-    fs::set_permissions(&copy, std::os::unix::fs::PermissionsExt::from_mode(0o644))?;
-    fs::create_dir(dir.path().join("certs"))?;
+    fs::set_permissions(&copy, fs::Permissions::from_mode(0o644))?;
+    for sub in subdirectories {
+        fs::create_dir(dir.path().join(sub))?;
+    }
+    if let Some((uid, gid)) = unprivileged_ids() {
+        std::os::unix::fs::chown(dir.path(), Some(uid), Some(gid))?;
+        for sub in subdirectories {
+            std::os::unix::fs::chown(dir.path().join(sub), Some(uid), Some(gid))?;
+        }
+    }
     Ok(dir)
+}
+
+/// The user and group the tools that read or execute a tree's files run as when the tool runs
+/// as root: `nobody` (from `/etc/passwd`, else 65534). `None` when not root (the tool's own
+/// user is already unprivileged).
+fn unprivileged_ids() -> Option<(u32, u32)> {
+    if !is_root() {
+        return None;
+    }
+    let passwd = fs::read_to_string("/etc/passwd").unwrap_or_default();
+    let nobody = passwd.lines().find_map(|line| {
+        let fields: Vec<&str> = line.split(':').collect();
+        if fields.first() != Some(&"nobody") || fields.len() < 4 {
+            return None;
+        }
+        Some((fields[2].parse().ok()?, fields[3].parse().ok()?))
+    });
+    Some(nobody.unwrap_or((65534, 65534)))
+}
+
+/// `cmd`, to run as [`unprivileged_ids`] when the tool runs as root (std drops the
+/// supplementary groups too).
+fn unprivileged(cmd: &mut Command) -> &mut Command {
+    use std::os::unix::process::CommandExt;
+    if let Some((uid, gid)) = unprivileged_ids() {
+        cmd.uid(uid).gid(gid);
+    }
+    cmd
 }
 
 fn judge_prosody(run: &Run) -> Outcome {

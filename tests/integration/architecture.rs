@@ -15,7 +15,7 @@ const LAYERS: &[&[&str]] = &[
     &["targets"],
     &["output"],
     &["pipeline"],
-    &["explain", "audit", "verify", "init"],
+    &["explain", "audit", "verify", "live", "init"],
 ];
 
 fn layer_of(module: &str) -> Option<usize> {

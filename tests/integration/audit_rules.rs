@@ -321,3 +321,23 @@ fn deny_sets_the_exit_code_and_sarif_is_well_formed() {
             .is_some_and(|f| f.iter().any(|f| f["code"] == "smtp-password-in-file"))
     );
 }
+
+#[test]
+fn the_ssl_carried_for_the_old_profile_is_not_a_weak_override() {
+    // An installed prose.toml built again holds prose-compile's own `ssl` (nginx's old list,
+    // `@SECLEVEL=0` and 3DES included): the profile, reported once as `tls-profile-old`.
+    let carried = prose_compile::targets::nginx::tls(prose_compile::config::model::TlsProfile::Old)
+        .ciphers
+        .unwrap();
+    let old = format!(
+        "[server.defaults]\ntls_profile = \"old\"\n[prosody.global.overrides]\nssl = {{ ciphers = \"{carried}\" }}\n"
+    );
+    let found = codes(&findings_for(&old, &[], None));
+    assert!(!found.contains(&"weak-tls-override"), "{found:?}");
+    assert!(found.contains(&"tls-profile-old"), "{found:?}");
+    // The same ciphers under another profile, or with more settings, are the operator's.
+    let other = old.replace("tls_profile = \"old\"", "tls_profile = \"intermediate\"");
+    assert!(codes(&findings_for(&other, &[], None)).contains(&"weak-tls-override"));
+    let more = old.replace("ssl = {", "ssl = { protocol = \"tlsv1+\",");
+    assert!(codes(&findings_for(&more, &[], None)).contains(&"weak-tls-override"));
+}

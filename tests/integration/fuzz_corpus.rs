@@ -63,6 +63,18 @@ fn every_target_has_a_corpus_and_a_binary() {
 #[test]
 fn pipeline_corpus() {
     replay("pipeline", fuzz::pipeline);
+    // The pipeline target is the only user of its scratch directory in this process.
+    fuzz::remove_scratch();
+}
+
+#[test]
+fn env_file_corpus() {
+    replay("env_file", fuzz::env_file);
+}
+
+#[test]
+fn templates_corpus() {
+    replay("templates", fuzz::templates);
 }
 
 #[test]
@@ -120,4 +132,6 @@ fn oracles_reject_broken_escapes() {
     assert_eq!(fuzz::systemd_words("\"a b\" c").unwrap(), ["a b", "c"]);
     // The targets themselves panic on a broken value: the pipeline on nothing at all is fine.
     fuzz::pipeline(b"");
+    fuzz::env_file(b"");
+    fuzz::templates(b"");
 }

@@ -55,6 +55,12 @@ fn files_of(tree: &OutputTree) -> BTreeMap<String, Vec<u8>> {
         .map(|f| (f.path.to_string(), f.contents.clone()))
         .collect();
     files.insert(MANIFEST.into(), tree.manifest().into_bytes());
+    if let Some((private, _)) = tree.private_manifest() {
+        files.insert(
+            prose_compile::output::PRIVATE_MANIFEST.into(),
+            private.into_bytes(),
+        );
+    }
     files
 }
 

@@ -14,6 +14,9 @@
 
 use crate::support;
 
+/// Issue 14: what running on a pull request in CI needs, one test per item, and the stress test.
+mod pull_request;
+
 use std::collections::BTreeMap;
 use std::fs;
 use std::io::Write;
@@ -365,6 +368,14 @@ fn setup(name: &str, s: &mut Scratch) {
             }
         }
         "sibling-env-fifo" => mkfifo(&root.join("pod/prose.env")),
+        "sibling-env-link-to-secret" => {
+            fs::write(
+                root.join("sentinel/shadow"),
+                "root:$y$j9T$ShadowHashThatMustNotLeak:19000:0:99999:7:::\n",
+            )
+            .unwrap();
+            symlink("../sentinel/shadow", root.join("pod/prose.env")).unwrap();
+        }
         "config-is-fifo" => {
             let _ = fs::remove_file(root.join("pod/prose.toml"));
             mkfifo(&root.join("pod/prose.toml"));
@@ -391,10 +402,13 @@ fn setup(name: &str, s: &mut Scratch) {
             }
         }
         "pods-newline-directory-name" => {
+            // The badly named pod fails; the good one beside it is built.
             let config = fs::read(root.join("pod/prose.toml")).unwrap();
-            let dir = root.join("pods").join("new\nline\u{1b}[2J");
-            fs::create_dir_all(&dir).unwrap();
-            fs::write(dir.join("prose.toml"), config).unwrap();
+            for name in ["new\nline\u{1b}[2J", "good"] {
+                let dir = root.join("pods").join(name);
+                fs::create_dir_all(&dir).unwrap();
+                fs::write(dir.join("prose.toml"), &config).unwrap();
+            }
         }
         other => panic!("unknown setup {other}"),
     }

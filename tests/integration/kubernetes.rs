@@ -1160,6 +1160,65 @@ fn pods_that_would_collide_are_refused_and_the_root_left_out() {
 }
 
 #[test]
+fn a_badly_named_pod_fails_alone_and_a_held_tree_is_waited_for() {
+    // A pod directory name with a control character: that pod fails, the other is built, and
+    // the root (which must list every pod) is not written.
+    let ran = cli()
+        .file("pods/good/prose.toml", POD)
+        .file(
+            "pods/evil\nname/prose.toml",
+            "[server]\ndomain = \"other.example\"\n",
+        )
+        .args(&[
+            "build",
+            "--no-env",
+            "--target",
+            "kubernetes",
+            "pods",
+            "-o",
+            "out",
+        ])
+        .run()
+        .status(2)
+        .stderr_has("control characters")
+        .stderr_has("kustomization.yaml not written: 1 pod did not build");
+    let tree = ran.tree("out");
+    assert!(tree.contains_key("kubernetes/crisp.chat/server.yaml"));
+    assert!(!tree.contains_key("kubernetes/kustomization.yaml"));
+    // Another build holds a pod's tree: this one waits, then gives up on that tree (exit 2).
+    let built = cli()
+        .file("pod/prose.toml", POD)
+        .args(&[
+            "build",
+            "--no-env",
+            "--target",
+            "kubernetes",
+            "pod",
+            "-o",
+            "out",
+        ])
+        .run()
+        .status(0);
+    let held = std::fs::File::open(built.path("out/kubernetes/crisp.chat")).unwrap();
+    rustix::fs::flock(&held, rustix::fs::FlockOperation::LockExclusive).unwrap();
+    cli()
+        .in_dir(built.dir.unwrap())
+        .env("PROSE_COMPILE_LOCK_WAIT", "0.2")
+        .args(&[
+            "build",
+            "--no-env",
+            "--target",
+            "kubernetes",
+            "pod",
+            "-o",
+            "out",
+        ])
+        .run()
+        .status(2)
+        .stderr_has("another build holds out/kubernetes/crisp.chat");
+}
+
+#[test]
 fn check_reports_what_kubernetes_cannot_take() {
     cli()
         .file(
@@ -1390,18 +1449,65 @@ fn verify_runs_the_kubernetes_tools_on_a_built_tree() {
     let verified = verified.status(0).stdout_has("pass  kubernetes-validate");
     let app = verified.path("out/kubernetes/crisp.chat/app.yaml");
     let text = std::fs::read_to_string(&app).unwrap();
-    std::fs::write(
-        &app,
-        text.replace(
-            "containerPort: 8080",
-            "containerPort: \"8080\"\n              hostNetwrk: true",
-        ),
-    )
-    .unwrap();
-    cli()
-        .in_dir(verified.dir.unwrap())
+    let edited = text.replace(
+        "containerPort: 8080",
+        "containerPort: \"8080\"\n              hostNetwrk: true",
+    );
+    std::fs::write(&app, &edited).unwrap();
+    // An edit the manifest does not know: no tool runs, neither on the pod nor on the fleet
+    // root that includes it.
+    let dir = verified.dir.unwrap();
+    let refused = cli()
+        .in_dir(dir)
+        .args(&["verify", "out"])
+        .run()
+        .status(1)
+        .stdout_has("FAIL  manifest         out/kubernetes/crisp.chat/SHA256SUMS")
+        .stdout_has("FAIL  manifest         out/kubernetes/SHA256SUMS");
+    assert!(
+        !refused.stdout.contains("kubectl kustomize")
+            && !refused.stdout.contains("kubernetes-validate"),
+        "{}",
+        refused.stdout
+    );
+    // The manifest forged with it: the file has a build's shape, and the schemas refuse it.
+    let sums = refused.path("out/kubernetes/crisp.chat/SHA256SUMS");
+    let old = prose_compile::output::sha256_hex(text.as_bytes());
+    let new = prose_compile::output::sha256_hex(edited.as_bytes());
+    let forged = std::fs::read_to_string(&sums).unwrap().replace(&old, &new);
+    std::fs::write(&sums, forged).unwrap();
+    let invalid = cli()
+        .in_dir(refused.dir.unwrap())
         .args(&["verify", "out"])
         .run()
         .status(1)
         .stdout_has("FAIL  kubernetes-validate");
+    // A fleet root forged to fetch a remote kustomization: refused before kubectl runs.
+    let root = invalid.path("out/kubernetes/kustomization.yaml");
+    let text = std::fs::read_to_string(&root).unwrap();
+    let edited = text.replace(
+        "  - crisp.chat\n",
+        "  - crisp.chat\n  - https://github.com/prose-im/elsewhere\n",
+    );
+    assert_ne!(edited, text);
+    std::fs::write(&root, &edited).unwrap();
+    let sums = invalid.path("out/kubernetes/SHA256SUMS");
+    let forged = std::fs::read_to_string(&sums).unwrap().replace(
+        &prose_compile::output::sha256_hex(text.as_bytes()),
+        &prose_compile::output::sha256_hex(edited.as_bytes()),
+    );
+    std::fs::write(&sums, forged).unwrap();
+    let refused = cli()
+        .in_dir(invalid.dir.unwrap())
+        .args(&["verify", "out"])
+        .run()
+        .status(1)
+        .stdout_has("is not a file a build writes: a kustomization resource");
+    assert!(
+        !refused
+            .stdout
+            .contains("kubectl kustomize out/kubernetes/kustomization.yaml"),
+        "{}",
+        refused.stdout
+    );
 }

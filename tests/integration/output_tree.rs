@@ -216,6 +216,8 @@ fn plan_lists_what_would_change() {
             Change::Update { path, .. } => format!("update {path}"),
             Change::Remove { path, .. } => format!("remove {path}"),
             Change::Mode { path, .. } => format!("mode {path}"),
+            Change::DirectoryMode { path, .. } => format!("directory mode {path}"),
+            Change::Manifest { path } => format!("manifest {path}"),
         })
         .collect();
     assert_eq!(kinds, ["update a", "create c", "remove b"]);
@@ -257,4 +259,261 @@ fn the_prosody_configuration_is_private_only_when_it_holds_a_secret() {
         ),
         0o640
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Symbolic links (nginx's sites-enabled/): entries of the tree, never followed.
+
+const SITE: &str = "etc/nginx/sites-available/a.example";
+const ENABLED: &str = "etc/nginx/sites-enabled/a.example";
+
+fn with_link(files: &[(&str, &str, u32)], links: &[(&str, &str)]) -> OutputTree {
+    let mut tree = tree(files);
+    for (path, target) in links {
+        tree.insert_link(prose_compile::targets::GeneratedLink {
+            path: (*path).into(),
+            target: (*target).into(),
+        })
+        .expect("valid link");
+    }
+    tree
+}
+
+fn site_tree(text: &str) -> OutputTree {
+    with_link(
+        &[(SITE, text, 0o644)],
+        &[(ENABLED, "../sites-available/a.example")],
+    )
+}
+
+#[test]
+fn links_are_written_relative_listed_with_their_files_digest_and_checkable() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path();
+    let summary = output::write(&site_tree("server {}\n"), root, false).expect("write");
+    assert_eq!(summary.written.len(), 2);
+    assert_eq!(
+        fs::read_link(root.join(ENABLED)).expect("a link"),
+        Path::new("../sites-available/a.example")
+    );
+    let manifest = read(root, MANIFEST);
+    let digest = output::sha256_hex(b"server {}\n");
+    assert!(
+        manifest.contains(&format!("{digest}  {ENABLED}\n"))
+            && manifest.contains(&format!("{digest}  {SITE}\n")),
+        "{manifest}"
+    );
+    // sha256sum -c reads through the link: the manifest checks as is, in the tree and once
+    // copied elsewhere with `cp -a` (links kept).
+    let check = Command::new("sha256sum")
+        .args(["-c", "--strict", MANIFEST])
+        .current_dir(root)
+        .output()
+        .expect("sha256sum");
+    assert!(check.status.success(), "{check:?}");
+    assert!(
+        prose_compile::verify::check_manifest(root).is_ok(),
+        "{:?}",
+        prose_compile::verify::check_manifest(root)
+    );
+    // Unchanged on a second build; `plan` sees nothing to do.
+    let again = output::write(&site_tree("server {}\n"), root, false).expect("again");
+    assert!(!again.changed(), "{again:?}");
+    assert!(
+        output::plan(&site_tree("server {}\n"), root)
+            .expect("plan")
+            .is_empty()
+    );
+}
+
+#[test]
+fn a_link_to_anything_but_a_generated_file_is_refused_in_the_tree() {
+    let mut tree = tree(&[(SITE, "x\n", 0o644)]);
+    for target in [
+        "/etc/shadow",
+        "../../../../etc/shadow",
+        "../../../../../../x",
+        "../sites-available/missing",
+        "../sites-available//a.example",
+        "./../sites-available/a.example",
+        "",
+    ] {
+        let error = tree
+            .insert_link(prose_compile::targets::GeneratedLink {
+                path: ENABLED.into(),
+                target: target.into(),
+            })
+            .expect_err(target);
+        assert!(error.contains("does not name a generated file"), "{error}");
+    }
+    // A link may not take the place of a file, nor be declared twice.
+    let link = |target: &str| prose_compile::targets::GeneratedLink {
+        path: ENABLED.into(),
+        target: target.into(),
+    };
+    tree.insert_link(link("../sites-available/a.example"))
+        .expect("valid");
+    assert!(
+        tree.insert_link(link("../sites-available/a.example"))
+            .is_err()
+    );
+    assert!(
+        tree.insert_link(prose_compile::targets::GeneratedLink {
+            path: SITE.into(),
+            target: "a.example".into(),
+        })
+        .is_err()
+    );
+}
+
+#[test]
+fn a_link_changed_by_hand_is_a_hand_edit_and_never_followed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path();
+    output::write(&site_tree("server {}\n"), root, false).expect("first");
+    // The operator points the enabled site elsewhere: their edit, shown as a diff of targets.
+    fs::remove_file(root.join(ENABLED)).expect("rm");
+    std::os::unix::fs::symlink("/etc/nginx/sites-available/mine", root.join(ENABLED))
+        .expect("symlink");
+    match output::write(&site_tree("server { }\n"), root, false) {
+        Err(WriteError::HandEdited(edits)) => {
+            assert_eq!(edits.len(), 1, "{edits:?}");
+            assert_eq!(edits[0].path, ENABLED);
+            assert!(
+                edits[0]
+                    .diff
+                    .contains("-symbolic link to /etc/nginx/sites-available/mine")
+                    && edits[0]
+                        .diff
+                        .contains("+symbolic link to ../sites-available/a.example"),
+                "{}",
+                edits[0].diff
+            );
+        }
+        other => panic!("expected a hand-edit refusal, got {other:?}"),
+    }
+    assert_eq!(
+        fs::read_link(root.join(ENABLED)).expect("link"),
+        Path::new("/etc/nginx/sites-available/mine"),
+        "the edit survives"
+    );
+    // `plan` shows the same, without following the link (its target does not exist).
+    let changes = output::plan(&site_tree("server { }\n"), root).expect("plan");
+    assert!(
+        changes.iter().any(
+            |c| matches!(c, Change::Update { path, old } if path == ENABLED
+                && old == b"symbolic link to /etc/nginx/sites-available/mine\n")
+        ),
+        "{changes:?}"
+    );
+    // --force replaces the link itself; what it pointed to is never written.
+    output::write(&site_tree("server { }\n"), root, true).expect("forced");
+    assert_eq!(
+        fs::read_link(root.join(ENABLED)).expect("link"),
+        Path::new("../sites-available/a.example")
+    );
+    // A link the operator put where no build wrote one is never replaced without --force.
+    let fresh = tempfile::tempdir().expect("tempdir");
+    fs::create_dir_all(fresh.path().join("etc/nginx/sites-enabled")).expect("mkdir");
+    std::os::unix::fs::symlink("/etc/passwd", fresh.path().join(ENABLED)).expect("symlink");
+    match output::write(&site_tree("server {}\n"), fresh.path(), false) {
+        Err(WriteError::HandEdited(edits)) => assert!(!edits[0].was_generated),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_stale_link_goes_only_when_it_is_the_one_a_build_wrote() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path();
+    let other = || tree(&[("etc/nginx/sites-available/b.example", "b\n", 0o644)]);
+    output::write(&site_tree("server {}\n"), root, false).expect("first");
+    // The next build no longer has the site: its file and its link both go, the link
+    // without being followed (its file is removed in the same build).
+    let summary = output::write(&other(), root, false).expect("second");
+    assert_eq!(
+        summary.removed,
+        [SITE, ENABLED].map(camino::Utf8PathBuf::from)
+    );
+    assert!(fs::symlink_metadata(root.join(ENABLED)).is_err());
+
+    // A stale link the operator retargeted is theirs: refused, then removed with --force
+    // (the link only: the file it names stays).
+    output::write(&site_tree("server {}\n"), root, false).expect("third");
+    let mine = root.join("mine.conf");
+    fs::write(&mine, "mine\n").expect("write");
+    fs::remove_file(root.join(ENABLED)).expect("rm");
+    std::os::unix::fs::symlink(&mine, root.join(ENABLED)).expect("symlink");
+    assert!(matches!(
+        output::write(&other(), root, false),
+        Err(WriteError::HandEdited(_))
+    ));
+    assert!(fs::symlink_metadata(root.join(ENABLED)).is_ok());
+    output::write(&other(), root, true).expect("forced");
+    assert!(fs::symlink_metadata(root.join(ENABLED)).is_err());
+    assert_eq!(read(root, "mine.conf"), "mine\n");
+}
+
+#[test]
+fn a_directory_or_a_linked_directory_in_a_links_place_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path().join("out");
+    let outside = dir.path().join("outside");
+    fs::create_dir_all(&outside).expect("dir");
+    fs::create_dir_all(root.join("etc/nginx")).expect("dir");
+    // sites-enabled is a link out of the tree: nothing is written through it.
+    std::os::unix::fs::symlink(&outside, root.join("etc/nginx/sites-enabled")).expect("symlink");
+    assert!(matches!(
+        output::write(&site_tree("x\n"), &root, false),
+        Err(WriteError::Unsafe(_))
+    ));
+    assert!(fs::read_dir(&outside).expect("dir").next().is_none());
+    fs::remove_file(root.join("etc/nginx/sites-enabled")).expect("rm");
+    // A directory where the link goes.
+    fs::create_dir_all(root.join(ENABLED)).expect("dir");
+    assert!(matches!(
+        output::write(&site_tree("x\n"), &root, false),
+        Err(WriteError::Unsafe(_))
+    ));
+}
+
+#[test]
+fn verify_accepts_only_the_links_a_build_writes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path();
+    output::write(
+        &with_link(
+            &[(SITE, "server {}\n", 0o644), ("etc/other", "o\n", 0o644)],
+            &[(ENABLED, "../sites-available/a.example")],
+        ),
+        root,
+        false,
+    )
+    .expect("write");
+    assert!(prose_compile::verify::check_manifest(root).is_ok());
+    let relink = |target: &str| {
+        fs::remove_file(root.join(ENABLED)).expect("rm");
+        std::os::unix::fs::symlink(target, root.join(ENABLED)).expect("symlink");
+        prose_compile::verify::check_manifest(root)
+    };
+    for target in [
+        "/etc/passwd",
+        "../../other",
+        "../../../../../etc/passwd",
+        "a.example",
+    ] {
+        let error = relink(target).expect_err(target);
+        assert!(error.reason.contains("symbolic link"), "{target}: {error}");
+    }
+    // The same file by another spelling is the same link.
+    assert!(relink("../../nginx/sites-available/a.example").is_ok());
+    // An extra link no build wrote.
+    relink("../sites-available/a.example").expect("restored");
+    std::os::unix::fs::symlink(
+        "../sites-available/a.example",
+        root.join("etc/nginx/sites-enabled/b"),
+    )
+    .expect("symlink");
+    let error = prose_compile::verify::check_manifest(root).expect_err("extra link");
+    assert!(error.reason.contains("no build wrote"), "{error}");
 }

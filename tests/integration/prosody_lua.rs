@@ -2,7 +2,7 @@
 //! a `prosody.cfg.lua` that:
 //! - `luac -p` and `prosodyctl --config FILE check config` accept (the real tools; a missing
 //!   tool is a visible SKIP, or a failure under `PROSE_COMPILE_REQUIRE_VALIDATORS=1`);
-//! - the Lua sandbox (`tests/fixtures/prosody/sandbox.lua`) loads with no violation;
+//! - the Lua sandbox (`src/verify/sandbox.lua`) loads with no violation;
 //! - sets, as the sandbox reads it, what the effective configuration says.
 
 use crate::support::prosody as prosody_support;

@@ -29,6 +29,7 @@ pub mod fleet;
 pub mod names;
 mod network;
 pub mod secrets;
+pub mod shape;
 mod workloads;
 pub mod yaml;
 

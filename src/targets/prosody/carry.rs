@@ -12,6 +12,7 @@
 //! | section | option | why |
 //! |---|---|---|
 //! | global | `tls_profile` | the API ignores `server.defaults.tls_profile`; Prosody then uses its default (`intermediate`), not the profile nginx uses |
+//! | global | `ssl = { ciphers = … }` | the profile's TLS 1.2 ciphers exactly as nginx's (`intermediate`, `old`): Prosody 13 embeds Mozilla's guideline 5.7, which adds three DHE suites to intermediate, and its `old` lacks `@SECLEVEL=0`, so OpenSSL 3 refuses TLS 1.0/1.1 (the live suite measured both) |
 //! | global | `https_ports = []` | Prosody's HTTPS port 5281 would otherwise listen on every interface, serving `/rest`, OAuth2 and WebSocket past nginx (nothing uses it: nginx and the Pod Server use 5280) |
 //! | global | `modules_enabled` | Prose's base modules without `posix`, which Prosody 13 deprecates (`prosodyctl check config` flags it) |
 //! | chat rooms | `muc_log_expires_after` | the API keeps group chat messages forever whatever `message_archive_retention` says |
@@ -22,8 +23,10 @@ use super::convert::{self, Period};
 use super::generate::{self, Ctx};
 use super::settings::{Origin, UserOption};
 use crate::config::model::UPLOAD_HOST;
-use crate::config::prosody::{ProsodyHost, ProsodySettings};
+use crate::config::model::TlsProfile;
+use crate::config::prosody::{ProsodyHost, ProsodySettings, SslSettings};
 use crate::config::types::{ModuleName, ProsodyPeriod};
+use crate::diagnostics::{Diagnostic, code};
 
 /// One carried entry: `[prosody."<host>".overrides] <option> = <value>`.
 #[derive(Debug, Clone, PartialEq)]
@@ -82,6 +85,7 @@ fn user_overrides<'c>(ctx: &Ctx<'c>, host: &str) -> Option<&'c ProsodySettings> 
 }
 
 pub const WHY_TLS_PROFILE: &str = "Pod API 0.20.0 does not write `server.defaults.tls_profile` into Prosody's configuration";
+pub const WHY_SSL_CIPHERS: &str = "Prosody uses the TLS 1.2 ciphers nginx uses for `server.defaults.tls_profile` (Prosody 13's own list is Mozilla's older guideline, and its `old` refuses TLS 1.0/1.1 under OpenSSL 3)";
 pub const WHY_HTTPS_PORTS: &str = "keeps Prosody's HTTPS port 5281 closed: nginx terminates TLS and proxies to port 5280";
 pub const WHY_MODULES: &str = "Prose's base modules without `posix`, which Prosody 13 deprecates";
 pub const WHY_MUC_RETENTION: &str = "group chat messages follow `server.defaults.message_archive_retention` (Pod API 0.20.0 keeps them forever)";
@@ -106,6 +110,11 @@ pub fn carried(ctx: &Ctx<'_>) -> Carry {
         carry
             .global
             .add("tls_profile", WHY_TLS_PROFILE, |s| s.tls_profile = Some(d.tls_profile));
+    }
+    if let Some(ssl) = ssl_for_profile(d.tls_profile)
+        && free(global, |s| &s.ssl, &ssl)
+    {
+        carry.global.add("ssl", WHY_SSL_CIPHERS, |s| s.ssl = Some(ssl));
     }
     if free(global, |s| &s.https_ports, &Vec::new()) {
         carry
@@ -166,6 +175,46 @@ pub fn carried(ctx: &Ctx<'_>) -> Carry {
     carry
 }
 
+/// Prosody's `ssl` for a profile: the TLS 1.2 cipher string nginx's sites use (none for
+/// `modern`, TLS 1.3 only, where both servers already agree).
+pub fn ssl_for_profile(profile: TlsProfile) -> Option<SslSettings> {
+    crate::targets::nginx::tls(profile)
+        .ciphers
+        .map(|ciphers| SslSettings {
+            ciphers: Some(ciphers),
+            ..SslSettings::default()
+        })
+}
+
+/// A warning when the operator's own global `ssl` keeps the carried ciphers out: Prosody then
+/// accepts other TLS 1.2 ciphers (and, for `old`, other protocol versions) than nginx.
+pub fn ssl_not_carried(ctx: &Ctx<'_>, span_of: super::pod_api::SpanOf<'_>) -> Option<Diagnostic> {
+    let profile = ctx.config.server.defaults.tls_profile;
+    let carried = ssl_for_profile(profile)?;
+    let own = user_overrides(ctx, "global")?.ssl.as_ref()?;
+    if *own == carried || own.ciphers.is_some() {
+        return None;
+    }
+    let path = ["prosody", "global", "overrides", "ssl"];
+    Some(
+        Diagnostic::warning(
+            code::PROSODY_TLS,
+            format!(
+                "`{}` replaces Prosody's whole `ssl` table without `ciphers`: Prosody then uses \
+                 its own TLS 1.2 ciphers for `tls_profile = \"{}\"`, not those of nginx",
+                path.join("."),
+                profile.as_str()
+            ),
+        )
+        .key(path.join("."))
+        .at(span_of(&path), "no `ciphers`")
+        .help(format!(
+            "add `ciphers = \"{}\"` to it (nginx's list for this profile)",
+            carried.ciphers.unwrap_or_default()
+        )),
+    )
+}
+
 /// The carried entries as the installed `prose.toml` writes them, in the order of the
 /// sections and then of the table above.
 pub fn carried_overrides(ctx: &Ctx<'_>) -> Vec<Carried> {
@@ -180,6 +229,7 @@ pub fn carried_overrides(ctx: &Ctx<'_>) -> Vec<Carried> {
         for (option, reason) in &section.reasons {
             let value = json
                 .get(*option)
+                .map(without_nulls)
                 .and_then(|v| toml::Value::try_from(v).ok())
                 .expect("a carried option is set and has a TOML form");
             out.push(Carried {
@@ -191,6 +241,18 @@ pub fn carried_overrides(ctx: &Ctx<'_>) -> Vec<Carried> {
         }
     }
     out
+}
+
+/// A value without its unset (`null`) table entries, which TOML cannot hold (`ssl`'s fields).
+fn without_nulls(value: &serde_json::Value) -> serde_json::Value {
+    match value {
+        serde_json::Value::Object(map) => map
+            .iter()
+            .filter(|(_, v)| !v.is_null())
+            .map(|(k, v)| (k.clone(), without_nulls(v)))
+            .collect(),
+        other => other.clone(),
+    }
 }
 
 #[cfg(test)]
@@ -249,6 +311,48 @@ mod tests {
         }));
         let options: Vec<&str> = e.iter().map(|(_, o, _)| o.as_str()).collect();
         assert_eq!(options, ["tls_profile", "https_ports", "modules_enabled"]);
+    }
+
+    #[test]
+    fn prosody_gets_nginxs_ciphers_for_intermediate_and_old() {
+        // Prosody 13's intermediate adds three DHE suites, and its old lacks `@SECLEVEL=0` (no
+        // TLS 1.0/1.1 under OpenSSL 3): the live suite measured both against nginx.
+        for (profile, start) in [("intermediate", "\"ECDHE-ECDSA-AES128"), ("old", "\"@SECLEVEL=0:ECDHE")] {
+            let e = entries(serde_json::json!({
+                "server": { "domain": "example.org", "defaults": { "tls_profile": profile } },
+            }));
+            let ssl = e.iter().find(|(h, o, _)| h == "global" && o == "ssl").map(|(_, _, v)| v.clone());
+            let ssl = ssl.unwrap_or_else(|| panic!("{profile}: no ssl carried in {e:?}"));
+            let profile_value: TlsProfile = serde_json::from_value(serde_json::json!(profile)).unwrap();
+            let nginx = crate::targets::nginx::tls(profile_value).ciphers.unwrap();
+            assert!(ssl.contains(&format!("ciphers = \"{nginx}\"")), "{ssl}");
+            assert!(ssl.contains(&format!("ciphers = {start}")), "{ssl}");
+            assert!(!ssl.split(['"', ':']).any(|c| c.starts_with("DHE-")), "{ssl}");
+        }
+        // Modern (TLS 1.3 only) already agrees: nothing.
+        let e = entries(serde_json::json!({ "server": { "domain": "example.org" } }));
+        assert!(!e.iter().any(|(_, o, _)| o == "ssl"), "{e:?}");
+    }
+
+    #[test]
+    fn an_operators_ssl_without_ciphers_is_warned_about() {
+        let config: Config = serde_json::from_value(serde_json::json!({
+            "server": { "domain": "example.org", "defaults": { "tls_profile": "intermediate" } },
+            "prosody": { "global": { "overrides": { "ssl": { "curve": "secp384r1" } } } },
+        }))
+        .unwrap();
+        let ctx = Ctx { config: &config, tree: None };
+        assert!(!carried_overrides(&ctx).iter().any(|c| c.option == "ssl"));
+        let warning = ssl_not_carried(&ctx, &|_| None).expect("a warning");
+        assert_eq!(warning.code, code::PROSODY_TLS);
+        assert!(warning.message.contains("without `ciphers`"), "{}", warning.message);
+        // With their own ciphers, the operator decided: no warning.
+        let config: Config = serde_json::from_value(serde_json::json!({
+            "server": { "domain": "example.org", "defaults": { "tls_profile": "intermediate" } },
+            "prosody": { "global": { "overrides": { "ssl": { "ciphers": "HIGH" } } } },
+        }))
+        .unwrap();
+        assert!(ssl_not_carried(&Ctx { config: &config, tree: None }, &|_| None).is_none());
     }
 
     #[test]

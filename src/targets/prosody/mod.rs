@@ -73,18 +73,13 @@ pub const MODE: u32 = 0o644;
 /// With a secret (`http_file_share_secret`, an `sql` or `ssl` password, …): owner and group only.
 pub const SECRET_MODE: u32 = 0o640;
 
-/// Whether any `prosody.<host>` option (or a key of a table option) names a secret.
+/// Whether any `prosody.<host>` option names a secret, at any depth: a key of a table option,
+/// or of a table inside an array (`external_services = [{ secret = "…" }]`).
 fn holds_secret(ctx: &RenderContext) -> bool {
-    let mut found = false;
-    if let Some(hosts) = ctx.tree.get_path(keys::PROSODY.path()) {
-        hosts.for_each_leaf(&mut Vec::new(), &mut |path, _| {
-            found |= path
-                .iter()
-                .skip(2)
-                .any(|k| crate::diagnostics::is_secret_key(k));
-        });
-    }
-    found
+    let hosts = ctx.tree.get_path(keys::PROSODY.path());
+    let sections = hosts.and_then(|h| h.as_table()).into_iter().flat_map(|t| t.values());
+    let mut options = sections.flat_map(|s| s.as_table().into_iter().flat_map(|t| t.values()));
+    options.any(|layer| layer.any_key(&crate::diagnostics::is_secret_key))
 }
 /// The first line: the Pod Server backs up any configuration that does not start with it.
 pub const FIRST_LINE: &str = "-- Prose Pod Server";
@@ -489,6 +484,7 @@ pub fn generate_file(ctx: &RenderContext) -> Generated {
         }
     }
     let carry = carry::carried(&gctx);
+    diagnostics.extend(carry::ssl_not_carried(&gctx, &span_of));
     for (slot, table) in slots.iter().zip(tables.iter_mut()) {
         let carried = match slot.which {
             pod_api::Section::Global => &carry.global,

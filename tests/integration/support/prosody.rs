@@ -1,5 +1,5 @@
 //! Shared by the `prosody_*` integration tests: load a `prose.toml`, render
-//! `prosody.cfg.lua`, run it in the Lua sandbox (`tests/fixtures/prosody/sandbox.lua`).
+//! `prosody.cfg.lua`, run it in the Lua sandbox (`src/verify/sandbox.lua`, the one `verify` runs).
 #![allow(dead_code)] // each test crate uses part of it
 
 use std::fs;
@@ -150,7 +150,7 @@ pub fn sandbox(lua_text: &str) -> Option<Sandboxed> {
     let file = dir.path().join("prosody.cfg.lua");
     fs::write(&file, lua_text).unwrap();
     let output = Command::new(lua)
-        .arg(fixture("sandbox.lua"))
+        .arg(super::repo().join("src/verify/sandbox.lua"))
         .arg(&file)
         .current_dir(dir.path())
         .env_clear()

@@ -58,6 +58,11 @@ modules_enabled = {
 -- mod_reload_modules
 reload_modules = { "tls" }
 
+-- Path to SSL key and certificate for all server domains
+ssl = {
+  ciphers = "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
+}
+
 tls_profile = "intermediate"
 
 -- Disable in-band registrations (done through the Prose Pod Dashboard/API)

@@ -1,0 +1,283 @@
+//! The structure of a generated nginx site, checked before it is written: tokens read as nginx
+//! reads them (`ngx_conf_read_token`), one directive per line, and in each block only the
+//! directives the sites are made of. A template that puts a value where it can end a
+//! directive (a comment filter inside one, say) and a value that does so (`x; return 200 …`)
+//! give a second directive on a line, or one the sites never use: refused here, even where
+//! `nginx -t` would accept the file.
+
+/// The directives each block of a site may hold (the shipped templates use all of them), and
+/// for `return`, the status codes a site answers with itself (301 to HTTPS, 204 to a CORS
+/// preflight, 404 for what it does not serve).
+const EXPECTED: &[(&str, &[&str])] = &[
+    ("main", &["server"]),
+    (
+        "server",
+        &[
+            "listen",
+            "server_name",
+            "root",
+            "server_tokens",
+            "ssl_certificate",
+            "ssl_certificate_key",
+            "ssl_protocols",
+            "ssl_ecdh_curve",
+            "ssl_ciphers",
+            "ssl_prefer_server_ciphers",
+            "ssl_session_timeout",
+            "ssl_session_cache",
+            "ssl_session_tickets",
+            "location",
+            "return",
+        ],
+    ),
+    (
+        "location",
+        &[
+            "proxy_pass",
+            "proxy_http_version",
+            "proxy_set_header",
+            "proxy_hide_header",
+            "proxy_connect_timeout",
+            "proxy_read_timeout",
+            "proxy_send_timeout",
+            "proxy_buffering",
+            "proxy_max_temp_file_size",
+            "tcp_nodelay",
+            "limit_rate",
+            "client_max_body_size",
+            "add_header",
+            "root",
+            "types",
+            "default_type",
+            "charset",
+            "if",
+            "try_files",
+            "return",
+        ],
+    ),
+    ("if", &["return"]),
+    ("types", &[]),
+];
+
+/// Directives that open a block (the others end with `;`).
+const BLOCKS: &[&str] = &["server", "location", "if", "types"];
+
+/// The status codes a `return` may give, by block.
+const RETURNS: &[(&str, &[&str])] = &[
+    ("server", &["301"]),
+    ("location", &["404"]),
+    ("if", &["204"]),
+];
+
+#[derive(Debug, PartialEq, Eq)]
+enum Token {
+    Word(String),
+    /// `;`, `{` or `}`.
+    Punct(char),
+}
+
+/// The tokens of a file with their 1-based line, as nginx reads them.
+fn tokens(text: &str) -> Result<Vec<(Token, usize)>, String> {
+    let mut out = Vec::new();
+    let mut line = 1;
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\n' => line += 1,
+            ' ' | '\t' | '\r' => {}
+            '#' => while chars.next_if(|c| *c != '\n').is_some() {},
+            ';' | '{' | '}' => out.push((Token::Punct(c), line)),
+            _ => {
+                let start = line;
+                let mut word = String::new();
+                if c == '"' || c == '\'' {
+                    loop {
+                        let d = chars
+                            .next()
+                            .ok_or(format!("line {start}: unterminated quote"))?;
+                        match d {
+                            '\\' => {
+                                word.push(d);
+                                word.extend(chars.next());
+                            }
+                            '\n' => {
+                                return Err(format!("line {start}: a quoted value spans lines"));
+                            }
+                            d if d == c => break,
+                            d => word.push(d),
+                        }
+                    }
+                    if chars.peek().is_some_and(|n| !" \t\r\n;{})".contains(*n)) {
+                        return Err(format!("line {line}: unexpected text after a quoted value"));
+                    }
+                } else {
+                    word.push(c);
+                    while let Some(d) = chars.next_if(|d| !" \t\r\n;{}".contains(*d)) {
+                        word.push(d);
+                        if d == '\\' {
+                            word.extend(chars.next());
+                        }
+                    }
+                }
+                out.push((Token::Word(word), start));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The first structural problem of an nginx site, if any.
+pub fn problem(text: &str) -> Option<String> {
+    check(text).err()
+}
+
+fn check(text: &str) -> Result<(), String> {
+    let mut blocks: Vec<&'static str> = vec!["main"];
+    // The line of the last `;`, `{` or `}`: a directive may not start on it.
+    let mut last_end = 0;
+    let mut tokens = tokens(text)?.into_iter().peekable();
+    while let Some((token, line)) = tokens.next() {
+        let name = match token {
+            Token::Punct('}') => {
+                if blocks.len() == 1 {
+                    return Err(format!("line {line}: `}}` closes no block"));
+                }
+                blocks.pop();
+                last_end = line;
+                continue;
+            }
+            Token::Punct(c) => return Err(format!("line {line}: `{c}` where a directive starts")),
+            Token::Word(name) => name,
+        };
+        let context = *blocks.last().unwrap_or(&"main");
+        if line == last_end {
+            return Err(format!(
+                "line {line}: a second directive (`{name}`) on one line: a value or a template \
+                 ended the directive before it"
+            ));
+        }
+        let expected = EXPECTED
+            .iter()
+            .find(|(c, _)| *c == context)
+            .map_or(&[][..], |(_, names)| *names);
+        let Some(&known) = expected.iter().find(|n| **n == name) else {
+            return Err(format!(
+                "line {line}: `{}` is not a directive the sites use in {}",
+                name.escape_debug(),
+                describe(context)
+            ));
+        };
+        let mut args = Vec::new();
+        let end = loop {
+            match tokens.next() {
+                Some((Token::Word(arg), _)) => args.push(arg),
+                Some((Token::Punct(c), end_line)) if c != '}' => break (c, end_line),
+                _ => return Err(format!("line {line}: `{known}` does not end")),
+            }
+        };
+        if end.1 != line {
+            return Err(format!("line {line}: `{known}` spans several lines"));
+        }
+        let opens = BLOCKS.contains(&known);
+        if opens != (end.0 == '{') {
+            return Err(format!(
+                "line {line}: `{known}` must {}",
+                if opens {
+                    "open a block"
+                } else {
+                    "end with `;`"
+                }
+            ));
+        }
+        if known == "return" {
+            let codes = RETURNS
+                .iter()
+                .find(|(c, _)| *c == context)
+                .map_or(&[][..], |(_, codes)| *codes);
+            let code = args.first().map(String::as_str).unwrap_or_default();
+            if !codes.contains(&code) {
+                return Err(format!(
+                    "line {line}: `return {}` is not a response the sites give in {}",
+                    code.escape_debug(),
+                    describe(context)
+                ));
+            }
+        }
+        if opens {
+            blocks.push(known);
+        }
+        last_end = end.1;
+    }
+    if blocks.len() > 1 {
+        return Err(format!(
+            "a `{}` block is not closed",
+            blocks[blocks.len() - 1]
+        ));
+    }
+    Ok(())
+}
+
+fn describe(context: &str) -> String {
+    match context {
+        "main" => "the top level of a site".to_owned(),
+        other => format!("a `{other}` block"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SITE: &str = "# a site\nserver {\n    listen 443 ssl;\n    server_name a.example;\n\n    \
+        location / {\n        types { }\n        add_header X \"a;b # c\" always;\n        \
+        if ($request_method = OPTIONS) {\n            return 204;\n        }\n        \
+        return 404;\n    }\n}\n";
+
+    #[test]
+    fn a_site_as_the_templates_write_it_passes() {
+        assert_eq!(problem(SITE), None);
+    }
+
+    #[test]
+    fn injected_and_unexpected_directives_are_refused() {
+        let cases = [
+            (
+                SITE.replace(
+                    "server_name a.example;",
+                    "server_name a; return 200 \"pwned\";",
+                ),
+                "a second directive (`return`) on one line",
+            ),
+            (
+                SITE.replace("return 404;", "return 200 \"pwned\";"),
+                "`return 200` is not a response",
+            ),
+            (
+                SITE.replace("listen 443 ssl;", "include /etc/shadow;"),
+                "`include` is not a directive the sites use in a `server` block",
+            ),
+            (
+                SITE.replace("types { }", "types { text/html x; }"),
+                "a second directive (`text/html`)",
+            ),
+            (
+                SITE.replace("listen 443 ssl;", "listen 443\n ssl;"),
+                "spans several lines",
+            ),
+            (SITE.replace("}\n}\n", "}\n"), "is not closed"),
+            (format!("{SITE}}}\n"), "closes no block"),
+            (
+                SITE.replace("location / {", "location / ;"),
+                "must open a block",
+            ),
+            (
+                SITE.replace("\"a;b # c\"", "\"a;b"),
+                "a quoted value spans lines",
+            ),
+        ];
+        for (text, expected) in cases {
+            let problem = problem(&text).unwrap_or_else(|| panic!("accepted:\n{text}"));
+            assert!(problem.contains(expected), "{problem}\n{text}");
+        }
+    }
+}
