@@ -97,16 +97,21 @@ mod tests {
 
     #[test]
     fn nginx_conf_is_the_built_one() {
-        let mut data = serde_yaml_ng::Mapping::new();
-        data.insert("nginx.conf".into(), WELL_KNOWN_NGINX.into());
-        let mut map = serde_yaml_ng::Mapping::new();
-        map.insert("kind".into(), "ConfigMap".into());
-        map.insert("data".into(), Value::Mapping(data));
-        let built = serde_yaml_ng::to_string(&Value::Mapping(map)).unwrap();
-        assert_eq!(problem("well-known.yaml", &built), None);
-        let forged = built.replace("server {", "load_module /tmp/x.so;\nserver {");
-        assert_ne!(forged, built);
-        assert!(problem("well-known.yaml", &forged).is_some());
+        let config_map = |nginx: &str| {
+            let mut data = serde_yaml_ng::Mapping::new();
+            data.insert("nginx.conf".into(), nginx.into());
+            let mut map = serde_yaml_ng::Mapping::new();
+            map.insert("kind".into(), "ConfigMap".into());
+            map.insert("data".into(), Value::Mapping(data));
+            serde_yaml_ng::to_string(&Value::Mapping(map)).unwrap()
+        };
+        assert_eq!(
+            problem("well-known.yaml", &config_map(WELL_KNOWN_NGINX)),
+            None
+        );
+        let forged = WELL_KNOWN_NGINX.replacen("http {", "load_module /tmp/x.so;\nhttp {", 1);
+        assert_ne!(forged, WELL_KNOWN_NGINX);
+        assert!(problem("well-known.yaml", &config_map(&forged)).is_some());
         let other = "kind: Deployment\ndata:\n  nginx.conf: include /etc/shadow;\n";
         assert_eq!(problem("app.yaml", other), None);
     }
