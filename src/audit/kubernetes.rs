@@ -16,7 +16,11 @@ struct Manifest {
     value: Yaml,
 }
 
-/// Every document of every YAML file of the tree.
+/// The kinds the rules read: the other documents (the ConfigMaps, most of the bytes) are not
+/// parsed.
+const READ_KINDS: &[&str] = &["NetworkPolicy", "Deployment", "StatefulSet"];
+
+/// Every document of [`READ_KINDS`] of every YAML file of the tree.
 fn manifests(tree: &OutputTree) -> Vec<Manifest> {
     let mut out = Vec::new();
     for file in tree.files().filter(|f| f.path.as_str().ends_with(".yaml")) {
@@ -24,9 +28,17 @@ fn manifests(tree: &OutputTree) -> Vec<Manifest> {
         let mut start = 0;
         let lines: Vec<&str> = text.lines().collect();
         for end in (0..=lines.len()).filter(|&i| i == lines.len() || lines[i] == "---") {
+            let kind_line = (start..end).find(|&i| {
+                lines[i]
+                    .strip_prefix("kind:")
+                    .is_some_and(|kind| READ_KINDS.contains(&kind.trim()))
+            });
+            let Some(line) = kind_line else {
+                start = end + 1;
+                continue;
+            };
             let chunk = lines[start..end].join("\n");
-            let kind_line = (start..end).find(|&i| lines[i].starts_with("kind:"));
-            if let (Ok(value), Some(line)) = (serde_yaml_ng::from_str::<Yaml>(&chunk), kind_line) {
+            if let Ok(value) = serde_yaml_ng::from_str::<Yaml>(&chunk) {
                 out.push(Manifest {
                     file: file.path.to_string(),
                     line: line + 1,

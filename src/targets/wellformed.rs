@@ -15,9 +15,7 @@ pub fn problem(file: &GeneratedFile) -> Option<String> {
     };
     let path = file.path.as_str();
     if path.ends_with(".yaml") || path.ends_with(".yml") {
-        return yaml_problem(text).or_else(|| {
-            super::kubernetes::shape::problem(file.path.file_name().unwrap_or_default(), text)
-        });
+        return yaml_problem(file.path.file_name().unwrap_or_default(), text);
     }
     if path.ends_with(".json") {
         return serde_json::from_str::<serde_json::Value>(text)
@@ -40,14 +38,19 @@ pub fn problem(file: &GeneratedFile) -> Option<String> {
 }
 
 /// Every document (a Kubernetes file holds several, after `---`) must be a mapping, with no
-/// key twice.
-fn yaml_problem(text: &str) -> Option<String> {
+/// key twice, and Kubernetes files have the shape a build gives them
+/// (`kubernetes::shape`).
+fn yaml_problem(name: &str, text: &str) -> Option<String> {
     use serde::Deserialize;
     let mut documents = 0;
     for document in serde_yaml_ng::Deserializer::from_str(text) {
         documents += 1;
         match serde_yaml_ng::Value::deserialize(document) {
-            Ok(serde_yaml_ng::Value::Mapping(_)) => {}
+            Ok(value @ serde_yaml_ng::Value::Mapping(_)) => {
+                if let Some(problem) = super::kubernetes::shape::problem(name, &value) {
+                    return Some(problem);
+                }
+            }
             Ok(_) => return Some(format!("not a YAML mapping (document {documents})")),
             Err(e) => return Some(format!("not valid YAML: {e}")),
         }

@@ -6,26 +6,19 @@
 //! from the configuration, is the one a build writes (so `nginx -t` never reads an `include`
 //! or loads a module).
 
-use serde::Deserialize;
 use serde_yaml_ng::Value;
 
 use super::KUSTOMIZATION;
 use super::config_maps::WELL_KNOWN_NGINX;
 
-/// Why `text`, a file named `name`, is not shaped as a build writes it.
-pub fn problem(name: &str, text: &str) -> Option<String> {
-    for document in serde_yaml_ng::Deserializer::from_str(text) {
-        let value = Value::deserialize(document).ok()?;
-        let found = if name == KUSTOMIZATION {
-            kustomization_problem(&value)
-        } else {
-            config_map_problem(&value)
-        };
-        if found.is_some() {
-            return found;
-        }
+/// Why a document of a file named `name` is not shaped as a build writes it (each document
+/// is parsed once, by `targets::wellformed`).
+pub fn problem(name: &str, document: &Value) -> Option<String> {
+    if name == KUSTOMIZATION {
+        kustomization_problem(document)
+    } else {
+        config_map_problem(document)
     }
-    None
 }
 
 /// The kustomizations a build writes: `apiVersion`, `kind` and `resources`, each resource a
@@ -76,6 +69,13 @@ fn config_map_problem(value: &Value) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The first problem of any document of `text`.
+    fn problem(name: &str, text: &str) -> Option<String> {
+        use serde::Deserialize;
+        serde_yaml_ng::Deserializer::from_str(text)
+            .find_map(|d| super::problem(name, &Value::deserialize(d).unwrap()))
+    }
 
     #[test]
     fn a_kustomization_names_only_files_beside_it() {
