@@ -235,6 +235,27 @@ pub struct LoadArgs {
     /// Set a key: `--set server.defaults.tls_profile=intermediate` (repeatable).
     #[arg(long = "set", value_name = "KEY=VALUE", value_parser = parse_set)]
     pub sets: Vec<SetArg>,
+    /// What to generate: `host` (systemd, compose, nginx; the default) or `kubernetes`
+    /// (manifests in OUT/kubernetes/<domain>/). Default: `target` in the nearest
+    /// prose-compile.toml.
+    #[arg(long, value_enum, value_name = "TARGET")]
+    pub target: Option<TargetArg>,
+}
+
+/// `--target`.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TargetArg {
+    Host,
+    Kubernetes,
+}
+
+impl From<TargetArg> for prose_compile::config::repository::TargetKind {
+    fn from(target: TargetArg) -> Self {
+        match target {
+            TargetArg::Host => Self::Host,
+            TargetArg::Kubernetes => Self::Kubernetes,
+        }
+    }
 }
 
 impl LoadArgs {

@@ -13,6 +13,8 @@ use prose_compile::audit::{self, Finding, Location, Place, Severity};
 use prose_compile::config::{EnvUse, load};
 use prose_compile::diagnostics::{self, JsonDiagnostic};
 use prose_compile::pipeline;
+use prose_compile::targets::kubernetes::{self, fleet};
+use prose_compile::targets::{self, Platform};
 
 /// `--format json`.
 #[derive(Serialize)]
@@ -50,6 +52,7 @@ pub fn run(
 ) -> Outcome {
     let pods = super::find_pods(paths, None)?;
     let options = load_args.options();
+    let platform = super::target::platform(ui, load_args, paths)?;
     let (mut invalid, mut denied) = (false, false);
     let mut report = Report { pods: Vec::new() };
     let base = std::env::current_dir().unwrap_or_default();
@@ -66,7 +69,13 @@ pub fn run(
         if loaded.has_errors() {
             return Ok(Audited::Invalid(loaded));
         }
-        let tree = pipeline::compile(&loaded, &pipeline::input_label(pod)).ok();
+        let tree = pipeline::compile_for(
+            &loaded,
+            &pipeline::input_label(pod),
+            targets::embedded_templates(),
+            &platform,
+        )
+        .ok();
         let findings = audit::audit(&loaded, tree.as_ref());
         Ok(Audited::Valid(loaded, findings))
     };
@@ -114,7 +123,12 @@ pub fn run(
                 .as_ref()
                 .map(audit::unknown_acknowledgements)
                 .unwrap_or_default();
-            let tree_dir = output.join(&pod.relative_dir);
+            let tree_dir = match (&platform, loaded.config.as_ref().and_then(fleet::fleet_pod)) {
+                (Platform::Kubernetes(_), Some(place)) => {
+                    output.join(kubernetes::DIR).join(place.dir)
+                }
+                _ => output.join(&pod.relative_dir),
+            };
             match ui.format {
                 Format::Sarif => sarif.add_pod(&findings, &loaded, &tree_dir),
                 Format::Json => report.pods.push(AuditedPod {

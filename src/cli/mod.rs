@@ -13,6 +13,7 @@ mod github;
 mod init;
 mod live;
 mod shell;
+mod target;
 mod ui;
 mod verify;
 

@@ -17,6 +17,7 @@
 //! Lua sandbox without touching `os`, `io` or anything but Prosody's configuration calls.
 
 pub mod interpolate;
+pub mod kubernetes;
 mod manifest;
 mod tools;
 
@@ -25,7 +26,7 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use crate::targets::{self, Validator};
-pub use manifest::{Mismatch, check_manifest};
+pub use manifest::{Mismatch, check_manifest, check_tree};
 pub use tools::{
     compose_schema, json, lua_syntax, nginx_sites, prosody_config, systemd_unit, toml, xml,
 };
@@ -107,6 +108,10 @@ pub fn verify_tree(root: &Path) -> Vec<Report> {
 /// [`verify_tree`], with the Compose Specification schema read from `compose_spec` instead of
 /// the copy built into the binary.
 pub fn verify_tree_with(root: &Path, compose_spec: Option<&Path>) -> Vec<Report> {
+    // A Kubernetes tree (a pod's, or the fleet root) has a kustomization at its root.
+    if root.join(targets::kubernetes::KUSTOMIZATION).is_file() {
+        return kubernetes::verify(root);
+    }
     let mut reports = Vec::new();
     for check in targets::checks() {
         // `dir/*`: every file of a directory, checked together (nginx loads every site).

@@ -19,10 +19,10 @@ use super::Outcome;
 const TOOL_DEADLINE: Duration = Duration::from_secs(120);
 
 /// A finished tool run.
-struct Run {
-    success: bool,
-    stdout: String,
-    stderr: String,
+pub(super) struct Run {
+    pub(super) success: bool,
+    pub(super) stdout: String,
+    pub(super) stderr: String,
 }
 
 impl Run {
@@ -37,7 +37,7 @@ impl Run {
     }
 
     /// Passed only on exit status 0 *and* silence: these tools print warnings with status 0.
-    fn silent_success(&self) -> Outcome {
+    pub(super) fn silent_success(&self) -> Outcome {
         if self.success && self.output().is_empty() {
             Outcome::Passed
         } else {
@@ -45,7 +45,7 @@ impl Run {
         }
     }
 
-    fn failed(&self) -> Outcome {
+    pub(super) fn failed(&self) -> Outcome {
         let output = self.output();
         Outcome::Failed {
             output: if output.is_empty() {
@@ -59,7 +59,7 @@ impl Run {
 
 /// Runs `cmd` with no stdin, capturing both streams, killing it after [`TOOL_DEADLINE`].
 /// `Err(NotFound)` means the program is not installed.
-fn run(cmd: &mut Command) -> io::Result<Run> {
+pub(super) fn run(cmd: &mut Command) -> io::Result<Run> {
     let mut child = cmd
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -107,7 +107,7 @@ fn not_installed(tool: &str, package: &str) -> Outcome {
 }
 
 /// Maps a run to an outcome: not found is a skip, any other I/O error a failure.
-fn judge(
+pub(super) fn judge(
     result: io::Result<Run>,
     tool: &str,
     package: &str,
@@ -123,17 +123,17 @@ fn judge(
 }
 
 /// Whether `program` can be started at all (its own version flag or similar).
-fn installed(program: &str, args: &[&str]) -> bool {
+pub(super) fn installed(program: &str, args: &[&str]) -> bool {
     run(Command::new(program).args(args)).is_ok()
 }
 
-fn setup_failed(what: &str, e: impl fmt::Display) -> Outcome {
+pub(super) fn setup_failed(what: &str, e: impl fmt::Display) -> Outcome {
     Outcome::Failed {
         output: format!("prose-compile: could not prepare {what}: {e}"),
     }
 }
 
-fn temp_dir() -> io::Result<tempfile::TempDir> {
+pub(super) fn temp_dir() -> io::Result<tempfile::TempDir> {
     tempfile::Builder::new()
         .prefix("prose-compile-validate-")
         .tempdir()
@@ -148,7 +148,7 @@ fn write_executable(path: &Path, text: &str) -> io::Result<()> {
 }
 
 /// `file` as an argument that cannot be read as an option, for tools without `--`.
-fn not_an_option(file: &Path) -> PathBuf {
+pub(super) fn not_an_option(file: &Path) -> PathBuf {
     if file.is_relative() && file.to_string_lossy().starts_with('-') {
         Path::new(".").join(file)
     } else {
@@ -181,7 +181,7 @@ fn under(root: &Path, path: &str) -> PathBuf {
 /// Replaces the absolute directory `prefix` (no trailing slash) with `root` + `prefix` wherever
 /// it is a whole path component: not the tail of a longer path (`/srv/etc/prose`), not the
 /// start of a longer name (`/etc/prosody`). Only paths change; the rest is kept byte for byte.
-fn reroot(text: &str, prefix: &str, root: &Path) -> String {
+pub(super) fn reroot(text: &str, prefix: &str, root: &Path) -> String {
     let continues_path = |c: char| c.is_alphanumeric() || "/._$}".contains(c);
     let continues_name = |c: char| c.is_alphanumeric() || "._-".contains(c);
     let replacement = format!("{}{prefix}", root.display());
@@ -216,7 +216,7 @@ fn path_tokens<'t>(text: &'t str, prefix: &str) -> Vec<&'t str> {
     found
 }
 
-fn is_root() -> bool {
+pub(super) fn is_root() -> bool {
     fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
 }
 
@@ -527,7 +527,7 @@ pub fn nginx_sites(sites: &[PathBuf]) -> Outcome {
 }
 
 /// `installed` and also exited 0.
-fn installed_ok(program: &str, args: &[&str]) -> bool {
+pub(super) fn installed_ok(program: &str, args: &[&str]) -> bool {
     run(Command::new(program).args(args)).is_ok_and(|r| r.success)
 }
 

@@ -106,3 +106,51 @@ fn durable_cannot_be_asked_of_a_check() {
         .status(2)
         .stderr_has("--durable");
 }
+
+/// A Kubernetes build (its own phases, `pipeline/fleet.rs`) follows the same policy: each
+/// pod's tree and the fleet root are synced twice with `--durable`, nothing without.
+#[test]
+fn a_kubernetes_fleet_build_follows_the_same_policy() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for name in ["a", "b"] {
+        std::fs::create_dir_all(dir.path().join(format!("pods/{name}"))).unwrap();
+        std::fs::write(
+            dir.path().join(format!("pods/{name}/prose.toml")),
+            format!("[server]\ndomain = \"{name}.example\"\n"),
+        )
+        .unwrap();
+    }
+    let build = |out: &str, extra: &[&str]| {
+        let mut args = vec![
+            "build",
+            "--no-env",
+            "--target",
+            "kubernetes",
+            "pods",
+            "-o",
+            out,
+        ];
+        args.extend(extra);
+        sync_calls(dir.path(), &args)
+    };
+    let Some(default) = build("fast", &[]) else {
+        return;
+    };
+    assert_eq!(
+        default,
+        Vec::<String>::new(),
+        "a default build syncs nothing"
+    );
+    assert!(
+        dir.path()
+            .join("fast/kubernetes/kustomization.yaml")
+            .exists(),
+        "the fleet root is written"
+    );
+    let durable = build("durable", &["--durable"]).unwrap();
+    assert_eq!(
+        durable,
+        vec!["syncfs"; 2 * 3],
+        "two pods and the fleet root, twice each"
+    );
+}

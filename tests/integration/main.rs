@@ -18,6 +18,7 @@ mod fuzz_corpus;
 mod golden;
 mod hostile;
 mod invocation;
+mod kubernetes;
 mod live;
 mod output_tree;
 mod properties;
