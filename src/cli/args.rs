@@ -95,6 +95,11 @@ pub enum Command {
         /// Overwrite generated files that were edited by hand.
         #[arg(long)]
         force: bool,
+        /// Make the tree durable: on disk when the command returns, and repaired by the next
+        /// build after a power cut as after a kill (two `syncfs` per tree). Without it nothing
+        /// is synced: a killed build is still repaired; see "Durability" in the README.
+        #[arg(long, conflicts_with = "check")]
+        durable: bool,
         /// Use the templates in DIR instead of the shipped ones, file by file (same names,
         /// e.g. `nginx-pod.conf.j2`; same escaping filters and validation).
         #[arg(long, value_name = "DIR")]

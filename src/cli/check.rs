@@ -35,35 +35,39 @@ pub fn run(ui: &Ui, paths: &[PathBuf], load: &LoadArgs) -> Outcome {
     let platform = super::target::platform(ui, load, paths)?;
     let mut report = Report { pods: Vec::new() };
     // A pod that cannot be read (or named) is that pod's failure: the others are still checked.
-    let mut all = Vec::new();
-    for pod in &pods {
-        all.push(match pod.name_problem() {
-            Some(problem) => Err(problem),
-            None => pipeline::load_and_check_for(&pod.config, &options, &platform)
-                .map_err(|e| e.to_string()),
-        });
-    }
-    if let Platform::Kubernetes(_) = platform {
-        fleet_conflicts(&pods, &mut all);
-    }
     let mut failed = 0;
-    for (pod, loaded) in pods.iter().zip(all) {
+    let mut stopped = None;
+    // Pods are checked on every core (the build's work queue); each is printed (and dropped)
+    // in order as soon as it and those before it are done.
+    let check = |pod: &Pod| match pod.name_problem() {
+        Some(problem) => Err(problem),
+        None => pipeline::load_and_check_for(&pod.config, &options, &platform)
+            .map_err(|e| e.to_string()),
+    };
+    let mut consume = |(path, loaded): (String, Result<Loaded, String>)| {
+        if stopped.is_some() {
+            return;
+        }
         let loaded = match loaded {
             Ok(loaded) => loaded,
             Err(problem) => {
                 super::exit::error(&problem);
                 failed += 1;
-                continue;
+                return;
             }
         };
-        let path = pod.config.display().to_string();
         match ui.format {
             Format::Human => {
                 ui.diagnostics(&loaded.diagnostics, &loaded.sources);
                 super::environment::note(ui, &path, &loaded.environment_uses());
             }
             Format::Github => {
-                super::github::diagnostics(&mut ui.out(), &loaded.diagnostics, &loaded.sources)?
+                if let Err(error) =
+                    super::github::diagnostics(&mut ui.out(), &loaded.diagnostics, &loaded.sources)
+                {
+                    stopped = Some(error);
+                    return;
+                }
             }
             Format::Json | Format::Sarif => {}
         }
@@ -77,6 +81,25 @@ pub fn run(ui: &Ui, paths: &[PathBuf], load: &LoadArgs) -> Outcome {
                 diagnostics::all_to_json(&loaded.diagnostics, &loaded.sources)
             },
         });
+    };
+    let path = |pod: &Pod| pod.config.display().to_string();
+    if let Platform::Kubernetes(_) = platform {
+        // The pods of a fleet are checked against each other: every one is kept until then.
+        let mut all = pipeline::parallel::map_in_order(&pods, &|_| {}, check);
+        fleet_conflicts(&pods, &mut all);
+        for (pod, loaded) in pods.iter().zip(all) {
+            consume((path(pod), loaded));
+        }
+    } else {
+        pipeline::parallel::for_each_in_order(
+            &pods,
+            &|_| {},
+            |pod| (path(pod), check(pod)),
+            &mut consume,
+        );
+    }
+    if let Some(error) = stopped {
+        return Err(error.into());
     }
     if ui.format == Format::Json {
         ui.json(&report, false)?;

@@ -148,12 +148,14 @@ fn write_root(
         }
     }
     match run.action {
-        Action::Write { force } => match output::write_with(
+        // The root follows the build's durability policy like every pod's tree.
+        Action::Write { force, durable } => match output::write_with(
             &tree,
             root_dir,
             &output::WriteOptions {
                 force,
                 lock_wait: run.lock_wait,
+                durable,
             },
         ) {
             Ok(summary) => RootOutcome::Written(summary),

@@ -17,6 +17,8 @@ use super::discover::Pod;
 pub enum Action {
     Write {
         force: bool,
+        /// `--durable` (see `output::WriteOptions::durable`).
+        durable: bool,
     },
     /// Compare with the disk, write nothing (`build --check`, `diff`).
     Compare,
@@ -155,12 +157,13 @@ pub(super) fn finish<X>(
 ) -> PodReport<X> {
     let Prepared { loaded, tree } = prepared;
     let outcome = match run.action {
-        Action::Write { force } => match output::write_with(
+        Action::Write { force, durable } => match output::write_with(
             &tree,
             output_dir,
             &output::WriteOptions {
                 force,
                 lock_wait: run.lock_wait,
+                durable,
             },
         ) {
             Ok(summary) => {

@@ -9,6 +9,7 @@ mod build_workflow;
 mod check_cases;
 mod compat;
 mod completions;
+mod durability;
 mod editor_schema;
 mod environment_input;
 mod explain;
