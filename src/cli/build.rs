@@ -132,11 +132,12 @@ pub fn run(ui: &Ui, request: &Request<'_>) -> CommandOutcome {
     };
     let custom;
     let templates = match request.templates {
-        None => targets::embedded_templates(),
+        // The embedded ones, compiled when a pod is rendered.
+        None => None,
         Some(dir) => {
             custom = targets::templates_from_dir(dir)
                 .map_err(|error| Stop::Usage(format!("--templates {}: {error}", dir.display())))?;
-            &custom
+            Some(&custom)
         }
     };
     let options = request.load.options();

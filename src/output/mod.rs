@@ -60,7 +60,7 @@ pub const MANIFEST: &str = "SHA256SUMS";
 pub const PRIVATE_MANIFEST: &str = "SHA256SUMS.private";
 /// The mode of every directory of a tree, its root included.
 pub const DIR_MODE: u32 = 0o755;
-/// The tool's work directory inside the output tree (staging and journal).
+/// The tool's work directory inside the output tree (staging, journal, input record).
 pub const WORK_DIR: &str = ".prose-compile";
 
 /// Generated files by relative path, in a stable order.

@@ -80,7 +80,7 @@ pub(super) fn digest_with_version(
         field(value.as_bytes());
     }
     field(format!("{:?}", options.sets).as_bytes());
-    field(run.templates.replaced_digest().as_bytes());
+    field(run.templates.map_or("", |t| t.replaced_digest()).as_bytes());
     field(run.inspection_key.as_bytes());
     Some(
         hasher
@@ -125,7 +125,7 @@ mod tests {
             let run = RunOptions {
                 load: &load,
                 action: super::super::Action::Compare,
-                templates: targets::embedded_templates(),
+                templates: None,
                 platform,
                 lock_wait: std::time::Duration::ZERO,
                 inspection_key: key,
@@ -143,7 +143,7 @@ mod tests {
         let run = RunOptions {
             load: &load,
             action: super::super::Action::Compare,
-            templates: targets::embedded_templates(),
+            templates: None,
             platform: &Platform::Host,
             lock_wait: std::time::Duration::ZERO,
             inspection_key: "",

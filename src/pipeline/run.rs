@@ -102,7 +102,9 @@ impl Inspection for String {
 pub struct RunOptions<'a> {
     pub load: &'a LoadOptions,
     pub action: Action,
-    pub templates: &'a Templates,
+    /// `--templates DIR`'s, or `None` for the embedded ones (compiled on first use: a run
+    /// whose pods are all up to date never compiles them).
+    pub templates: Option<&'a Templates>,
     /// What the trees are: a host's, or Kubernetes manifests (see [`super::fleet`]).
     pub platform: &'a Platform,
     /// How long to wait for another build of the same tree (see `output::lock`).
@@ -111,6 +113,14 @@ pub struct RunOptions<'a> {
     /// width, `--quiet`, `--verbose`): part of the input digest, so a tree's record is used
     /// only by a build that would show the same.
     pub inspection_key: &'a str,
+}
+
+impl RunOptions<'_> {
+    /// The templates pods are rendered with.
+    pub fn templates(&self) -> &Templates {
+        self.templates
+            .unwrap_or_else(|| crate::targets::embedded_templates())
+    }
 }
 
 /// A pod loaded and compiled, not written yet.
@@ -170,7 +180,7 @@ pub(super) fn prepare<X>(
             Outcome::Invalid(Vec::new()),
         )));
     }
-    match compile_for(&loaded, &input_label(pod), run.templates, run.platform) {
+    match compile_for(&loaded, &input_label(pod), run.templates(), run.platform) {
         Ok(tree) => Ok(Prepared { loaded, tree }),
         Err(diagnostics) => Err(Box::new(stopped(
             pod,
