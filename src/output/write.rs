@@ -230,13 +230,7 @@ pub fn write_with(
         let directory_modes = dirs.fix_modes(tree.directories().iter())?;
         // Up to date, yet the next build could not tell from the record: (re)write it.
         match options.record {
-            Some(input) => {
-                let work = match work {
-                    Some(work) => work,
-                    None => create_work_dir(&mut dirs)?,
-                };
-                write_record(&dirs, work, tree, input, &seen)?;
-            }
+            Some(input) => leave_record(&mut dirs, work, tree, input, &seen),
             None => remove_record(&dirs, work)?,
         }
         if options.durable {
@@ -335,7 +329,7 @@ pub fn write_with(
         .map_err(|e| io_error(&dirs.display(Utf8Path::new(WORK_DIR)), e.into()))?;
     // 4. The record of this build, last; without one, no work directory is left.
     match options.record {
-        Some(input) => write_record(&dirs, work, tree, input, &seen)?,
+        Some(input) => leave_record(&mut dirs, Some(work), tree, input, &seen),
         None => {
             let _ = unlinkat(dirs.root_fd(), WORK_DIR, AtFlags::REMOVEDIR);
         }
@@ -354,6 +348,27 @@ pub fn write_with(
         directory_modes,
         recovered,
     })
+}
+
+/// Leaves the input record of `tree` for the next build, at best: a record is an
+/// optimisation, and a tree this build cannot write into (an installed tree it found up to
+/// date) still builds; without a record, the next build compares in full. (Removing the
+/// previous record before changing the tree is no optimisation: that one is never skipped.)
+fn leave_record(
+    dirs: &mut Dirs,
+    work: Option<DirId>,
+    tree: &OutputTree,
+    input: RecordInput<'_>,
+    seen: &[Seen],
+) {
+    let work = match work {
+        Some(work) => work,
+        None => match create_work_dir(dirs) {
+            Ok(work) => work,
+            Err(_) => return,
+        },
+    };
+    let _ = write_record(dirs, work, tree, input, seen);
 }
 
 /// `--durable`: everything written so far on the tree's filesystem reaches the disk (one
