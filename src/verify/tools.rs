@@ -19,15 +19,15 @@ use super::Outcome;
 const TOOL_DEADLINE: Duration = Duration::from_secs(120);
 
 /// A finished tool run.
-struct Run {
-    success: bool,
-    stdout: String,
-    stderr: String,
+pub(super) struct Run {
+    pub(super) success: bool,
+    pub(super) stdout: String,
+    pub(super) stderr: String,
 }
 
 impl Run {
     /// stdout then stderr, trimmed: what `Failed` carries.
-    fn output(&self) -> String {
+    pub(super) fn output(&self) -> String {
         let (out, err) = (self.stdout.trim(), self.stderr.trim());
         match (out.is_empty(), err.is_empty()) {
             (true, _) => err.to_owned(),
@@ -59,7 +59,7 @@ impl Run {
 
 /// Runs `cmd` with no stdin, capturing both streams, killing it after [`TOOL_DEADLINE`].
 /// `Err(NotFound)` means the program is not installed.
-fn run(cmd: &mut Command) -> io::Result<Run> {
+pub(super) fn run(cmd: &mut Command) -> io::Result<Run> {
     let mut child = cmd
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -107,7 +107,7 @@ fn not_installed(tool: &str, package: &str) -> Outcome {
 }
 
 /// Maps a run to an outcome: not found is a skip, any other I/O error a failure.
-fn judge(
+pub(super) fn judge(
     result: io::Result<Run>,
     tool: &str,
     package: &str,
@@ -127,13 +127,13 @@ fn installed(program: &str, args: &[&str]) -> bool {
     run(Command::new(program).args(args)).is_ok()
 }
 
-fn setup_failed(what: &str, e: impl fmt::Display) -> Outcome {
+pub(super) fn setup_failed(what: &str, e: impl fmt::Display) -> Outcome {
     Outcome::Failed {
         output: format!("prose-compile: could not prepare {what}: {e}"),
     }
 }
 
-fn temp_dir() -> io::Result<tempfile::TempDir> {
+pub(super) fn temp_dir() -> io::Result<tempfile::TempDir> {
     tempfile::Builder::new()
         .prefix("prose-compile-validate-")
         .tempdir()
