@@ -185,12 +185,9 @@ pub fn check_variables(assignments: &[Assignment], diagnostics: &mut Vec<Diagnos
             continue;
         }
         diagnostics.push(
-            Diagnostic::warning(
-                code::COMPOSE_VARIABLE,
-                format!("`{}` moves {what}", a.name),
-            )
-            .at(Some(a.value_span), "the tree does not follow this")
-            .help(format!("remove it, or keep {default}")),
+            Diagnostic::warning(code::COMPOSE_VARIABLE, format!("`{}` moves {what}", a.name))
+                .at(Some(a.value_span), "the tree does not follow this")
+                .help(format!("remove it, or keep {default}")),
         );
     }
 }

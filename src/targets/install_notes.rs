@@ -78,7 +78,8 @@ pub fn steps(ctx: &RenderContext) -> Option<Vec<Step>> {
         format!("--exclude=/{PATH}"),
         format!("--exclude=/{}/", dns::DIR),
         "--exclude='/SHA256SUMS*'".to_owned(),
-        format!("--exclude=/{}/", crate::output::WORK_DIR),
+        // The output stage's work directory (`output::WORK_DIR`, a layer above the targets).
+        "--exclude=/.prose-compile/".to_owned(),
         format!("--exclude=/{}/", nginx::ENABLED_DIR),
     ];
     let pod_dirs: Vec<&str> = host::MOUNTS

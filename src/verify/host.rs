@@ -24,7 +24,11 @@ fn place(conf: &Path, root: &Path, dir: &str) -> Result<String, Outcome> {
 }
 
 fn quiet_systemd(cmd: &mut Command) -> &mut Command {
-    for var in ["SYSTEMD_LOG_LEVEL", "SYSTEMD_LOG_TARGET", "SYSTEMD_LOG_COLOR"] {
+    for var in [
+        "SYSTEMD_LOG_LEVEL",
+        "SYSTEMD_LOG_TARGET",
+        "SYSTEMD_LOG_COLOR",
+    ] {
         cmd.env_remove(var);
     }
     cmd
@@ -38,15 +42,20 @@ pub fn apply_sysusers(conf: &Path, root: &Path) -> Outcome {
     };
     let mut cmd = Command::new("systemd-sysusers");
     cmd.arg(format!("--root={}", root.display())).arg(&name);
-    judge(run(quiet_systemd(&mut cmd)), "systemd-sysusers", "systemd", |run| {
-        if run.success {
-            Outcome::Passed
-        } else {
-            Outcome::Failed {
-                output: run.output(),
+    judge(
+        run(quiet_systemd(&mut cmd)),
+        "systemd-sysusers",
+        "systemd",
+        |run| {
+            if run.success {
+                Outcome::Passed
+            } else {
+                Outcome::Failed {
+                    output: run.output(),
+                }
             }
-        }
-    })
+        },
+    )
 }
 
 /// Runs `systemd-tmpfiles --create --root=ROOT` on `conf` (copied into
@@ -66,16 +75,21 @@ pub fn apply_tmpfiles(conf: &Path, root: &Path) -> Outcome {
     cmd.arg("--create")
         .arg(format!("--root={}", root.display()))
         .arg(&name);
-    judge(run(quiet_systemd(&mut cmd)), "systemd-tmpfiles", "systemd", |run| {
-        // It reports what it could not do on stderr, also with status 0 for some problems.
-        if run.success && run.stderr.trim().is_empty() {
-            Outcome::Passed
-        } else {
-            Outcome::Failed {
-                output: run.output(),
+    judge(
+        run(quiet_systemd(&mut cmd)),
+        "systemd-tmpfiles",
+        "systemd",
+        |run| {
+            // It reports what it could not do on stderr, also with status 0 for some problems.
+            if run.success && run.stderr.trim().is_empty() {
+                Outcome::Passed
+            } else {
+                Outcome::Failed {
+                    output: run.output(),
+                }
             }
-        }
-    })
+        },
+    )
 }
 
 /// `verify`'s check of a sysusers.d file: applied to an empty scratch root.
@@ -138,7 +152,12 @@ pub fn check_zone_fragment(origin: &str, fragment: &str) -> (Outcome, Option<Str
         return (setup_failed("the zone", e), None);
     }
     let mut cmd = Command::new("named-checkzone");
-    cmd.arg("-i").arg("full").arg("-k").arg("fail").arg("-n").arg("fail");
+    cmd.arg("-i")
+        .arg("full")
+        .arg("-k")
+        .arg("fail")
+        .arg("-n")
+        .arg("fail");
     cmd.arg("-o").arg(&output).arg(origin).arg(&input);
     let outcome = judge(run(&mut cmd), "named-checkzone", "bind9-utils", |run| {
         if run.success {

@@ -384,3 +384,31 @@ fn secrets_are_redacted_and_unknown_keys_get_a_suggestion() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("did you mean `server.domain`?"));
     assert!(Path::new(&repo().join("examples/full/prose.toml")).exists());
 }
+
+#[test]
+fn dns_records_name_the_keys_behind_them() {
+    let zone = "dns/example.org.zone";
+    let a = line_of(
+        "static-address",
+        zone,
+        "prose.example.org. 10800 IN A 203.0.113.10",
+    );
+    assert_eq!(causes("static-address", zone, a), ["pod.address.ipv4"]);
+    let aaaa = line_of(
+        "static-address",
+        zone,
+        "admin.example.org. 10800 IN AAAA 2001:db8::10",
+    );
+    let keys = causes("static-address", zone, aaaa);
+    assert!(keys.contains(&"pod.address.ipv6".to_owned()), "{keys:?}");
+    assert!(keys.contains(&"dashboard.url".to_owned()), "{keys:?}");
+    let zone = "dns/crisp.chat.zone";
+    let s2s = line_of("full", zone, "_xmpp-server._tcp.crisp.chat. 10800 IN SRV");
+    let keys = causes("full", zone, s2s);
+    assert!(
+        keys.contains(&"server.defaults.federation_enabled".to_owned()),
+        "{keys:?}"
+    );
+    let c2s = line_of("full", zone, "_xmpp-client._tcp.crisp.chat. 10800 IN SRV");
+    assert_eq!(causes("full", zone, c2s), ["pod.address.domain"]);
+}

@@ -126,6 +126,7 @@ const FAMILIES: &[&str] = &[
     "tls[c2s ",
     "tls[nginx ",
     "http.redirect[",
+    "http.acme_challenge[",
     "http.host_meta[",
     "http.cors_preflight[",
     "http.headers[",
