@@ -284,9 +284,10 @@ fn generated_lines_name_the_keys_behind_them() {
         ["server.defaults.file_upload_allowed"],
         "the upload location exists only with uploads"
     );
-    let redirect = line_of("minimal", site, "return 301 https://$host$request_uri;");
+    let http = "etc/nginx/sites-available/crisp.chat_http";
+    let redirect = line_of("minimal", http, "return 301 https://$host$request_uri;");
     assert_eq!(
-        causes("minimal", site, redirect),
+        causes("minimal", http, redirect),
         Vec::<String>::new(),
         "the redirect is fixed by the template"
     );
@@ -393,7 +394,11 @@ fn dns_records_name_the_keys_behind_them() {
         zone,
         "prose.example.org. 10800 IN A 203.0.113.10",
     );
-    assert_eq!(causes("static-address", zone, a), ["pod.address.ipv4"]);
+    // The pod domain is `prose.<server.domain>` here: both keys move the record.
+    assert_eq!(
+        causes("static-address", zone, a),
+        ["pod.address.ipv4", "server.domain"]
+    );
     let aaaa = line_of(
         "static-address",
         zone,
@@ -410,5 +415,8 @@ fn dns_records_name_the_keys_behind_them() {
         "{keys:?}"
     );
     let c2s = line_of("full", zone, "_xmpp-client._tcp.crisp.chat. 10800 IN SRV");
-    assert_eq!(causes("full", zone, c2s), ["pod.address.domain"]);
+    assert_eq!(
+        causes("full", zone, c2s),
+        ["pod.address.domain", "server.domain"]
+    );
 }

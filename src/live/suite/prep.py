@@ -91,6 +91,7 @@ def copy_tree(src, dst):
             if not path.is_file() or path.stat().st_size > MAX_FILE:
                 raise SystemExit(f"{path}: not a regular file of at most {MAX_FILE} bytes")
             shutil.copyfile(path, dst / rel / name)
+    return enabled
 
 
 def as_prosody(argv):
