@@ -224,3 +224,25 @@ fn a_broken_fragment_is_refused_by_named_checkzone() {
         assert!(outcome.is_failed(), "a CNAME at the apex: {outcome}");
     }
 }
+
+#[test]
+fn compose_variables_that_move_the_host_layout_are_warned_about() {
+    let ran = cli()
+        .file("pod/prose.toml", "[server]\ndomain = \"example.org\"\n")
+        .file(
+            "pod/compose.env",
+            "PROSE_POD_API_DATA_DIR=/srv/api\nPROSE_GID=1001\nPROSE_POD_SERVER_PORT_C2S=5333\n",
+        )
+        .args(&["check", "pod"])
+        .run()
+        .status(0);
+    let ran = ran
+        .stderr_has("`PROSE_POD_API_DATA_DIR` moves /var/lib/prose-pod-api")
+        .stderr_has("help: remove it, or keep /var/lib/prose-pod-api")
+        .stderr_has("`PROSE_POD_SERVER_PORT_C2S` moves the published port 5222");
+    assert!(
+        !ran.stderr.contains("`PROSE_GID` moves"),
+        "the default value moves nothing: {}",
+        ran.stderr
+    );
+}
