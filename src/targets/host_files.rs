@@ -9,8 +9,9 @@
 //! - `etc/letsencrypt/prose/<server domain>-deploy-hook`: certbot runs it after issuing or
 //!   renewing the pod's certificate (`certbot certonly --webroot … --deploy-hook`, which certbot
 //!   keeps in the lineage's renewal configuration): it copies the certificate where Prosody
-//!   reads it (`/etc/prosody/certs/<name>/`, Prosody indexes the names a certificate covers)
-//!   and reloads nginx and Prosody (`prosodyctl reload` in the server container: SIGHUP, on
+//!   reads it (`/etc/prosody/certs/<name>/`, Prosody indexes the names a certificate covers),
+//!   written as the `prose` user who owns that directory (`setpriv`: root never writes through
+//!   a link that user could plant), and reloads nginx and Prosody (`prosodyctl reload` in the server container: SIGHUP, on
 //!   which Prosody reloads its certificates). It lives under `/etc/letsencrypt`, root's, not in
 //!   a directory the `prose` user owns: certbot runs it as root.
 //!
@@ -342,14 +343,17 @@ fn deploy_hook(ctx: &RenderContext, certificate: &Certificate) -> String {
          # certbot's deploy hook for the certificate `{name}` ({domains}): run by\n\
          #   {command}\n\
          # and by every renewal (certbot keeps it in /etc/letsencrypt/renewal/{name}.conf).\n\
-         # It copies the certificate where Prosody reads it ({id}:{id} is the `prose` user), then\n\
-         # reloads nginx and Prosody when they run.\n\
+         # It copies the certificate where Prosody reads it, then reloads nginx and Prosody when\n\
+         # they run. The copy is written as the `prose` user ({id}:{id}), who owns the directory: a\n\
+         # link planted there can only lead where that user may already write.\n\
          set -eu\n\
          live={live}\n\
          dest={dest}\n\
-         install -d -o {id} -g {id} -m 0750 \"$dest\"\n\
-         install -o {id} -g {id} -m 0640 \"$live/fullchain.pem\" \"$dest/fullchain.pem\"\n\
-         install -o {id} -g {id} -m 0640 \"$live/privkey.pem\" \"$dest/privkey.pem\"\n\
+         as_prose() {{ setpriv --reuid={id} --regid={id} --clear-groups \"$@\"; }}\n\
+         as_prose mkdir -p -m 0750 \"$dest\"\n\
+         for file in fullchain.pem privkey.pem; do\n\
+         \x20   as_prose sh -c 'umask 027 && cat > \"$1.new\" && mv -f \"$1.new\" \"$1\"' sh \"$dest/$file\" < \"$live/$file\"\n\
+         done\n\
          if systemctl is-active --quiet nginx; then\n\
          \x20   systemctl reload nginx\n\
          fi\n\

@@ -165,6 +165,11 @@ fn follow(example: &str, zone: &str) -> Option<(tempfile::TempDir, String)> {
         }
     }
     let work = tempfile::tempdir().expect("tempdir");
+    // The deploy hook writes as the `prose` user (uid 1001): it must reach the scratch root.
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(work.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
     let tree = work.path().join("tree");
     let out = prose_compile(
         &[
@@ -323,6 +328,34 @@ fn following_install_md_creates_what_the_guide_would() {
     }
     // The checks asked DNS for every record of the fragment.
     assert!(log("dig").contains("+short SRV _xmpp-client._tcp.crisp.chat"));
+
+    // A link the `prose` user plants in its certificates directory does not make the hook
+    // (run by root on every renewal) write where `prose` may not: it writes as `prose`.
+    let passwd_before = std::fs::read(format!("{root}/etc/passwd")).unwrap();
+    let planted = format!("{root}/etc/prosody/certs/crisp.chat/fullchain.pem.new");
+    std::os::unix::fs::symlink(format!("{root}/etc/passwd"), &planted).unwrap();
+    let again = Command::new("sh")
+        .arg(logs.join("hook"))
+        .env("ROOT", &root)
+        .env("LOGS", &logs)
+        .env(
+            "PATH",
+            format!(
+                "{}:{}",
+                work.path().join("bin").display(),
+                std::env::var("PATH").unwrap()
+            ),
+        )
+        .output()
+        .unwrap();
+    assert!(
+        !again.status.success(),
+        "the write through the link is refused"
+    );
+    assert_eq!(
+        std::fs::read(format!("{root}/etc/passwd")).unwrap(),
+        passwd_before
+    );
 }
 
 #[test]
