@@ -19,6 +19,7 @@ use std::fmt::Write as _;
 use std::net::IpAddr;
 
 use super::nginx;
+use super::templating::escape::line_comment;
 use super::{GeneratedFile, RenderContext};
 use crate::config::host;
 use crate::diagnostics::Diagnosed;
@@ -162,7 +163,7 @@ pub fn render_zone(ctx: &RenderContext, zone: &Zone) -> String {
          ;\n\
          ; DNS records of the Prose Pod, for the zone {}. (add them at your DNS provider).\n\
          ; Names are absolute. Check: dig +short <type> <name>\n",
-        ctx.notice(),
+        line_comment(&ctx.notice()),
         zone.origin
     );
     for note in &zone.notes {

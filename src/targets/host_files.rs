@@ -22,6 +22,7 @@
 use std::fmt::Write as _;
 
 use super::nginx;
+use super::templating::escape::line_comment;
 use super::{GeneratedFile, RenderContext};
 use crate::config::Config;
 use crate::config::host::{self, Service};
@@ -306,7 +307,7 @@ fn sysusers(ctx: &RenderContext) -> String {
          g {group} {id}\n\
          u {user} {id}:{id} \"Prose Pod\" - -\n\
          m {user} {docker}\n",
-        notice = ctx.notice(),
+        notice = line_comment(&ctx.notice()),
         group = host::GROUP,
     )
 }
@@ -319,7 +320,7 @@ fn tmpfiles(ctx: &RenderContext) -> String {
          # (deployment guide, step 3). `d` creates a directory or sets the mode and owner of an\n\
          # existing one; `f` creates an empty file when missing. Apply (after systemd-sysusers):\n\
          #   systemd-tmpfiles --create prose.conf\n",
-        ctx.notice()
+        line_comment(&ctx.notice())
     );
     for entry in tmpfiles_entries(ctx.config) {
         let _ = write!(
@@ -360,7 +361,7 @@ fn deploy_hook(ctx: &RenderContext, certificate: &Certificate) -> String {
          if systemctl is-active --quiet prose; then\n\
          \x20   docker compose -f {compose} exec -T server prosodyctl reload\n\
          fi\n",
-        notice = ctx.notice(),
+        notice = line_comment(&ctx.notice()),
         name = certificate.name,
         domains = certificate.domains.join(", "),
         command = certificate.certbot_command(),

@@ -14,6 +14,7 @@
 
 use std::fmt::Write as _;
 
+use super::templating::escape::xml_comment;
 use super::{GeneratedFile, RenderContext};
 use super::{dns, host_files, nginx, systemd};
 use crate::config::host;
@@ -249,7 +250,7 @@ pub fn render_steps(ctx: &RenderContext, server: &str, steps: &[Step]) -> String
          order. Each step ends with its check: a command that fails (non-zero) when the step did\n\
          not do its job. Running the steps again is safe.\n\n\
          ```sh\nTREE=\"$PWD\"\n```\n",
-        ctx.notice().replace("--", "-"),
+        xml_comment(&ctx.notice()),
         server
     );
     for (n, step) in steps.iter().enumerate() {

@@ -246,3 +246,31 @@ fn compose_variables_that_move_the_host_layout_are_warned_about() {
         ran.stderr
     );
 }
+
+/// The label naming the input (the pod's directory) reaches every file's notice: a line break
+/// in it stays in the comment, in the host files as in the others.
+#[test]
+fn a_hostile_input_label_stays_inside_the_comments() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("prose.toml");
+    std::fs::write(&path, "[server]\ndomain = \"example.org\"\n").unwrap();
+    let loaded = prose_compile::config::load(&path, &prose_compile::config::LoadOptions::default())
+        .expect("readable");
+    let label = "pod\nz /etc/shadow 0666 root root -\n-->\n$ORIGIN evil.\nrm -rf /\n/prose.toml";
+    let tree = prose_compile::pipeline::compile(&loaded, label).expect("builds");
+    for file in [
+        "etc/sysusers.d/prose.conf",
+        "etc/tmpfiles.d/prose.conf",
+        "etc/letsencrypt/prose/example.org-deploy-hook",
+        "dns/example.org.zone",
+        "INSTALL.md",
+    ] {
+        let text = String::from_utf8(tree.get(file).expect(file).contents.clone()).unwrap();
+        for injected in ["z /etc/shadow", "-->", "$ORIGIN", "rm -rf"] {
+            assert!(
+                !text.lines().any(|l| l.starts_with(injected)),
+                "{file}: a line starts with {injected:?}:\n{text}"
+            );
+        }
+    }
+}
