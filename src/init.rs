@@ -103,7 +103,7 @@ pub fn init(dir: &Path, domain: &str) -> Result<Initialized, String> {
 
 /// Writes the schema at `schema` when nothing is there; says what is there otherwise.
 fn schema_file(schema: &Path) -> Result<SchemaFile, String> {
-    let text = crate::config::schema::schema_text();
+    let text = crate::config::schema::COMMITTED;
     if std::fs::symlink_metadata(schema).is_err() {
         let mut file = create_new(schema)?;
         std::io::Write::write_all(&mut file, text.as_bytes())

@@ -5,6 +5,7 @@
 //! an environment variable or a preset is caught like one written directly. A finding names
 //! the key (with its span and layer) or the generated file and line that causes it.
 
+mod kubernetes;
 pub mod sarif;
 
 use crate::config::keys;
@@ -122,6 +123,14 @@ rules! {
         "nginx site without HSTS",
         "Without `Strict-Transport-Security`, a first visit can be downgraded to HTTP.",
         "Add `add_header Strict-Transport-Security \"max-age=63072000\" always;` to every HTTPS server.";
+    K8S_SECRET_UNREFERENCED = "k8s-secret-unreferenced", Critical,
+        "A secret is not taken from the Kubernetes Secret",
+        "The configuration sets (or needs) this secret, but the container that reads it does not take its variable from the Secret: on Kubernetes the manifests never carry a secret, so the component runs without it.",
+        "Build the manifests with prose-compile and apply them unchanged; create the Secret with the keys the pod's kustomization.yaml lists.";
+    K8S_NO_NETWORK_POLICY = "k8s-no-network-policy", Warning,
+        "A Kubernetes workload no NetworkPolicy selects",
+        "Without a NetworkPolicy, any pod of the cluster reaches the Pod Server's admin interfaces (Prosody's HTTP port and its admin API, the Pod Server API), the Pod API and the Dashboard.",
+        "Keep `network_policies = true` in prose-compile.toml (the default), or acknowledge this finding when the cluster isolates namespaces by policies of its own.";
     DNS_ADDRESS_UNKNOWN = "dns-address-unknown", Suggestion,
         "The pod's address records cannot be derived",
         "Without `pod.address.ipv4`/`ipv6` the tree's DNS fragment (`dns/<server domain>.zone`) cannot give the A/AAAA records of the pod domain and of the server domain (the zone's apex, which cannot be a CNAME): certbot's challenges and XMPP clients need them.",
@@ -444,6 +453,7 @@ pub fn audit(loaded: &Loaded, tree: Option<&OutputTree>) -> Vec<Finding> {
     }
     if let Some(tree) = tree {
         nginx_hsts(&mut a, tree);
+        kubernetes::check(&mut a, tree);
         dns_addresses(&mut a, tree);
     }
     let mut findings = a.findings;

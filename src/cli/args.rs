@@ -95,6 +95,11 @@ pub enum Command {
         /// Overwrite generated files that were edited by hand.
         #[arg(long)]
         force: bool,
+        /// Make the tree durable: on disk when the command returns, and repaired by the next
+        /// build after a power cut as after a kill (two `syncfs` per tree). Without it nothing
+        /// is synced: a killed build is still repaired; see "Durability" in the README.
+        #[arg(long, conflicts_with = "check")]
+        durable: bool,
         /// Use the templates in DIR instead of the shipped ones, file by file (same names,
         /// e.g. `nginx-pod.conf.j2`; same escaping filters and validation).
         #[arg(long, value_name = "DIR")]
@@ -230,6 +235,27 @@ pub struct LoadArgs {
     /// Set a key: `--set server.defaults.tls_profile=intermediate` (repeatable).
     #[arg(long = "set", value_name = "KEY=VALUE", value_parser = parse_set)]
     pub sets: Vec<SetArg>,
+    /// What to generate: `host` (systemd, compose, nginx; the default) or `kubernetes`
+    /// (manifests in OUT/kubernetes/<domain>/). Default: `target` in the nearest
+    /// prose-compile.toml.
+    #[arg(long, value_enum, value_name = "TARGET")]
+    pub target: Option<TargetArg>,
+}
+
+/// `--target`.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TargetArg {
+    Host,
+    Kubernetes,
+}
+
+impl From<TargetArg> for prose_compile::config::repository::TargetKind {
+    fn from(target: TargetArg) -> Self {
+        match target {
+            TargetArg::Host => Self::Host,
+            TargetArg::Kubernetes => Self::Kubernetes,
+        }
+    }
 }
 
 impl LoadArgs {

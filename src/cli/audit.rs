@@ -13,6 +13,8 @@ use prose_compile::audit::{self, Finding, Location, Place, Severity};
 use prose_compile::config::{EnvUse, load};
 use prose_compile::diagnostics::{self, JsonDiagnostic};
 use prose_compile::pipeline;
+use prose_compile::targets::kubernetes::{self, fleet};
+use prose_compile::targets::{self, Platform};
 
 /// `--format json`.
 #[derive(Serialize)]
@@ -50,72 +52,122 @@ pub fn run(
 ) -> Outcome {
     let pods = super::find_pods(paths, None)?;
     let options = load_args.options();
+    let platform = super::target::platform(ui, load_args, paths)?;
     let (mut invalid, mut denied) = (false, false);
     let mut report = Report { pods: Vec::new() };
     let base = std::env::current_dir().unwrap_or_default();
     let mut sarif = audit::sarif::Log::new(&base);
     let mut failed = false;
-    for pod in &pods {
-        // A pod that cannot be named is that pod's failure: the others are still audited.
+    let mut stopped: Option<Stop> = None;
+    // Pods are loaded, compiled and audited on every core; each is printed (and dropped) in
+    // order as soon as it and those before it are done.
+    let audit_pod = |pod: &pipeline::Pod| -> Result<Audited, String> {
         if let Some(problem) = pod.name_problem() {
-            super::exit::error(&problem);
-            failed = true;
-            continue;
+            return Ok(Audited::Refused(problem));
         }
-        let loaded = load(&pod.config, &options).map_err(|e| Stop::Usage(e.to_string()))?;
-        let name = pod.config.display().to_string();
-        let environment = loaded.environment_uses();
+        let loaded = load(&pod.config, &options).map_err(|e| e.to_string())?;
         if loaded.has_errors() {
-            invalid = true;
+            return Ok(Audited::Invalid(loaded));
+        }
+        let tree = pipeline::compile_for(
+            &loaded,
+            &pipeline::input_label(pod),
+            targets::embedded_templates(),
+            &platform,
+        )
+        .ok();
+        let findings = audit::audit(&loaded, tree.as_ref());
+        Ok(Audited::Valid(loaded, findings))
+    };
+    let mut consume =
+        |(pod, audited): (&pipeline::Pod, Result<Audited, String>)| -> Result<(), Stop> {
+            let (loaded, findings) = match audited.map_err(Stop::Usage)? {
+                Audited::Refused(problem) => {
+                    super::exit::error(&problem);
+                    failed = true;
+                    return Ok(());
+                }
+                Audited::Invalid(loaded) => {
+                    invalid = true;
+                    let name = pod.config.display().to_string();
+                    match ui.format {
+                        Format::Json => report.pods.push(AuditedPod {
+                            path: name,
+                            valid: false,
+                            diagnostics: diagnostics::all_to_json(
+                                &loaded.diagnostics,
+                                &loaded.sources,
+                            ),
+                            findings: Vec::new(),
+                            unknown_acknowledgements: Vec::new(),
+                            environment: loaded.environment_uses(),
+                        }),
+                        Format::Github => github::diagnostics(
+                            &mut ui.out(),
+                            &loaded.diagnostics,
+                            &loaded.sources,
+                        )?,
+                        Format::Human | Format::Sarif => {
+                            ui.diagnostics(&loaded.diagnostics, &loaded.sources)
+                        }
+                    }
+                    return Ok(());
+                }
+                Audited::Valid(loaded, findings) => (loaded, findings),
+            };
+            let name = pod.config.display().to_string();
+            let environment = loaded.environment_uses();
+            denied |= deny.is_some_and(|level| audit::denied(&findings, level.into()));
+            let unknown = loaded
+                .config
+                .as_ref()
+                .map(audit::unknown_acknowledgements)
+                .unwrap_or_default();
+            let tree_dir = match (&platform, loaded.config.as_ref().and_then(fleet::fleet_pod)) {
+                (Platform::Kubernetes(_), Some(place)) => {
+                    output.join(kubernetes::DIR).join(place.dir)
+                }
+                _ => output.join(&pod.relative_dir),
+            };
             match ui.format {
+                Format::Sarif => sarif.add_pod(&findings, &loaded, &tree_dir),
                 Format::Json => report.pods.push(AuditedPod {
                     path: name,
-                    valid: false,
-                    diagnostics: diagnostics::all_to_json(&loaded.diagnostics, &loaded.sources),
-                    findings: Vec::new(),
-                    unknown_acknowledgements: Vec::new(),
+                    valid: true,
+                    diagnostics: Vec::new(),
+                    findings: findings
+                        .into_iter()
+                        .map(|finding| PlacedFinding {
+                            place: audit::place(&finding, &loaded, &tree_dir),
+                            finding,
+                        })
+                        .collect(),
+                    unknown_acknowledgements: unknown,
                     environment,
                 }),
-                Format::Github => {
-                    github::diagnostics(&mut ui.out(), &loaded.diagnostics, &loaded.sources)?
-                }
-                Format::Human | Format::Sarif => {
-                    ui.diagnostics(&loaded.diagnostics, &loaded.sources)
+                Format::Github => annotate(&mut ui.out(), &findings, &loaded, &tree_dir)?,
+                Format::Human => {
+                    super::environment::note(ui, &name, &environment);
+                    print_human(&mut ui.out(), &name, &findings, &unknown)?
                 }
             }
-            continue;
-        }
-        let tree = pipeline::compile(&loaded, &pipeline::input_label(pod)).ok();
-        let findings = audit::audit(&loaded, tree.as_ref());
-        denied |= deny.is_some_and(|level| audit::denied(&findings, level.into()));
-        let unknown = loaded
-            .config
-            .as_ref()
-            .map(audit::unknown_acknowledgements)
-            .unwrap_or_default();
-        let tree_dir = output.join(&pod.relative_dir);
-        match ui.format {
-            Format::Sarif => sarif.add_pod(&findings, &loaded, &tree_dir),
-            Format::Json => report.pods.push(AuditedPod {
-                path: name,
-                valid: true,
-                diagnostics: Vec::new(),
-                findings: findings
-                    .into_iter()
-                    .map(|finding| PlacedFinding {
-                        place: audit::place(&finding, &loaded, &tree_dir),
-                        finding,
-                    })
-                    .collect(),
-                unknown_acknowledgements: unknown,
-                environment,
-            }),
-            Format::Github => annotate(&mut ui.out(), &findings, &loaded, &tree_dir)?,
-            Format::Human => {
-                super::environment::note(ui, &name, &environment);
-                print_human(&mut ui.out(), &name, &findings, &unknown)?
+            Ok(())
+        };
+    let indices: Vec<usize> = (0..pods.len()).collect();
+    pipeline::parallel::for_each_in_order(
+        &indices,
+        &|_| {},
+        |&i| (i, audit_pod(&pods[i])),
+        |(i, audited)| {
+            if stopped.is_none()
+                && let Err(stop) = consume((&pods[i], audited))
+            {
+                stopped = Some(stop);
             }
-        }
+        },
+    );
+    if let Some(stop) = stopped {
+        return Err(stop);
     }
     match ui.format {
         Format::Json => ui.json(&report, false)?,
@@ -127,6 +179,14 @@ pub fn run(
     } else {
         Exit::failure_if(invalid || denied)
     })
+}
+
+/// What auditing one pod found.
+enum Audited {
+    /// The pod cannot be run as it is named: why.
+    Refused(String),
+    Invalid(prose_compile::config::Loaded),
+    Valid(prose_compile::config::Loaded, Vec<Finding>),
 }
 
 /// Unacknowledged findings as annotations on the line that causes them.

@@ -13,8 +13,9 @@ use prose_compile::audit::{self, Finding};
 use prose_compile::config::EnvUse;
 use prose_compile::diagnostics::{self, JsonDiagnostic};
 use prose_compile::output::{Change, OutputTree, WriteError, unified_diff};
+use prose_compile::pipeline::fleet::{self, RootOutcome};
 use prose_compile::pipeline::{self, Action, Outcome, PodReport, RunOptions};
-use prose_compile::targets;
+use prose_compile::targets::{self, Platform, kubernetes};
 
 /// Diff lines shown before the rest is summarised.
 const DIFF_LINES: usize = 400;
@@ -71,11 +72,17 @@ struct Counts {
     changed: usize,
     unchanged: usize,
     drift: usize,
+    /// A Kubernetes fleet root left unwritten (a pod failed).
+    root_failed: bool,
 }
 
 pub fn run(ui: &Ui, request: &Request<'_>) -> CommandOutcome {
     let pods = super::find_pods(request.paths, Some(request.output))?;
-    let pods = pipeline::one_pod_per_tree(pods, request.output).map_err(Stop::Usage)?;
+    let platform = super::target::platform(ui, request.load, request.paths)?;
+    let pods = match platform {
+        Platform::Host => pipeline::one_pod_per_tree(pods, request.output).map_err(Stop::Usage)?,
+        Platform::Kubernetes(_) => pipeline::each_pod_once(pods),
+    };
     let custom;
     let templates = match request.templates {
         None => targets::embedded_templates(),
@@ -96,6 +103,7 @@ pub fn run(ui: &Ui, request: &Request<'_>) -> CommandOutcome {
         load: &options,
         action: request.action,
         templates,
+        platform: &platform,
         lock_wait: lock_wait()?,
     };
     // The audit of each written tree, for its summary line, on the pod's own thread.
@@ -151,12 +159,27 @@ pub fn run(ui: &Ui, request: &Request<'_>) -> CommandOutcome {
             Err(stop) => stopped = Some(stop),
         }
     };
-    pipeline::run_each(&pods, request.output, &run, &audit, &progress, consume);
+    let fleet = match &platform {
+        Platform::Host => {
+            pipeline::run_each(&pods, request.output, &run, &audit, &progress, consume);
+            None
+        }
+        // The pods' reports come after every pod is written: the phases of a fleet build
+        // (see `pipeline::fleet`) refuse conflicting pods before anything is written.
+        Platform::Kubernetes(_) => {
+            let report = fleet::run(&pods, request.output, &run, &audit, &progress);
+            report.pods.into_iter().for_each(consume);
+            Some((report.root_dir, report.root))
+        }
+    };
     if show_progress {
         ui.err("\r\x1b[K");
     }
     if let Some(stop) = stopped {
         return Err(stop);
+    }
+    if let Some((dir, root)) = &fleet {
+        print_root(ui, dir, root, &mut counts, &mut diff, &mut json)?;
     }
     if diff.hidden > 0 {
         writeln!(
@@ -173,8 +196,84 @@ pub fn run(ui: &Ui, request: &Request<'_>) -> CommandOutcome {
     Ok(if counts.failed > 0 {
         Exit::Error
     } else {
-        Exit::failure_if(counts.invalid > 0 || (request.fail_on_drift && counts.drift > 0))
+        Exit::failure_if(
+            counts.invalid > 0 || counts.root_failed || (request.fail_on_drift && counts.drift > 0),
+        )
     })
+}
+
+/// The fleet root of a Kubernetes build: written, compared, or left out because a pod did
+/// not make it (which fails the build: the root must list every pod).
+fn print_root(
+    ui: &Ui,
+    dir: &Path,
+    root: &RootOutcome,
+    counts: &mut Counts,
+    diff: &mut DiffBudget,
+    json: &mut Report,
+) -> Result<(), Stop> {
+    let shown = dir.join(kubernetes::KUSTOMIZATION).display().to_string();
+    let (status, error, changes) = match root {
+        RootOutcome::Skipped { failed } => {
+            counts.root_failed = true;
+            let message = format!(
+                "{shown} not written: {failed} pod{} did not build, and the fleet root lists \
+                 every pod of the build",
+                plural(*failed)
+            );
+            if ui.human() {
+                super::exit::error(&message);
+            }
+            ("not written", Some(message), None)
+        }
+        RootOutcome::WriteFailed(error) => {
+            counts.failed += 1;
+            if ui.human() {
+                write_error(ui, dir, error);
+            }
+            ("failed", Some(error.to_string()), None)
+        }
+        RootOutcome::Written(summary) => {
+            if summary.changed() {
+                ui.note(&format!(
+                    "fleet root: wrote {} file{} in {}",
+                    summary.written.len(),
+                    plural(summary.written.len()),
+                    dir.display()
+                ));
+                ("changed", None, None)
+            } else {
+                ("unchanged", None, None)
+            }
+        }
+        RootOutcome::Compared { changes, tree } => {
+            if changes.is_empty() {
+                ("up to date", None, Some(Vec::new()))
+            } else {
+                counts.drift += 1;
+                if ui.human() {
+                    print_changes(ui, dir, changes, tree, diff)?;
+                }
+                (
+                    "out of date",
+                    None,
+                    Some(changes.iter().map(|c| json_change(c, tree)).collect()),
+                )
+            }
+        }
+    };
+    if !ui.human() {
+        json.pods.push(BuiltPod {
+            path: shown,
+            output: dir.display().to_string(),
+            status,
+            diagnostics: Vec::new(),
+            environment: Vec::new(),
+            error,
+            changes,
+        });
+    }
+    Ok(())
 }
 
 /// The variable that sets how long a build waits for another build of the same tree.

@@ -10,7 +10,7 @@ use super::ui::{Ui, plural};
 use prose_compile::config::load;
 use prose_compile::diagnostics;
 use prose_compile::explain::{
-    KeyReport, LineReport, Setting, explain_all, explain_key, explain_line, show,
+    KeyReport, LineReport, Setting, explain_all, explain_key_for, explain_line_for, show,
 };
 use prose_compile::pipeline;
 
@@ -50,17 +50,20 @@ pub fn run(
         }
         return Ok(Exit::Failure);
     }
+    let paths: Vec<std::path::PathBuf> = path.map(Path::to_owned).into_iter().collect();
     let out = &mut ui.out();
     if let Some(from) = from {
         let (file, line) = parse_from(from)?;
-        let report = explain_line(&loaded, file, line).map_err(Stop::Usage)?;
+        let platform = super::target::platform_of_file(ui, load_args, &paths, file)?;
+        let report = explain_line_for(&loaded, file, line, &platform).map_err(Stop::Usage)?;
         if ui.human() {
             print_line(out, &report)?;
         } else {
             ui.json(&report, true)?;
         }
     } else if let Some(key) = key {
-        let report = explain_key(&loaded, key).map_err(Stop::Usage)?;
+        let platform = super::target::platform(ui, load_args, &paths)?;
+        let report = explain_key_for(&loaded, key, &platform).map_err(Stop::Usage)?;
         if ui.human() {
             print_key(out, &report)?;
         } else {

@@ -37,7 +37,7 @@ pub fn init(ui: &Ui, dir: &Path, domain: &str) -> Outcome {
 }
 
 pub fn schema(ui: &Ui, output: Option<&PathBuf>) -> Outcome {
-    let text = prose_compile::config::schema::schema_text();
+    let text = prose_compile::config::schema::COMMITTED;
     match output {
         None => ui.out().write_all(text.as_bytes())?,
         Some(path) if path.as_os_str() == "-" => ui.out().write_all(text.as_bytes())?,

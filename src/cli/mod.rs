@@ -13,6 +13,7 @@ mod github;
 mod init;
 mod live;
 mod shell;
+mod target;
 mod ui;
 mod verify;
 
@@ -52,6 +53,7 @@ fn run(ui: &Ui, command: Command) -> Outcome {
             output,
             check,
             force,
+            durable,
             templates,
             load,
         } => build::run(
@@ -63,7 +65,7 @@ fn run(ui: &Ui, command: Command) -> Outcome {
                 action: if check {
                     Action::Compare
                 } else {
-                    Action::Write { force }
+                    Action::Write { force, durable }
                 },
                 fail_on_drift: check,
                 templates: templates.as_deref(),

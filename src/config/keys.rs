@@ -40,6 +40,7 @@ macro_rules! keys {
 }
 
 keys! {
+    API_LOCAL_HOSTNAME = api.local_hostname;
     AUTH_TOKEN_TTL = auth.token_ttl;
     DASHBOARD_URL = dashboard.url;
     DEBUG = debug_use_at_your_own_risk;

@@ -193,13 +193,17 @@ pub fn schema_text() -> String {
 }
 
 /// The committed schema, built into the binary (the file `validate` compiles at build time).
-/// It is the generated one: `tests/integration/front_end.rs` fails when they drift.
+/// It is the generated one, byte for byte ([`schema_text`]): `tests/integration/front_end.rs`
+/// fails when they drift. The binary writes and reads this text and never runs the generator,
+/// so schemars' code is not linked into it (smaller, faster to start).
 pub const COMMITTED: &str = include_str!("../../schema/prose.schema.json");
 
 /// The schema, parsed once per process from [`COMMITTED`] (parsing it costs a third of
-/// generating it with schemars, and it is the very schema the built-in validator enforces);
-/// the generated one if the committed file were unreadable as JSON.
+/// generating it with schemars, and it is the very schema the built-in validator enforces).
 pub fn schema_cached() -> &'static serde_json::Value {
     static SCHEMA: std::sync::OnceLock<serde_json::Value> = std::sync::OnceLock::new();
-    SCHEMA.get_or_init(|| serde_json::from_str(COMMITTED).unwrap_or_else(|_| schema()))
+    SCHEMA.get_or_init(|| {
+        serde_json::from_str(COMMITTED)
+            .expect("the committed schema is JSON (the validator is compiled from it)")
+    })
 }

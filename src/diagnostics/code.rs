@@ -84,6 +84,8 @@ codes! {
     NGINX = "nginx": "a value nginx cannot be configured with";
     HOST_META = "host-meta": "a value host-meta cannot advertise";
     COMPOSE = "compose": "a value compose cannot be configured with";
+    KUBERNETES = "kubernetes": "a value the Kubernetes manifests cannot hold";
+    FLEET = "fleet": "two pods of a Kubernetes fleet that would share a directory or a namespace";
     TEMPLATE = "template": "a template failed to render";
     MALFORMED_OUTPUT = "malformed-output": "a rendered file does not parse in its format";
     OUTPUT_PATH = "output-path": "a generated path that is unsafe or taken twice";

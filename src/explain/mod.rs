@@ -30,8 +30,9 @@ use crate::config::schema_nav::{SchemaNav, did_you_mean};
 use crate::diagnostics::source::Sources;
 use crate::diagnostics::{REDACTED, looks_secret, redact_line};
 use crate::output::OutputTree;
-use crate::pipeline::compile;
+use crate::pipeline::compile_for;
 use crate::provenance::{Node, Origin, OriginInfo, describe_origin, dotted};
+use crate::targets::{Platform, embedded_templates};
 
 /// One value that was replaced by a higher layer.
 #[derive(Debug, Clone, Serialize)]
@@ -141,6 +142,15 @@ fn path_of(key: &str) -> Result<Vec<String>, String> {
 
 /// `explain KEY`. `Err` carries a message with a "did you mean" for unknown keys.
 pub fn explain_key(loaded: &Loaded, key: &str) -> Result<KeyReport, String> {
+    explain_key_for(loaded, key, &Platform::Host)
+}
+
+/// [`explain_key`], with the lines it affects in the files of `platform`.
+pub fn explain_key_for(
+    loaded: &Loaded,
+    key: &str,
+    platform: &Platform,
+) -> Result<KeyReport, String> {
     let config = loaded
         .config
         .as_ref()
@@ -215,11 +225,17 @@ pub fn explain_key(loaded: &Loaded, key: &str) -> Result<KeyReport, String> {
                 .collect()
         })
         .unwrap_or_default();
-    let baseline = compile(loaded, "prose.toml").ok();
+    let baseline = compile(loaded, platform).ok();
     let affects = baseline
         .as_ref()
-        .map(|tree| affected_lines(&base, tree, &path))
-        .unwrap_or_default();
+        .map(|tree| affected_lines(&base, tree, &path, platform))
+        .unwrap_or_default()
+        .into_iter()
+        .map(|l| Lines {
+            file: shown(config, platform, &l.file),
+            ..l
+        })
+        .collect();
     Ok(KeyReport {
         value: redact(&key, value),
         origin: describe_origin(&origin, &loaded.sources),
@@ -307,12 +323,24 @@ pub struct LineReport {
 /// `explain --from FILE:LINE`. `file` may be a path inside the tree (`etc/prosody/…`) or
 /// one that ends with such a path (`out/etc/prosody/…`).
 pub fn explain_line(loaded: &Loaded, file: &str, line: usize) -> Result<LineReport, String> {
+    explain_line_for(loaded, file, line, &Platform::Host)
+}
+
+/// [`explain_line`] of a file of `platform`'s tree. A Kubernetes file is named from the
+/// output directory (`kubernetes/<server domain>/server.yaml`), or from the pod's directory.
+pub fn explain_line_for(
+    loaded: &Loaded,
+    file: &str,
+    line: usize,
+    platform: &Platform,
+) -> Result<LineReport, String> {
     let config = loaded
         .config
         .as_ref()
         .ok_or("the configuration is invalid: run `check`")?;
-    let tree = compile(loaded, "prose.toml")
+    let tree = compile(loaded, platform)
         .map_err(|_| "the configuration does not compile: run `build`".to_owned())?;
+    not_this_pod(config, platform, file)?;
     let file = file.trim_start_matches("./");
     let target = tree
         .files()
@@ -320,7 +348,10 @@ pub fn explain_line(loaded: &Loaded, file: &str, line: usize) -> Result<LineRepo
         .filter(|p| file == p || file.ends_with(&format!("/{p}")))
         .max_by_key(String::len)
         .ok_or_else(|| {
-            let names: Vec<String> = tree.files().map(|f| f.path.to_string()).collect();
+            let names: Vec<String> = tree
+                .files()
+                .map(|f| shown(config, platform, f.path.as_str()))
+                .collect();
             format!(
                 "`{file}` is not a generated file; generated files: {}",
                 names.join(", ")
@@ -331,10 +362,12 @@ pub fn explain_line(loaded: &Loaded, file: &str, line: usize) -> Result<LineRepo
         .map(|f| String::from_utf8_lossy(&f.contents).into_owned())
         .unwrap_or_default();
     let total = contents.lines().count();
-    let text = contents
-        .lines()
-        .nth(line.wrapping_sub(1))
-        .ok_or_else(|| format!("`{target}` has {total} lines; line {line} does not exist"))?;
+    let text = contents.lines().nth(line.wrapping_sub(1)).ok_or_else(|| {
+        format!(
+            "`{}` has {total} lines; line {line} does not exist",
+            shown(config, platform, &target)
+        )
+    })?;
     let text = redact_line(text);
     let base = effective(config);
     let probe = LineProbe {
@@ -342,6 +375,7 @@ pub fn explain_line(loaded: &Loaded, file: &str, line: usize) -> Result<LineRepo
         baseline: &tree,
         file: Utf8Path::new(&target),
         line,
+        platform,
     };
     let leaves = leaf_paths(&base);
     let mut found = Vec::new();
@@ -361,7 +395,7 @@ pub fn explain_line(loaded: &Loaded, file: &str, line: usize) -> Result<LineRepo
         })
         .collect();
     Ok(LineReport {
-        file: target,
+        file: shown(config, platform, &target),
         line,
         text,
         causes,
@@ -379,6 +413,8 @@ struct LineProbe<'a> {
     baseline: &'a OutputTree,
     file: &'a Utf8Path,
     line: usize,
+    /// Whose files: a host's, or a pod's Kubernetes manifests.
+    platform: &'a Platform,
 }
 
 impl LineProbe<'_> {
@@ -408,7 +444,7 @@ impl LineProbe<'_> {
     fn moved_by(&self, path: &[String]) -> bool {
         variants(self.base, path)
             .first()
-            .and_then(render)
+            .and_then(|variant| render(variant, self.platform))
             .is_some_and(|tree| self.line_moved(&tree))
     }
 
@@ -437,7 +473,7 @@ impl LineProbe<'_> {
             rename_hosts(&mut changed, &old, &new);
         }
         let config = serde_json::from_value::<Config>(changed).ok()?;
-        Some(self.lines_moved(&render(&config)?, NEIGHBOURS))
+        Some(self.lines_moved(&render(&config, self.platform)?, NEIGHBOURS))
     }
 
     fn line_moved(&self, tree: &OutputTree) -> bool {
@@ -489,10 +525,15 @@ fn leaf_paths(value: &Json) -> Vec<Vec<String>> {
 }
 
 /// The output lines (1-based, per file) that change when the value at `path` changes.
-fn affected_lines(base: &Json, baseline: &OutputTree, path: &[String]) -> Vec<Lines> {
+fn affected_lines(
+    base: &Json,
+    baseline: &OutputTree,
+    path: &[String],
+    platform: &Platform,
+) -> Vec<Lines> {
     let mut changed: BTreeMap<String, Vec<usize>> = BTreeMap::new();
     for variant in variants(base, path) {
-        let Some(tree) = render(&variant) else {
+        let Some(tree) = render(&variant, platform) else {
             continue;
         };
         for file in baseline.files() {
@@ -556,7 +597,7 @@ fn renamed_counterpart<'t>(
     }
 }
 
-fn render(config: &Config) -> Option<OutputTree> {
+fn render(config: &Config, platform: &Platform) -> Option<OutputTree> {
     let loaded = Loaded {
         path: "prose.toml".into(),
         sources: Sources::default(),
@@ -564,7 +605,55 @@ fn render(config: &Config) -> Option<OutputTree> {
         config: Some(config.clone()),
         diagnostics: Vec::new(),
     };
-    compile(&loaded, "prose.toml").ok()
+    compile(&loaded, platform).ok()
+}
+
+/// The pod's tree for `platform`, named as in `prose.toml`'s own directory.
+fn compile(loaded: &Loaded, platform: &Platform) -> crate::diagnostics::Diagnosed<OutputTree> {
+    compile_for(loaded, "prose.toml", embedded_templates(), platform)
+}
+
+/// A generated file as the user sees it: a host's path, or a Kubernetes pod's file below the
+/// output directory (`kubernetes/crisp.chat/server.yaml`).
+fn shown(config: &Config, platform: &Platform, path: &str) -> String {
+    match (
+        platform,
+        crate::targets::kubernetes::fleet::fleet_pod(config),
+    ) {
+        (Platform::Kubernetes(_), Some(pod)) => {
+            format!("{}/{}/{path}", crate::targets::kubernetes::DIR, pod.dir)
+        }
+        _ => path.to_owned(),
+    }
+}
+
+/// A `kubernetes/…` path that names no file of this pod: the fleet root's, or another pod's.
+fn not_this_pod(config: &Config, platform: &Platform, file: &str) -> Result<(), String> {
+    let Platform::Kubernetes(_) = platform else {
+        return Ok(());
+    };
+    let Some(pod) = crate::targets::kubernetes::fleet::fleet_pod(config) else {
+        return Ok(());
+    };
+    let segments: Vec<&str> = file.split('/').collect();
+    let Some(at) = segments
+        .iter()
+        .rposition(|s| *s == crate::targets::kubernetes::DIR)
+    else {
+        return Ok(());
+    };
+    match &segments[at + 1..] {
+        [_] => Err(format!(
+            "`{file}` is a file of the fleet root, made from every pod: explain a file of this \
+             pod, `kubernetes/{}/…`",
+            pod.dir
+        )),
+        [dir, _, ..] if *dir != pod.dir => Err(format!(
+            "`{file}` is a file of the pod {dir}, not of this one ({})",
+            pod.dir
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// Lines of `before` (1-based) that are deleted or replaced in `after`.
@@ -719,11 +808,11 @@ mod tests {
             let loaded = example(name);
             let config = loaded.config.as_ref().expect("valid");
             let base = effective(config);
-            let tree = compile(&loaded, "prose.toml").expect("compiles");
+            let tree = compile(&loaded, &Platform::Host).expect("compiles");
             // The reference: each value alone, every file at once.
             let mut expected: BTreeMap<(String, usize), Vec<String>> = BTreeMap::new();
             for path in leaf_paths(&base) {
-                for lines in affected_lines(&base, &tree, &path) {
+                for lines in affected_lines(&base, &tree, &path, &Platform::Host) {
                     for line in lines.lines {
                         expected
                             .entry((lines.file.clone(), line))

@@ -11,6 +11,7 @@
 //! process.
 
 use std::fs::File;
+use std::os::fd::{AsFd, BorrowedFd};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -45,6 +46,18 @@ pub fn lock(root: &Path, access: Access, wait: Duration) -> Result<TreeLock, Wri
         .custom_flags(libc::O_DIRECTORY | libc::O_NOFOLLOW)
         .open(root)
         .map_err(|e| io_error(root, e))?;
+    lock_dir(dir.as_fd(), root, access, wait)?;
+    Ok(TreeLock { _dir: dir })
+}
+
+/// Locks the open directory `dir` (the root of the tree at `root`), waiting up to `wait`; the
+/// lock lasts as long as the descriptor.
+pub(super) fn lock_dir(
+    dir: BorrowedFd<'_>,
+    root: &Path,
+    access: Access,
+    wait: Duration,
+) -> Result<(), WriteError> {
     let started = Instant::now();
     let mut pause = Duration::from_millis(2);
     let operation = match access {
@@ -52,8 +65,8 @@ pub fn lock(root: &Path, access: Access, wait: Duration) -> Result<TreeLock, Wri
         Access::Shared => FlockOperation::NonBlockingLockShared,
     };
     loop {
-        match flock(&dir, operation) {
-            Ok(()) => return Ok(TreeLock { _dir: dir }),
+        match flock(dir, operation) {
+            Ok(()) => return Ok(()),
             Err(Errno::WOULDBLOCK) if started.elapsed() < wait => {
                 std::thread::sleep(pause.min(wait.saturating_sub(started.elapsed())));
                 pause = (pause * 2).min(Duration::from_millis(100));

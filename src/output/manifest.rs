@@ -1,23 +1,26 @@
 //! `SHA256SUMS`: the manifest of a tree, and which files on disk a previous build wrote.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
 
 use camino::{Utf8Path, Utf8PathBuf};
 
 use sha2::{Digest, Sha256};
 
-use super::write::{WriteError, io_error};
-use super::{MANIFEST, PRIVATE_MANIFEST, WORK_DIR, check_relative_path};
+use super::dirs::{DirId, Dirs, ROOT, read_at};
+use super::write::WriteError;
+use super::{MANIFEST, PRIVATE_MANIFEST, check_relative_path};
 
 /// The journal of an interrupted build, in the work directory.
 pub(super) const JOURNAL: &str = "pending";
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut hex = String::with_capacity(64);
+    for byte in Sha256::digest(bytes) {
+        hex.push(char::from(HEX[usize::from(byte >> 4)]));
+        hex.push(char::from(HEX[usize::from(byte & 0xf)]));
+    }
+    hex
 }
 
 /// A parsed manifest: relative path -> hex digest.
@@ -49,41 +52,71 @@ pub fn parse_manifest(text: &str) -> Result<Manifest, String> {
 /// Largest manifest (or journal) read: a tree's is a few hundred bytes.
 pub(super) const MAX_MANIFEST_BYTES: u64 = 16 << 20;
 
+/// A manifest (or the journal) `name` of the directory `dir` as text, or `None` when there is
+/// none. Bounded (a manifest that is a link to `/dev/zero` must not eat the memory: it is not
+/// even followed).
+pub(super) fn manifest_text(
+    dirs: &Dirs,
+    dir: DirId,
+    name: &str,
+) -> Result<Option<(String, u32)>, WriteError> {
+    let path = dirs.display(&dirs.path_of(dir).join(name));
+    let Some(file) = read_at(dirs.fd(dir), name, &path, MAX_MANIFEST_BYTES + 1)? else {
+        return Ok(None);
+    };
+    if file.bytes.len() as u64 > MAX_MANIFEST_BYTES {
+        return Err(WriteError::CorruptManifest {
+            path,
+            reason: format!("larger than {} MiB", MAX_MANIFEST_BYTES >> 20),
+        });
+    }
+    let text = String::from_utf8(file.bytes).map_err(|_| WriteError::CorruptManifest {
+        path: path.clone(),
+        reason: "not UTF-8".into(),
+    })?;
+    Ok(Some((text, file.mode)))
+}
+
+fn parse(dirs: &Dirs, dir: DirId, name: &str, text: &str) -> Result<Manifest, WriteError> {
+    parse_manifest(text).map_err(|reason| WriteError::CorruptManifest {
+        path: dirs.display(&dirs.path_of(dir).join(name)),
+        reason,
+    })
+}
+
 /// The manifests that say which files on disk are ours: the last complete build's (both
 /// manifests), plus the interrupted build's if a journal is left.
 pub(super) struct Ownership {
     pub(super) manifest: Manifest,
     pub(super) pending: Option<Manifest>,
+    /// `SHA256SUMS` and `SHA256SUMS.private` as they are on disk (text and mode).
+    pub(super) public: Option<(String, u32)>,
+    pub(super) private: Option<(String, u32)>,
 }
 
 impl Ownership {
-    pub(super) fn read(root: &Path) -> Result<Self, WriteError> {
-        let read = |path: PathBuf| -> Result<Option<Manifest>, WriteError> {
-            // Bounded: a manifest that is a link to `/dev/zero` must not eat the memory.
-            match crate::files::read_bounded(&path, MAX_MANIFEST_BYTES) {
-                Ok(crate::files::Bounded::TooLarge { .. }) => Err(WriteError::CorruptManifest {
-                    path,
-                    reason: format!("larger than {} MiB", MAX_MANIFEST_BYTES >> 20),
-                }),
-                Ok(crate::files::Bounded::Bytes(bytes)) => {
-                    let text =
-                        String::from_utf8(bytes).map_err(|_| WriteError::CorruptManifest {
-                            path: path.clone(),
-                            reason: "not UTF-8".into(),
-                        })?;
-                    parse_manifest(&text)
-                        .map(Some)
-                        .map_err(|reason| WriteError::CorruptManifest { path, reason })
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-                Err(e) => Err(io_error(&path, e)),
+    /// The manifests of the tree `dirs`, and the journal in its work directory `work` if any.
+    pub(super) fn read(dirs: &Dirs, work: Option<DirId>) -> Result<Self, WriteError> {
+        let public = manifest_text(dirs, ROOT, MANIFEST)?;
+        let private = manifest_text(dirs, ROOT, PRIVATE_MANIFEST)?;
+        let mut manifest = Manifest::new();
+        for (name, text) in [(MANIFEST, &public), (PRIVATE_MANIFEST, &private)] {
+            if let Some((text, _)) = text {
+                manifest.extend(parse(dirs, ROOT, name, text)?);
             }
+        }
+        let pending = match work {
+            Some(work) => match manifest_text(dirs, work, JOURNAL)? {
+                Some((text, _)) => Some(parse(dirs, work, JOURNAL, &text)?),
+                None => None,
+            },
+            None => None,
         };
-        let mut manifest = read(root.join(MANIFEST))?.unwrap_or_default();
-        manifest.extend(read(root.join(PRIVATE_MANIFEST))?.unwrap_or_default());
         Ok(Ownership {
             manifest,
-            pending: read(root.join(WORK_DIR).join(JOURNAL))?,
+            pending,
+            public,
+            private,
         })
     }
 

@@ -30,7 +30,7 @@
 //! whatever the umask (the tree is installed with `rsync -a` onto `/`).
 
 mod diff;
-mod disk;
+mod dirs;
 pub mod lock;
 mod manifest;
 mod plan;

@@ -1,15 +1,14 @@
 //! What writing a tree would change on disk (`build --check`, `diff`).
 
-use std::fs;
-use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 use camino::Utf8PathBuf;
 
-use super::disk::{OnDisk, check_root, dir_modes_to_fix, on_disk, read_on_disk};
-use super::lock::{Access, lock};
+use super::dirs::{Dirs, State};
+use super::lock::{Access, lock_dir};
 use super::manifest::Ownership;
-use super::write::{WriteError, io_error};
+use super::write::WriteError;
+use super::write::look_tree_entry;
 use super::{MANIFEST, OutputTree, PRIVATE_MANIFEST};
 
 /// The state of one file on disk compared with the tree.
@@ -56,46 +55,41 @@ pub fn plan_with(
     root: &Path,
     wait: std::time::Duration,
 ) -> Result<Vec<Change>, WriteError> {
-    check_root(root)?;
-    let _lock = if root.is_dir() {
-        Some(lock(root, Access::Shared, wait)?)
-    } else {
-        None
+    let Some(mut dirs) = Dirs::open_root(root, false)? else {
+        // No tree yet: every file is new.
+        return Ok(tree
+            .files()
+            .map(|f| &f.path)
+            .chain(tree.links().map(|l| &l.path))
+            .map(|path| Change::Create { path: path.clone() })
+            .collect());
     };
-    let ownership = Ownership::read(root)?;
+    lock_dir(dirs.root_fd(), dirs.root_path(), Access::Shared, wait)?;
+    let work = super::write::open_work_dir(&mut dirs)?;
+    let ownership = Ownership::read(&dirs, work)?;
     let mut changes = Vec::new();
     for file in tree.files() {
-        let path = root.join(&file.path);
-        match read_on_disk(&path) {
-            Ok(old) if old != file.contents => changes.push(Change::Update {
+        match super::write::read_tree_file(&mut dirs, &file.path)? {
+            Some(old) if old.bytes != file.contents => changes.push(Change::Update {
                 path: file.path.clone(),
-                old,
+                old: old.bytes,
             }),
-            Ok(_) => {
-                let mode = fs::metadata(&path)
-                    .map_err(|e| io_error(&path, e))?
-                    .permissions()
-                    .mode()
-                    & 0o7777;
-                if mode != file.mode {
-                    changes.push(Change::Mode {
-                        path: file.path.clone(),
-                        old: mode,
-                    });
-                }
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => changes.push(Change::Create {
+            Some(old) if old.mode != file.mode => changes.push(Change::Mode {
+                path: file.path.clone(),
+                old: old.mode,
+            }),
+            Some(_) => {}
+            None => changes.push(Change::Create {
                 path: file.path.clone(),
             }),
-            Err(e) => return Err(io_error(&path, e)),
         }
     }
     // Links are compared as text, never followed.
     for link in tree.links() {
         let path = link.path.clone();
-        match on_disk(&root.join(&link.path))? {
-            OnDisk::Missing => changes.push(Change::Create { path }),
-            OnDisk::Link(target) if target == link.target.as_str() => {}
+        match look_tree_entry(&mut dirs, &link.path)? {
+            State::Missing => changes.push(Change::Create { path }),
+            State::Link(target) if target == link.target.as_str() => {}
             other => changes.push(Change::Update {
                 path,
                 old: other.shown(),
@@ -109,25 +103,31 @@ pub fn plan_with(
     stale.sort();
     stale.dedup();
     for path in stale {
-        match on_disk(&root.join(path))? {
-            OnDisk::Missing | OnDisk::Other(_) => {}
-            state => changes.push(Change::Remove {
+        match look_tree_entry(&mut dirs, path) {
+            // Under a link or not a file: not ours to remove (a build refuses it).
+            Ok(State::Missing | State::Other(_)) | Err(WriteError::Unsafe(_)) => {}
+            Ok(state) => changes.push(Change::Remove {
                 path: path.clone(),
                 old: state.shown(),
             }),
+            Err(e) => return Err(e),
         }
     }
-    for (path, old) in dir_modes_to_fix(root, &tree.directories()) {
+    for (path, old) in dirs.wrong_modes(tree.directories().iter())? {
         changes.push(Change::DirectoryMode { path, old });
     }
-    if changes.is_empty() && root.is_dir() {
+    if changes.is_empty() {
         let private = tree.private_manifest().map(|(text, _)| text);
         for (name, expected) in [
             (MANIFEST, Some(tree.manifest())),
             (PRIVATE_MANIFEST, private),
         ] {
-            let on_disk = read_on_disk(&root.join(name)).ok();
-            if on_disk != expected.map(String::into_bytes) {
+            let on_disk = if name == MANIFEST {
+                &ownership.public
+            } else {
+                &ownership.private
+            };
+            if on_disk.as_ref().map(|(text, _)| text) != expected.as_ref() {
                 changes.push(Change::Manifest { path: name.into() });
             }
         }

@@ -2,22 +2,19 @@
 //! documentation of `output`).
 
 use std::fs;
-use std::io::Write;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-use camino::Utf8PathBuf;
+use camino::{Utf8Path, Utf8PathBuf};
+use rustix::fs::{AtFlags, Mode, mkdirat, renameat, symlinkat, syncfs, unlinkat};
+use rustix::io::Errno;
 
-use super::disk::{
-    OnDisk, check_no_links, check_parents, check_root, fix_dir_modes, make_dirs, on_disk,
-    read_on_disk,
+use super::dirs::{
+    DirId, Dirs, MAX_ON_DISK_BYTES, OnDisk, ROOT, State, create_at, look_at, read_at,
 };
-use super::lock::{Access, lock};
-use super::manifest::{JOURNAL, MAX_MANIFEST_BYTES, Ownership, sha256_hex};
+use super::lock::{Access, lock_dir};
+use super::manifest::{JOURNAL, Ownership, sha256_hex};
 use super::{MANIFEST, OutputTree, PRIVATE_MANIFEST, WORK_DIR, link_text, unified_diff};
-use crate::targets::{GeneratedFile, GeneratedLink};
-
-const STAGING: &str = "staging";
+use crate::targets::GeneratedLink;
 
 /// How a tree is written.
 #[derive(Debug, Clone, Copy)]
@@ -26,6 +23,11 @@ pub struct WriteOptions {
     pub force: bool,
     /// How long to wait for another build of the same tree.
     pub lock_wait: std::time::Duration,
+    /// `--durable`: the tree is on disk when the build returns, and a power cut during it is
+    /// repaired by the next build like a kill (two `syncfs` per tree: after staging, at the
+    /// end). Without it nothing is synced: a kill is still repaired (the page cache outlives
+    /// the process), a power cut may leave files empty, which the next build reports.
+    pub durable: bool,
 }
 
 /// Why a build stopped without changing anything.
@@ -95,6 +97,7 @@ pub fn write(tree: &OutputTree, root: &Path, force: bool) -> Result<WriteSummary
         &WriteOptions {
             force,
             lock_wait: super::lock::DEFAULT_WAIT,
+            durable: false,
         },
     )
 }
@@ -106,58 +109,60 @@ pub fn write_with(
     options: &WriteOptions,
 ) -> Result<WriteSummary, WriteError> {
     let force = options.force;
-    check_root(root)?;
-    make_dirs(root, camino::Utf8Path::new(""))?;
-    // Held until the manifest is written (dropped on return, or with the process).
-    let _lock = lock(root, Access::Exclusive, options.lock_wait)?;
-    let ownership = Ownership::read(root)?;
+    let Some(mut dirs) = Dirs::open_root(root, true)? else {
+        unreachable!("open_root creates the root")
+    };
+    // Held until the manifest is written (released with the root's descriptor on return, or
+    // with the process).
+    lock_dir(
+        dirs.root_fd(),
+        dirs.root_path(),
+        Access::Exclusive,
+        options.lock_wait,
+    )?;
+    let work = open_work_dir(&mut dirs)?;
+    let ownership = Ownership::read(&dirs, work)?;
     let recovered = ownership.pending.is_some();
-    for file in tree.files() {
-        check_no_links(root, &file.path)?;
-    }
-    for link in tree.links() {
-        check_parents(root, &link.path)?;
-    }
 
     // Refuse to overwrite hand edits and files we never generated.
     let mut edits = Vec::new();
     let mut unchanged = Vec::new();
+    let mut to_write = Vec::new();
     for file in tree.files() {
-        let path = root.join(&file.path);
-        let Ok(old) = read_on_disk(&path) else {
-            continue;
-        };
-        let same_mode =
-            fs::metadata(&path).is_ok_and(|m| m.permissions().mode() & 0o7777 == file.mode);
-        if old == file.contents && same_mode {
-            unchanged.push(file.path.clone());
-            continue;
-        }
-        if !force && !ownership.owns(&file.path, &sha256_hex(&old)) {
-            edits.push(HandEdit {
-                path: file.path.clone(),
-                diff: unified_diff(&file.path, &old, &file.contents, usize::MAX).0,
-                was_generated: ownership.listed(&file.path),
-            });
+        match read_tree_file(&mut dirs, &file.path)? {
+            Some(old) if old.bytes == file.contents && old.mode == file.mode => {
+                unchanged.push(file.path.clone());
+            }
+            Some(old) => {
+                if !force && !ownership.owns(&file.path, &sha256_hex(&old.bytes)) {
+                    edits.push(HandEdit {
+                        path: file.path.clone(),
+                        diff: unified_diff(&file.path, &old.bytes, &file.contents, usize::MAX).0,
+                        was_generated: ownership.listed(&file.path),
+                    });
+                }
+                to_write.push(file);
+            }
+            None => to_write.push(file),
         }
     }
     // A link is replaced when it is missing, or when what is there is ours: never followed.
     let mut links_to_write: Vec<&GeneratedLink> = Vec::new();
     for link in tree.links() {
-        let state = on_disk(&root.join(&link.path))?;
+        let state = look_tree_entry(&mut dirs, &link.path)?;
         let ours = link.target.as_str();
         let owned = match &state {
-            OnDisk::Missing => true,
-            OnDisk::Link(target) if target == ours => {
+            State::Missing => true,
+            State::Link(target) if target == ours => {
                 unchanged.push(link.path.clone());
                 continue;
             }
-            OnDisk::Link(target) => ownership.owns_link(&link.path, target),
-            OnDisk::File(old) => ownership.owns(&link.path, &sha256_hex(old)),
-            OnDisk::Other(kind) => {
+            State::Link(target) => ownership.owns_link(&link.path, target),
+            State::File(old) => ownership.owns(&link.path, &sha256_hex(&old.bytes)),
+            State::Other(kind) => {
                 return Err(WriteError::Unsafe(format!(
                     "{} is a {kind}: refusing to replace it",
-                    root.join(&link.path).display()
+                    dirs.display(&link.path).display()
                 )));
             }
         };
@@ -170,39 +175,34 @@ pub fn write_with(
         }
         links_to_write.push(link);
     }
-    let stale: Vec<Utf8PathBuf> = {
-        let mut s: Vec<Utf8PathBuf> = ownership
-            .all_paths()
-            .filter(|p| !tree.contains(p))
-            .cloned()
-            .collect();
-        s.sort();
-        s.dedup();
-        s
-    };
+    let mut stale: Vec<&Utf8PathBuf> = ownership
+        .all_paths()
+        .filter(|p| !tree.contains(p))
+        .collect();
+    stale.sort();
+    stale.dedup();
     let mut to_remove = Vec::new();
     for path in stale {
-        check_parents(root, &path)?;
-        let state = on_disk(&root.join(&path))?;
+        let state = look_tree_entry(&mut dirs, path)?;
         let owned = match &state {
-            OnDisk::Missing => continue,
-            OnDisk::File(old) => ownership.owns(&path, &sha256_hex(old)),
-            OnDisk::Link(target) => ownership.owns_link(&path, target),
-            OnDisk::Other(kind) => {
+            State::Missing => continue,
+            State::File(old) => ownership.owns(path, &sha256_hex(&old.bytes)),
+            State::Link(target) => ownership.owns_link(path, target),
+            State::Other(kind) => {
                 return Err(WriteError::Unsafe(format!(
                     "{} is a {kind}: refusing to remove it",
-                    root.join(&path).display()
+                    dirs.display(path).display()
                 )));
             }
         };
         if !force && !owned {
             edits.push(HandEdit {
-                diff: unified_diff(&path, &state.shown(), b"", usize::MAX).0,
                 path: path.clone(),
+                diff: unified_diff(path, &state.shown(), b"", usize::MAX).0,
                 was_generated: true,
             });
         }
-        to_remove.push(path);
+        to_remove.push(path.clone());
     }
     if !edits.is_empty() {
         return Err(WriteError::HandEdited(edits));
@@ -210,95 +210,110 @@ pub fn write_with(
 
     let manifest = tree.manifest();
     let private = tree.private_manifest();
-    let to_write: Vec<&GeneratedFile> = tree
-        .files()
-        .filter(|f| !unchanged.contains(&f.path))
-        .collect();
-    let manifests_current = manifest_on_disk(root, MANIFEST) == Some((manifest.clone(), 0o644))
-        && manifest_on_disk(root, PRIVATE_MANIFEST) == private;
+    let manifests_current = ownership.public.as_ref() == Some(&(manifest.clone(), 0o644))
+        && ownership.private == private;
     if to_write.is_empty()
         && links_to_write.is_empty()
         && to_remove.is_empty()
         && manifests_current
         && !recovered
     {
+        let directory_modes = dirs.fix_modes(tree.directories().iter())?;
+        if options.durable {
+            sync(&dirs)?;
+        }
         return Ok(WriteSummary {
             unchanged,
-            directory_modes: fix_dir_modes(root, &tree.directories())?,
+            directory_modes,
             ..Default::default()
         });
     }
 
-    // 1. Stage (in a work directory only the build's user can enter).
-    let work = root.join(WORK_DIR);
-    let staging = work.join(STAGING);
-    if staging.exists() {
-        fs::remove_dir_all(&staging).map_err(|e| io_error(&staging, e))?;
-    }
-    for dir in [&work, &staging] {
-        match fs::DirBuilder::new().mode(0o700).create(dir) {
-            Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => {
-                return Err(io_error(dir, e));
-            }
-            _ => {}
+    // 1. Stage, in a work directory only the build's user can enter.
+    let work = match work {
+        Some(work) => {
+            clear_work_dir(&dirs)?;
+            work
         }
-    }
+        None => create_work_dir(&mut dirs)?,
+    };
     for (n, file) in to_write.iter().enumerate() {
-        write_file(&staging.join(n.to_string()), &file.contents, file.mode)?;
+        let name = staged_name(n);
+        let path = dirs.display(&Utf8Path::new(WORK_DIR).join(&name));
+        create_at(dirs.fd(work), &name, &file.contents, file.mode, &path)?;
     }
-    let staged_link = |n: usize| staging.join(format!("link-{n}"));
     for (n, link) in links_to_write.iter().enumerate() {
-        std::os::unix::fs::symlink(&link.target, staged_link(n))
-            .map_err(|e| io_error(&staged_link(n), e))?;
+        let name = staged_link_name(n);
+        symlinkat(link.target.as_str(), dirs.fd(work), name.as_str()).map_err(|e| {
+            io_error(
+                &dirs.display(&Utf8Path::new(WORK_DIR).join(&name)),
+                e.into(),
+            )
+        })?;
     }
     // 2. Journal: from here on, an interruption is repaired by the next build. It lists every
     //    digest, the private ones too: readable by the build's user only.
     write_atomically(
-        &work.join(JOURNAL),
+        &dirs,
+        work,
+        (work, JOURNAL),
         tree.full_manifest().as_bytes(),
         0o600,
-        &work,
     )?;
+    // `--durable`: the staged files and the journal reach the disk before anything is renamed
+    // into place, so a power cut from here on is repaired like a kill.
+    if options.durable {
+        sync(&dirs)?;
+    }
     // 3. Install file by file, remove stale files, then the manifests (the private one first:
     //    the public one is last, as it was before there were two).
     for (n, file) in to_write.iter().enumerate() {
-        let target = root.join(&file.path);
-        if let Some(parent) = file.path.parent() {
-            make_dirs(root, parent)?;
-        }
-        fs::rename(staging.join(n.to_string()), &target).map_err(|e| io_error(&target, e))?;
+        let parent = file.path.parent().unwrap_or(Utf8Path::new(""));
+        let dir = dirs.create(parent)?;
+        let name = file.path.file_name().unwrap_or_default();
+        renameat(dirs.fd(work), staged_name(n), dirs.fd(dir), name)
+            .map_err(|e| io_error(&dirs.display(&file.path), e.into()))?;
         fault_injection_point();
     }
     // After the files, so a link never names a file not yet in place. A rename replaces a
     // link itself, never what it points to.
     for (n, link) in links_to_write.iter().enumerate() {
-        let target = root.join(&link.path);
-        if let Some(parent) = link.path.parent() {
-            make_dirs(root, parent)?;
-        }
-        fs::rename(staged_link(n), &target).map_err(|e| io_error(&target, e))?;
+        let parent = link.path.parent().unwrap_or(Utf8Path::new(""));
+        let dir = dirs.create(parent)?;
+        let name = link.path.file_name().unwrap_or_default();
+        renameat(dirs.fd(work), staged_link_name(n), dirs.fd(dir), name)
+            .map_err(|e| io_error(&dirs.display(&link.path), e.into()))?;
         fault_injection_point();
     }
     for path in &to_remove {
-        let target = root.join(path);
-        fs::remove_file(&target).map_err(|e| io_error(&target, e))?;
-        remove_empty_parents(root, &target);
+        remove_file(&mut dirs, path)?;
     }
     match &private {
-        Some((text, mode)) => {
-            write_atomically(&root.join(PRIVATE_MANIFEST), text.as_bytes(), *mode, &work)?
-        }
-        None => match fs::remove_file(root.join(PRIVATE_MANIFEST)) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                return Err(io_error(&root.join(PRIVATE_MANIFEST), e));
+        Some((text, mode)) => write_atomically(
+            &dirs,
+            work,
+            (ROOT, PRIVATE_MANIFEST),
+            text.as_bytes(),
+            *mode,
+        )?,
+        None => match unlinkat(dirs.root_fd(), PRIVATE_MANIFEST, AtFlags::empty()) {
+            Ok(()) | Err(Errno::NOENT) => {}
+            Err(e) => {
+                return Err(io_error(
+                    &dirs.display(Utf8Path::new(PRIVATE_MANIFEST)),
+                    e.into(),
+                ));
             }
-            _ => {}
         },
     }
-    write_atomically(&root.join(MANIFEST), manifest.as_bytes(), 0o644, &work)?;
-    let directory_modes = fix_dir_modes(root, &tree.directories())?;
-    fs::remove_file(work.join(JOURNAL)).map_err(|e| io_error(&work, e))?;
-    let _ = fs::remove_dir_all(&work);
+    write_atomically(&dirs, work, (ROOT, MANIFEST), manifest.as_bytes(), 0o644)?;
+    let directory_modes = dirs.fix_modes(tree.directories().iter())?;
+    unlinkat(dirs.fd(work), JOURNAL, AtFlags::empty())
+        .map_err(|e| io_error(&dirs.display(Utf8Path::new(WORK_DIR)), e.into()))?;
+    let _ = unlinkat(dirs.root_fd(), WORK_DIR, AtFlags::REMOVEDIR);
+    if options.durable {
+        sync(&dirs)?;
+    }
     Ok(WriteSummary {
         written: to_write
             .iter()
@@ -312,16 +327,139 @@ pub fn write_with(
     })
 }
 
-/// A manifest on disk and its mode, when it is a regular file of at most the manifest bound.
-fn manifest_on_disk(root: &Path, name: &str) -> Option<(String, u32)> {
-    let path = root.join(name);
-    let meta = fs::symlink_metadata(&path).ok().filter(|m| m.is_file())?;
-    match crate::files::read_bounded(&path, MAX_MANIFEST_BYTES) {
-        Ok(crate::files::Bounded::Bytes(bytes)) => String::from_utf8(bytes)
-            .ok()
-            .map(|text| (text, meta.permissions().mode() & 0o7777)),
-        _ => None,
+/// `--durable`: everything written so far on the tree's filesystem reaches the disk (one
+/// `syncfs`, not an `fsync` per file).
+fn sync(dirs: &Dirs) -> Result<(), WriteError> {
+    syncfs(dirs.root_fd()).map_err(|e| io_error(dirs.root_path(), e.into()))
+}
+
+/// The file `path` of the tree on disk, read without following a link; `None` when it (or its
+/// directory) does not exist.
+pub(super) fn read_tree_file(
+    dirs: &mut Dirs,
+    path: &Utf8Path,
+) -> Result<Option<OnDisk>, WriteError> {
+    let parent = path.parent().unwrap_or(Utf8Path::new(""));
+    let Some(dir) = dirs.lookup(parent)? else {
+        return Ok(None);
+    };
+    let name = path.file_name().unwrap_or_default();
+    read_at(dirs.fd(dir), name, &dirs.display(path), MAX_ON_DISK_BYTES)
+}
+
+/// What is at `path` of the tree, looked at without following a link (a link in one of its
+/// directories is refused).
+pub(super) fn look_tree_entry(dirs: &mut Dirs, path: &Utf8Path) -> Result<State, WriteError> {
+    let parent = path.parent().unwrap_or(Utf8Path::new(""));
+    let Some(dir) = dirs.lookup(parent)? else {
+        return Ok(State::Missing);
+    };
+    let name = path.file_name().unwrap_or_default();
+    look_at(dirs.fd(dir), name, &dirs.display(path), MAX_ON_DISK_BYTES)
+}
+
+/// Removes a stale file, then its directories left empty (up to the root).
+fn remove_file(dirs: &mut Dirs, path: &Utf8Path) -> Result<(), WriteError> {
+    let parent = path.parent().unwrap_or(Utf8Path::new(""));
+    let Some(dir) = dirs.lookup(parent)? else {
+        return Ok(());
+    };
+    let name = path.file_name().unwrap_or_default();
+    unlinkat(dirs.fd(dir), name, AtFlags::empty())
+        .map_err(|e| io_error(&dirs.display(path), e.into()))?;
+    let mut here = parent;
+    while let Some(above) = here.parent() {
+        let Some(above_id) = dirs.lookup(above)? else {
+            break;
+        };
+        let name = here.file_name().unwrap_or_default();
+        if unlinkat(dirs.fd(above_id), name, AtFlags::REMOVEDIR).is_err() {
+            break;
+        }
+        dirs.forget(here);
+        here = above;
     }
+    Ok(())
+}
+
+/// The work directory an interrupted build left (a finished build removes it), if any;
+/// refused when it is a link or not a directory (it is emptied and written into).
+pub(super) fn open_work_dir(dirs: &mut Dirs) -> Result<Option<DirId>, WriteError> {
+    dirs.lookup(Utf8Path::new(WORK_DIR))
+        .map_err(|error| match error {
+            WriteError::Unsafe(_) => {
+                let path = dirs.display(Utf8Path::new(WORK_DIR));
+                let is_link = std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_symlink());
+                WriteError::Unsafe(format!(
+                    "{} is a {}, not the build's work directory: remove it",
+                    path.display(),
+                    if is_link { "symbolic link" } else { "file" }
+                ))
+            }
+            other => other,
+        })
+}
+
+/// Creates the work directory, which only the build's user can enter.
+fn create_work_dir(dirs: &mut Dirs) -> Result<DirId, WriteError> {
+    let work = Utf8Path::new(WORK_DIR);
+    match mkdirat(dirs.root_fd(), WORK_DIR, Mode::from_raw_mode(0o700)) {
+        Ok(()) | Err(Errno::EXIST) => {}
+        Err(e) => return Err(io_error(&dirs.display(work), e.into())),
+    }
+    dirs.refresh(work);
+    open_work_dir(dirs)?.ok_or_else(|| {
+        io_error(
+            &dirs.display(work),
+            std::io::Error::from(std::io::ErrorKind::NotFound),
+        )
+    })
+}
+
+/// Removes what an interrupted build left in the work directory but its journal: staged files
+/// (and the `staging/` directory of earlier versions).
+fn clear_work_dir(dirs: &Dirs) -> Result<(), WriteError> {
+    let path = dirs.display(Utf8Path::new(WORK_DIR));
+    let entries = fs::read_dir(&path).map_err(|e| io_error(&path, e))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| io_error(&path, e))?;
+        if entry.file_name() == JOURNAL {
+            continue;
+        }
+        let leftover = entry.path();
+        let removed = if entry.file_type().is_ok_and(|t| t.is_dir()) {
+            fs::remove_dir_all(&leftover)
+        } else {
+            fs::remove_file(&leftover)
+        };
+        removed.map_err(|e| io_error(&leftover, e))?;
+    }
+    Ok(())
+}
+
+/// The name of the `n`th staged file in the work directory.
+fn staged_name(n: usize) -> String {
+    format!("new-{n}")
+}
+
+/// The name of the `n`th staged link in the work directory.
+fn staged_link_name(n: usize) -> String {
+    format!("link-{n}")
+}
+
+/// Writes `contents` to `name` in `dir` atomically: staged in the work directory, renamed over.
+fn write_atomically(
+    dirs: &Dirs,
+    work: DirId,
+    (dir, name): (DirId, &str),
+    contents: &[u8],
+    mode: u32,
+) -> Result<(), WriteError> {
+    const TEMP: &str = "new";
+    let temp = dirs.display(&Utf8Path::new(WORK_DIR).join(TEMP));
+    create_at(dirs.fd(work), TEMP, contents, mode, &temp)?;
+    renameat(dirs.fd(work), TEMP, dirs.fd(dir), name)
+        .map_err(|e| io_error(&dirs.display(&dirs.path_of(dir).join(name)), e.into()))
 }
 
 /// Test hook (feature `fault-injection`, on in the tests' build only):
@@ -342,40 +480,3 @@ fn fault_injection_point() {
 
 #[cfg(not(feature = "fault-injection"))]
 fn fault_injection_point() {}
-
-fn write_file(path: &Path, contents: &[u8], mode: u32) -> Result<(), WriteError> {
-    // Created with no permission for others, then given its mode explicitly (whatever the
-    // umask): a secret is never readable by others, not even while it is being written.
-    let mut file = fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(mode & 0o700)
-        .open(path)
-        .map_err(|e| io_error(path, e))?;
-    file.set_permissions(fs::Permissions::from_mode(mode))
-        .map_err(|e| io_error(path, e))?;
-    file.write_all(contents).map_err(|e| io_error(path, e))?;
-    file.sync_all().map_err(|e| io_error(path, e))
-}
-
-fn write_atomically(
-    path: &Path,
-    contents: &[u8],
-    mode: u32,
-    work: &Path,
-) -> Result<(), WriteError> {
-    let temp = work.join(format!("tmp-{}", std::process::id()));
-    let _ = fs::remove_file(&temp);
-    write_file(&temp, contents, mode)?;
-    fs::rename(&temp, path).map_err(|e| io_error(path, e))
-}
-
-fn remove_empty_parents(root: &Path, file: &Path) {
-    let mut dir = file.parent();
-    while let Some(d) = dir {
-        if d == root || fs::remove_dir(d).is_err() {
-            break;
-        }
-        dir = d.parent();
-    }
-}

@@ -4,7 +4,7 @@ use crate::config::{LoadError, LoadOptions, Loaded, load};
 use crate::diagnostics::{self, Diagnosed, Diagnostic, code};
 use crate::output::OutputTree;
 use crate::targets::templating::Templates;
-use crate::targets::{self, RenderContext};
+use crate::targets::{self, Platform, RenderContext};
 
 use super::discover::{CONFIG_FILE, Pod};
 
@@ -19,6 +19,17 @@ pub fn compile_with(
     input_label: &str,
     templates: &Templates,
 ) -> Diagnosed<OutputTree> {
+    compile_for(loaded, input_label, templates, &Platform::Host)
+}
+
+/// [`compile_with`] for a platform: a host's tree, or a pod's Kubernetes manifests (paths
+/// relative to `kubernetes/<server domain>/`).
+pub fn compile_for(
+    loaded: &Loaded,
+    input_label: &str,
+    templates: &Templates,
+    platform: &Platform,
+) -> Diagnosed<OutputTree> {
     let Some(config) = &loaded.config else {
         return Err(Vec::new());
     };
@@ -28,9 +39,9 @@ pub fn compile_with(
         input_label: input_label.to_owned(),
         templates,
     };
-    let files = targets::render_all(&ctx)?;
+    let files = platform.render(&ctx)?;
     // Links name rendered files: when a render failed, its diagnostics say why already.
-    let links = targets::links_all(&ctx)?;
+    let links = platform.links(&ctx)?;
     let mut tree = OutputTree::default();
     diagnostics::check_all(files.into_iter().map(|file| {
         let code = if file.contents.len() as u64 > targets::MAX_FILE_BYTES {
@@ -52,6 +63,11 @@ pub fn compile_with(
 /// The targets' warnings about a valid configuration (e.g. a Prosody option the Pod API will
 /// ignore), added to the loader's diagnostics.
 pub fn add_target_warnings(loaded: &mut Loaded) {
+    add_target_warnings_for(loaded, &Platform::Host);
+}
+
+/// [`add_target_warnings`] of a platform's targets.
+pub fn add_target_warnings_for(loaded: &mut Loaded, platform: &Platform) {
     let Some(config) = &loaded.config else {
         return;
     };
@@ -61,7 +77,7 @@ pub fn add_target_warnings(loaded: &mut Loaded) {
         input_label: CONFIG_FILE.to_owned(),
         templates: targets::embedded_templates(),
     };
-    let warnings = targets::warnings_all(&ctx);
+    let warnings = platform.warnings(&ctx);
     if !warnings.is_empty() {
         loaded.diagnostics.extend(warnings);
         diagnostics::normalize(&mut loaded.diagnostics);
@@ -72,10 +88,24 @@ pub fn add_target_warnings(loaded: &mut Loaded) {
 /// checks (e.g. a Prosody option in a section that ignores it) are reported by `check` as
 /// well as by `build`. The tree itself is discarded.
 pub fn load_and_check(path: &std::path::Path, options: &LoadOptions) -> Result<Loaded, LoadError> {
+    load_and_check_for(path, options, &Platform::Host)
+}
+
+/// [`load_and_check`] for a platform.
+pub fn load_and_check_for(
+    path: &std::path::Path,
+    options: &LoadOptions,
+    platform: &Platform,
+) -> Result<Loaded, LoadError> {
     let mut loaded = load(path, options)?;
-    add_target_warnings(&mut loaded);
+    add_target_warnings_for(&mut loaded, platform);
     if !loaded.has_errors()
-        && let Err(more) = compile(&loaded, CONFIG_FILE)
+        && let Err(more) = compile_for(
+            &loaded,
+            CONFIG_FILE,
+            targets::embedded_templates(),
+            platform,
+        )
     {
         loaded.diagnostics.extend(more);
         diagnostics::normalize(&mut loaded.diagnostics);

@@ -5,13 +5,16 @@
 pub mod compile;
 pub mod discover;
 pub mod enclosing;
+pub mod fleet;
 mod gitignore;
 pub mod outputs;
 pub mod parallel;
 pub mod run;
 
-pub use compile::{compile, compile_with, input_label, load_and_check};
+pub use compile::{
+    compile, compile_for, compile_with, input_label, load_and_check, load_and_check_for,
+};
 pub use discover::{CONFIG_FILE, Pod, discover};
 pub use enclosing::{one_pod, pod_here, pods_here};
-pub use outputs::one_pod_per_tree;
+pub use outputs::{each_pod_once, one_pod_per_tree};
 pub use run::{Action, Outcome, PodReport, RunOptions, run_all, run_each, run_pod};

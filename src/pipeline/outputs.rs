@@ -10,16 +10,7 @@ use super::discover::Pod;
 /// The pods, each once (the first time it is named), after checking that no two of them write
 /// the same tree under `root`. `Err` names the pods that collide.
 pub fn one_pod_per_tree(pods: Vec<Pod>, root: &Path) -> Result<Vec<Pod>, String> {
-    let identity = |pod: &Pod| {
-        pod.config
-            .canonicalize()
-            .unwrap_or_else(|_| pod.config.clone())
-    };
-    let mut seen: BTreeMap<PathBuf, ()> = BTreeMap::new();
-    let pods: Vec<Pod> = pods
-        .into_iter()
-        .filter(|pod| seen.insert(identity(pod), ()).is_none())
-        .collect();
+    let pods = each_pod_once(pods);
     let mut trees: BTreeMap<PathBuf, &Pod> = BTreeMap::new();
     for pod in &pods {
         let tree = normalized(&root.join(&pod.relative_dir));
@@ -34,6 +25,20 @@ pub fn one_pod_per_tree(pods: Vec<Pod>, root: &Path) -> Result<Vec<Pod>, String>
         }
     }
     Ok(pods)
+}
+
+/// The pods, each once (the first time it is named). A Kubernetes build needs no more: its
+/// trees are named after the pods' domains, and `pipeline::fleet` refuses pods that collide.
+pub fn each_pod_once(pods: Vec<Pod>) -> Vec<Pod> {
+    let identity = |pod: &Pod| {
+        pod.config
+            .canonicalize()
+            .unwrap_or_else(|_| pod.config.clone())
+    };
+    let mut seen: BTreeMap<PathBuf, ()> = BTreeMap::new();
+    pods.into_iter()
+        .filter(|pod| seen.insert(identity(pod), ()).is_none())
+        .collect()
 }
 
 /// A path without `.` components or trailing separators (not resolved: it may not exist yet).

@@ -28,6 +28,16 @@ pub fn for_each_in_order<T: Sync, R: Send>(
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(items.len().max(1));
+    if threads == 1 {
+        // One pod (or one core): no worker thread, whose start and malloc arena would cost
+        // more than the pod.
+        for (i, item) in items.iter().enumerate() {
+            let result = work(item);
+            progress(i + 1);
+            consume(result);
+        }
+        return;
+    }
     // How far ahead of the consumer the workers may be.
     let window = 4 * threads;
     let next = AtomicUsize::new(0);

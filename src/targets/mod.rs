@@ -9,7 +9,9 @@
 //!
 //! Errors point at the configuration key responsible, found in `ctx.tree`.
 
+pub mod kubernetes;
 pub mod nginx_conf;
+pub mod platform;
 pub mod templating;
 pub mod wellformed;
 
@@ -23,6 +25,7 @@ use crate::config::env::FileVariable;
 use crate::diagnostics::source::Span;
 use crate::diagnostics::{self, Diagnosed};
 use crate::provenance::Node;
+pub use platform::Platform;
 use templating::{TemplateError, TemplateSource, Templates};
 
 /// What a target needs: the validated configuration, the tree it came from (to point

@@ -136,7 +136,46 @@ struct Files {
 }
 
 pub fn render(ctx: &RenderContext) -> Vec<GeneratedFile> {
+    render_with(ctx, SecretPolicy::AsConfigured).files
+}
+
+/// How the two files treat the secrets of the configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecretPolicy<'a> {
+    /// A host: a secret `prose.toml` set is written (the file is then 0640); one the
+    /// environment or `--set` gave stays there, and a comment names its variable.
+    AsConfigured,
+    /// Kubernetes: no secret is ever written; each one is taken from the named Secret, under
+    /// its variable's name, and a comment says so.
+    FromSecret(&'a str),
+}
+
+/// A secret the files leave to a Kubernetes Secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecretVariable {
+    /// The key's path (`notifiers.email.smtp_password`).
+    pub path: Vec<String>,
+    /// Its `PROSE_*` variable, also the Secret's key.
+    pub variable: String,
+    pub route: Route,
+}
+
+/// The two files, with what other outputs need from them.
+#[derive(Debug)]
+pub struct Rendered {
+    /// `prose.toml`, then `prose-server.env`.
+    pub files: Vec<GeneratedFile>,
+    /// The Pod Server's own variables (`prose-server.env`): each name and the text figment
+    /// parses (what the env file writes between its quotes).
+    pub server_variables: Vec<(String, String)>,
+    /// Under [`SecretPolicy::FromSecret`], every secret left to the Secret.
+    pub secrets: Vec<SecretVariable>,
+}
+
+/// The two files, secrets handled by `policy`.
+pub fn render_with(ctx: &RenderContext, policy: SecretPolicy<'_>) -> Rendered {
     let mut files = Files::default();
+    let mut secrets = Vec::new();
     let pins = &ctx.config.deployment.pins;
     let mut leaves: Vec<(Vec<String>, Json)> = Vec::new();
     ctx.tree.for_each_leaf(&mut Vec::new(), &mut |path, node| {
@@ -162,6 +201,23 @@ pub fn render(ctx: &RenderContext) -> Vec<GeneratedFile> {
             Route::Ours | Route::Nowhere { .. } => continue,
         };
         let key = dotted(&path);
+        if let (true, SecretPolicy::FromSecret(secret)) = (is_secret_key(&key), policy) {
+            let variable = var_name(&segments);
+            let (parent, name) = path.split_at(path.len() - 1);
+            table.comment(
+                if route == Route::ServerEnv { &[] } else { parent },
+                format!(
+                    "{}: a secret, taken from the Secret `{secret}` (key `{variable}`)",
+                    if route == Route::ServerEnv { key.clone() } else { name[0].clone() },
+                ),
+            );
+            secrets.push(SecretVariable {
+                path: path.clone(),
+                variable,
+                route,
+            });
+            continue;
+        }
         if is_secret_key(&key) {
             if let Some(env) = ctx
                 .config
@@ -197,18 +253,25 @@ pub fn render(ctx: &RenderContext) -> Vec<GeneratedFile> {
     let nav = SchemaNav::new(crate::config::schema::schema_cached());
     files.toml.sort(&nav, &mut Vec::new());
     files.server.sort(&nav, &mut Vec::new());
-    vec![
-        GeneratedFile {
-            path: PATH.into(),
-            contents: print_toml(ctx, &files.toml, &files.server).into_bytes(),
-            mode: if files.toml_secret { SECRET_MODE } else { MODE },
-        },
-        GeneratedFile {
-            path: SERVER_ENV_PATH.into(),
-            contents: print_env(ctx, &files.server).into_bytes(),
-            mode: if files.server_secret { SECRET_MODE } else { MODE },
-        },
-    ]
+    Rendered {
+        server_variables: env_values(&files.server)
+            .into_iter()
+            .map(|(name, text, _)| (name, text))
+            .collect(),
+        files: vec![
+            GeneratedFile {
+                path: PATH.into(),
+                contents: print_toml(ctx, &files.toml, &files.server, policy).into_bytes(),
+                mode: if files.toml_secret { SECRET_MODE } else { MODE },
+            },
+            GeneratedFile {
+                path: SERVER_ENV_PATH.into(),
+                contents: print_env(ctx, &files.server).into_bytes(),
+                mode: if files.server_secret { SECRET_MODE } else { MODE },
+            },
+        ],
+        secrets,
+    }
 }
 
 /// Whether a value was written by the operator (a layer), not a default or a computation.
@@ -271,7 +334,7 @@ fn flatten(path: &mut Vec<String>, value: &Json, out: &mut Vec<(Vec<String>, Jso
     }
 }
 
-fn print_toml(ctx: &RenderContext, toml: &Table, server: &Table) -> String {
+fn print_toml(ctx: &RenderContext, toml: &Table, server: &Table, policy: SecretPolicy) -> String {
     let pins = &ctx.config.deployment.pins;
     let mut out = format!(
         "# {}\n#\n# The Prose Pod's configuration (/etc/prose/prose.toml), read by {} and {}:\n\
@@ -283,8 +346,12 @@ fn print_toml(ctx: &RenderContext, toml: &Table, server: &Table) -> String {
     );
     let server_only: Vec<&str> = server.entries.keys().map(String::as_str).collect();
     if !server_only.is_empty() {
+        let place = match policy {
+            SecretPolicy::AsConfigured => "In prose-server.env",
+            SecretPolicy::FromSecret(_) => "In the prose-server-env ConfigMap",
+        };
         out.push_str(&format!(
-            "# In prose-server.env, for the Pod Server only ({} refuses them here): {}.\n",
+            "# {place}, for the Pod Server only ({} refuses them here): {}.\n",
             pins.label(Component::PodApi),
             line_comment(&server_only.join(", "))
         ));
@@ -418,17 +485,32 @@ fn print_env(ctx: &RenderContext, server: &Table) -> String {
     for comment in &server.comments {
         out.push_str(&format!("# {}\n", line_comment(comment)));
     }
-    let mut lines = Vec::new();
-    env_lines(&mut Vec::new(), server, &mut lines);
-    for (path, value) in lines {
-        let segments: Vec<&str> = path.iter().map(String::as_str).collect();
-        let text = match &value {
-            Json::Bool(_) | Json::Number(_) => inline(&value),
-            _ => format!("'{}'", inline_as(&value, Text::Ascii)),
-        };
-        out.push_str(&format!("{}={text}\n", var_name(&segments)));
+    for (name, text, quoted) in env_values(server) {
+        if quoted {
+            out.push_str(&format!("{name}='{text}'\n"));
+        } else {
+            out.push_str(&format!("{name}={text}\n"));
+        }
     }
     out
+}
+
+/// Each variable of `prose-server.env`: its name, the text figment parses, and whether the
+/// file single-quotes it (strings, lists and tables; booleans and numbers are bare).
+fn env_values(server: &Table) -> Vec<(String, String, bool)> {
+    let mut lines = Vec::new();
+    env_lines(&mut Vec::new(), server, &mut lines);
+    lines
+        .into_iter()
+        .map(|(path, value)| {
+            let segments: Vec<&str> = path.iter().map(String::as_str).collect();
+            let (text, quoted) = match &value {
+                Json::Bool(_) | Json::Number(_) => (inline(&value), false),
+                _ => (inline_as(&value, Text::Ascii), true),
+            };
+            (var_name(&segments), text, quoted)
+        })
+        .collect()
 }
 
 /// A segment figment turns back into the same key: lower case, digits, single `_`.

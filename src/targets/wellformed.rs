@@ -15,11 +15,7 @@ pub fn problem(file: &GeneratedFile) -> Option<String> {
     };
     let path = file.path.as_str();
     if path.ends_with(".yaml") || path.ends_with(".yml") {
-        return match serde_yaml_ng::from_str::<serde_yaml_ng::Value>(text) {
-            Ok(serde_yaml_ng::Value::Mapping(_)) => None,
-            Ok(_) => Some("not a YAML mapping".into()),
-            Err(e) => Some(format!("not valid YAML: {e}")),
-        };
+        return yaml_problem(file.path.file_name().unwrap_or_default(), text);
     }
     if path.ends_with(".json") {
         return serde_json::from_str::<serde_json::Value>(text)
@@ -39,6 +35,27 @@ pub fn problem(file: &GeneratedFile) -> Option<String> {
             .map(|p| format!("not a site as nginx reads it: {p}"));
     }
     None
+}
+
+/// Every document (a Kubernetes file holds several, after `---`) must be a mapping, with no
+/// key twice, and Kubernetes files have the shape a build gives them
+/// (`kubernetes::shape`).
+fn yaml_problem(name: &str, text: &str) -> Option<String> {
+    use serde::Deserialize;
+    let mut documents = 0;
+    for document in serde_yaml_ng::Deserializer::from_str(text) {
+        documents += 1;
+        match serde_yaml_ng::Value::deserialize(document) {
+            Ok(value @ serde_yaml_ng::Value::Mapping(_)) => {
+                if let Some(problem) = super::kubernetes::shape::problem(name, &value) {
+                    return Some(problem);
+                }
+            }
+            Ok(_) => return Some(format!("not a YAML mapping (document {documents})")),
+            Err(e) => return Some(format!("not valid YAML: {e}")),
+        }
+    }
+    (documents == 0).then(|| "not a YAML mapping (no document)".into())
 }
 
 fn unit_problem(text: &str) -> Option<String> {
@@ -96,6 +113,13 @@ mod tests {
     fn malformed_outputs_are_caught() {
         assert!(problem(&file("etc/prose/compose.yaml", "services: {}\n")).is_none());
         assert!(problem(&file("etc/prose/compose.yaml", "services: [\n")).is_some());
+        assert!(problem(&file("k/a.yaml", "---\na: 1\n---\nb: 2\n")).is_none());
+        assert!(problem(&file("k/a.yaml", "---\na: 1\n---\n- b\n")).is_some());
+        assert!(
+            problem(&file("k/a.yaml", "a: 1\na: 2\n")).is_some(),
+            "duplicate key"
+        );
+        assert!(problem(&file("k/a.yaml", "")).is_some());
         assert!(problem(&file("a/host-meta.json", "{\"links\": []}")).is_none());
         assert!(problem(&file("a/host-meta.json", "{\"links\": ]")).is_some());
         assert!(problem(&file("a/host-meta", "<XRD><Link/></XRD>")).is_none());

@@ -117,6 +117,29 @@ pub fn check_manifest(root: &Path) -> Result<usize, Mismatch> {
     Ok(listed.len())
 }
 
+/// [`check_manifest`] of `root` and of every tree below it. A tree's tools may read the trees
+/// it holds (`kubectl kustomize` renders a Kubernetes fleet root's pods), so they run only
+/// when every one of them matches its manifest too.
+pub fn check_tree(root: &Path) -> Result<usize, Mismatch> {
+    let mut checked = check_manifest(root)?;
+    let walker = walkdir::WalkDir::new(root)
+        .min_depth(1)
+        .follow_links(false)
+        .sort_by_file_name();
+    for entry in walker {
+        let entry = entry.map_err(|e| Mismatch {
+            file: root.to_owned(),
+            reason: e.to_string(),
+        })?;
+        if entry.file_type().is_dir()
+            && std::fs::symlink_metadata(entry.path().join(MANIFEST)).is_ok()
+        {
+            checked += check_manifest(entry.path())?;
+        }
+    }
+    Ok(checked)
+}
+
 /// `Ok(None)` when the manifest does not exist.
 fn read_manifest(path: &Path) -> Result<Option<Manifest>, Mismatch> {
     let mismatch = |reason: String| Mismatch {

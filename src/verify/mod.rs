@@ -18,6 +18,7 @@
 
 pub mod host;
 pub mod interpolate;
+pub mod kubernetes;
 mod manifest;
 mod tools;
 
@@ -26,7 +27,7 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use crate::targets::{self, Validator};
-pub use manifest::{Mismatch, check_manifest};
+pub use manifest::{Mismatch, check_manifest, check_tree};
 pub use tools::{
     compose_schema, json, lua_syntax, nginx_sites, prosody_config, systemd_unit, toml, xml,
 };
@@ -108,6 +109,10 @@ pub fn verify_tree(root: &Path) -> Vec<Report> {
 /// [`verify_tree`], with the Compose Specification schema read from `compose_spec` instead of
 /// the copy built into the binary.
 pub fn verify_tree_with(root: &Path, compose_spec: Option<&Path>) -> Vec<Report> {
+    // A Kubernetes tree (a pod's, or the fleet root) has a kustomization at its root.
+    if root.join(targets::kubernetes::KUSTOMIZATION).is_file() {
+        return kubernetes::verify(root);
+    }
     let mut reports = Vec::new();
     for check in targets::checks() {
         // `dir/*`: every file of a directory, checked together (nginx loads every site).

@@ -37,7 +37,7 @@ impl Run {
     }
 
     /// Passed only on exit status 0 *and* silence: these tools print warnings with status 0.
-    fn silent_success(&self) -> Outcome {
+    pub(super) fn silent_success(&self) -> Outcome {
         if self.success && self.output().is_empty() {
             Outcome::Passed
         } else {
@@ -45,7 +45,7 @@ impl Run {
         }
     }
 
-    fn failed(&self) -> Outcome {
+    pub(super) fn failed(&self) -> Outcome {
         let output = self.output();
         Outcome::Failed {
             output: if output.is_empty() {
@@ -123,7 +123,7 @@ pub(super) fn judge(
 }
 
 /// Whether `program` can be started at all (its own version flag or similar).
-fn installed(program: &str, args: &[&str]) -> bool {
+pub(super) fn installed(program: &str, args: &[&str]) -> bool {
     run(Command::new(program).args(args)).is_ok()
 }
 
@@ -148,7 +148,7 @@ fn write_executable(path: &Path, text: &str) -> io::Result<()> {
 }
 
 /// `file` as an argument that cannot be read as an option, for tools without `--`.
-fn not_an_option(file: &Path) -> PathBuf {
+pub(super) fn not_an_option(file: &Path) -> PathBuf {
     if file.is_relative() && file.to_string_lossy().starts_with('-') {
         Path::new(".").join(file)
     } else {
@@ -181,7 +181,7 @@ fn under(root: &Path, path: &str) -> PathBuf {
 /// Replaces the absolute directory `prefix` (no trailing slash) with `root` + `prefix` wherever
 /// it is a whole path component: not the tail of a longer path (`/srv/etc/prose`), not the
 /// start of a longer name (`/etc/prosody`). Only paths change; the rest is kept byte for byte.
-fn reroot(text: &str, prefix: &str, root: &Path) -> String {
+pub(super) fn reroot(text: &str, prefix: &str, root: &Path) -> String {
     let continues_path = |c: char| c.is_alphanumeric() || "/._$}".contains(c);
     let continues_name = |c: char| c.is_alphanumeric() || "._-".contains(c);
     let replacement = format!("{}{prefix}", root.display());
@@ -216,7 +216,7 @@ fn path_tokens<'t>(text: &'t str, prefix: &str) -> Vec<&'t str> {
     found
 }
 
-fn is_root() -> bool {
+pub(super) fn is_root() -> bool {
     fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
 }
 
@@ -527,7 +527,7 @@ pub fn nginx_sites(sites: &[PathBuf]) -> Outcome {
 }
 
 /// `installed` and also exited 0.
-fn installed_ok(program: &str, args: &[&str]) -> bool {
+pub(super) fn installed_ok(program: &str, args: &[&str]) -> bool {
     run(Command::new(program).args(args)).is_ok_and(|r| r.success)
 }
 

@@ -29,6 +29,24 @@ fn generated_only(tree: BTreeMap<String, Vec<u8>>) -> BTreeMap<String, Vec<u8>> 
 
 #[test]
 fn an_interrupted_build_is_detected_and_completed_by_the_next_one() {
+    interrupted_build_is_completed(&[]);
+}
+
+/// The same with `--durable` (the syncs add barriers; the protocol is the same).
+#[test]
+fn an_interrupted_durable_build_is_completed_by_the_next_one() {
+    interrupted_build_is_completed(&["--durable"]);
+}
+
+/// Kills a build (`extra`: its options) after 1, 2 and 3 renames; the next one repairs it.
+fn interrupted_build_is_completed(extra: &[&str]) {
+    let build = |config: &str, out: &str| -> Vec<String> {
+        ["build", "--no-env", config, "-o", out]
+            .iter()
+            .chain(extra)
+            .map(|a| (*a).to_owned())
+            .collect()
+    };
     let dir = tempfile::tempdir().expect("tempdir");
     let config = pod(&dir.path().join("pod"), "old.example");
     let out = dir.path().join("out");
@@ -54,8 +72,10 @@ fn an_interrupted_build_is_detected_and_completed_by_the_next_one() {
     };
     // Kill the build after 1, 2 and 3 renames: every file is old or new, never torn.
     for after in 1..=3 {
+        let args = build(&config, &out_s);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let killed = prose_compile(
-            &["build", "--no-env", &config, "-o", &out_s],
+            &args,
             &[("PROSE_COMPILE_FAULT_AFTER_RENAMES", &after.to_string())],
         );
         assert!(
@@ -80,7 +100,7 @@ fn an_interrupted_build_is_detected_and_completed_by_the_next_one() {
             run(&["build", "--check", "--no-env", &config, "-o", &out_s]).0,
             1
         );
-        let (code, _, stderr) = run(&["build", "--no-env", &config, "-o", &out_s]);
+        let (code, _, stderr) = run(&args);
         assert_eq!(code, 0, "{stderr}");
         assert!(
             stderr.contains("completed an interrupted build"),
@@ -465,4 +485,64 @@ fn a_pod_directory_with_control_characters_is_refused() {
         stderr.contains("control characters") && stderr.contains("evil\\nname"),
         "{stderr}"
     );
+}
+
+/// `check` and `audit` run pods on every core (the build's work queue) and still report them
+/// in path order, one broken pod among them: each pod's report is printed in turn.
+#[test]
+fn check_and_audit_of_many_pods_report_every_pod_in_order() {
+    let mut cli = support::cli();
+    for i in 0..30 {
+        let domain = if i == 7 {
+            "bad domain".to_owned()
+        } else {
+            format!("pod{i:02}.example")
+        };
+        cli = cli.file(
+            &format!("pods/pod{i:02}/prose.toml"),
+            format!("[server]\ndomain = \"{domain}\"\n"),
+        );
+    }
+    let ran = cli
+        .args(&["--format", "json", "check", "--no-env", "pods"])
+        .run()
+        .status(1);
+    let dir = ran.dir.expect("the run's directory");
+    let expected: Vec<(String, bool)> = (0..30)
+        .map(|i| (format!("pods/pod{i:02}/prose.toml"), i != 7))
+        .collect();
+    let listed = |json: &serde_json::Value| -> Vec<(String, bool)> {
+        json["pods"]
+            .as_array()
+            .expect("pods")
+            .iter()
+            .map(|pod| {
+                (
+                    pod["path"].as_str().expect("path").to_owned(),
+                    pod["valid"].as_bool().expect("valid"),
+                )
+            })
+            .collect()
+    };
+    let check: serde_json::Value = serde_json::from_str(&ran.stdout).expect("JSON");
+    assert_eq!(listed(&check), expected);
+    let ran = support::cli()
+        .in_dir(dir)
+        .args(&["--format", "json", "audit", "--no-env", "pods"])
+        .run();
+    assert_eq!(listed(&ran.json()), expected, "{ran}");
+    let human = support::cli()
+        .in_dir(ran.dir.expect("the run's directory"))
+        .args(&["audit", "--no-env", "pods"])
+        .run();
+    let order: Vec<usize> = (0..30)
+        .filter(|i| *i != 7)
+        .map(|i| {
+            human
+                .stdout
+                .find(&format!("pods/pod{i:02}/prose.toml"))
+                .unwrap_or_else(|| panic!("pod{i:02} is reported\n{human}"))
+        })
+        .collect();
+    assert!(order.is_sorted(), "pods are reported in order\n{human}");
 }

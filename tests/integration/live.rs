@@ -245,8 +245,9 @@ fn every_example_and_variant_works_live_and_each_fix_is_proven() {
     let scratch = tempfile::tempdir().unwrap();
     let ca = scratch.path().join("ca");
     let mut jobs = Vec::new();
-    // Every example, as its golden tree (tests/integration/golden.rs keeps them built).
-    let mut examples: Vec<String> = fs::read_dir(repo().join("golden"))
+    // Every example, as its golden tree (tests/integration/golden.rs keeps them built; the
+    // examples' Kubernetes trees, golden/kubernetes/, are not hosts).
+    let mut examples: Vec<String> = fs::read_dir(repo().join("examples"))
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();

@@ -16,7 +16,7 @@ use prose_compile::verify::{self, require_or_skip};
 use targets_common::*;
 
 /// Breakout characters of every format (output-formats.md §7) and payloads built from them.
-const CORPUS: &[&str] = &[
+pub(crate) const CORPUS: &[&str] = &[
     "\"",
     "'",
     "\\",
