@@ -170,7 +170,15 @@ pub fn pipeline(data: &[u8]) {
             lua_tokens(text).unwrap_or_else(|e| panic!("{} does not lex: {e}", file.path));
         }
     }
-    assert_eq!(manifest.len(), tree.len());
+    // Links are listed too, with the digest of the file they name.
+    for link in tree.links() {
+        assert!(
+            manifest.contains_key(&link.path),
+            "{} is not listed",
+            link.path
+        );
+    }
+    assert_eq!(manifest.len(), tree.len() + tree.links().count());
 }
 
 fn split<'a>(data: &'a [u8], marker: &[u8]) -> (&'a [u8], Option<&'a [u8]>) {

@@ -131,6 +131,14 @@ rules! {
         "A Kubernetes workload no NetworkPolicy selects",
         "Without a NetworkPolicy, any pod of the cluster reaches the Pod Server's admin interfaces (Prosody's HTTP port and its admin API, the Pod Server API), the Pod API and the Dashboard.",
         "Keep `network_policies = true` in prose-compile.toml (the default), or acknowledge this finding when the cluster isolates namespaces by policies of its own.";
+    DNS_ADDRESS_UNKNOWN = "dns-address-unknown", Suggestion,
+        "The pod's address records cannot be derived",
+        "Without `pod.address.ipv4`/`ipv6` the tree's DNS fragment (`dns/<server domain>.zone`) cannot give the A/AAAA records of the pod domain and of the server domain (the zone's apex, which cannot be a CNAME): certbot's challenges and XMPP clients need them.",
+        "Set `pod.address.ipv4` (and `ipv6`) to the host's public addresses, or add those records yourself and acknowledge this finding.";
+    DNS_NO_IPV6 = "dns-no-ipv6", Suggestion,
+        "IPv6 is enabled in compose but the pod has no IPv6 address",
+        "compose enables IPv6 on the pod's network, but without `pod.address.ipv6` the DNS fragment has no AAAA records: IPv6-only clients and servers cannot reach the pod.",
+        "Set `pod.address.ipv6` to the host's public IPv6 address, or acknowledge this finding if the host has none.";
     ARCHIVE_KEPT_FOREVER = "archive-kept-forever", Suggestion,
         "Message archives are kept forever",
         "Prosody's default is one week; an infinite retention should be a deliberate decision, with monitoring of the database size.",
@@ -446,6 +454,7 @@ pub fn audit(loaded: &Loaded, tree: Option<&OutputTree>) -> Vec<Finding> {
     if let Some(tree) = tree {
         nginx_hsts(&mut a, tree);
         kubernetes::check(&mut a, tree);
+        dns_addresses(&mut a, tree);
     }
     let mut findings = a.findings;
     findings.sort_by_key(|f| {
@@ -536,6 +545,41 @@ fn nginx_hsts(a: &mut Auditor<'_>, tree: &OutputTree) {
                 );
             }
         }
+    }
+}
+
+/// What the DNS fragment cannot give: addresses without a static address, AAAA records while
+/// compose enables IPv6 on the pod's network.
+fn dns_addresses(a: &mut Auditor<'_>, tree: &OutputTree) {
+    let has_zone = tree
+        .files()
+        .any(|f| f.path.starts_with(crate::targets::dns::DIR));
+    if !has_zone {
+        return;
+    }
+    let address = &a.config.pod.address;
+    if address.ipv4.is_none() && address.ipv6.is_none() {
+        let location = a.key(keys::POD_ADDRESS.path());
+        a.report(DNS_ADDRESS_UNKNOWN, location);
+        return;
+    }
+    if address.ipv6.is_some() {
+        return;
+    }
+    let compose = tree.get(crate::targets::compose::PATH);
+    let line = compose.and_then(|f| {
+        String::from_utf8_lossy(&f.contents)
+            .lines()
+            .position(|l| l.split('#').next().unwrap_or_default().trim() == "enable_ipv6: true")
+    });
+    if let Some(line) = line {
+        a.report(
+            DNS_NO_IPV6,
+            Location::Output {
+                file: crate::targets::compose::PATH.to_owned(),
+                line: line + 1,
+            },
+        );
     }
 }
 

@@ -273,6 +273,7 @@ pub fn load(path: &Path, options: &LoadOptions) -> Result<Loaded, LoadError> {
     validate::computed_values(&tree, schema, &mut diagnostics);
     validate::semantic(&tree, &mut diagnostics);
     containers::check_http_port(&all_assignments, &tree, &mut diagnostics);
+    super::host::check_variables(&all_assignments, &mut diagnostics);
     // Where each key goes is advice about a valid configuration: not beside its errors.
     if !diagnostics.iter().any(Diagnostic::is_error) {
         containers::check_keys(&tree, &pins, schema, &mut diagnostics);

@@ -6,6 +6,7 @@ pub mod containers;
 pub mod domains;
 pub mod env;
 pub mod formats;
+pub mod host;
 pub mod k8s_names;
 pub mod keys;
 pub mod limits;

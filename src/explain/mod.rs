@@ -558,17 +558,43 @@ fn affected_lines(
 }
 
 /// A file named after a value (an nginx site named by its domain) is renamed, not removed,
-/// when the value changes: the one new file in the same directory is its new version.
+/// when the value changes: the new file in the same directory whose name is closest to the
+/// old one is its new version (`crisp.chat_http` and `crisp.chat` both renamed: each keeps
+/// its own suffix), when one is closest.
 fn renamed_counterpart<'t>(
     baseline: &OutputTree,
     variant: &'t OutputTree,
     path: &Utf8Path,
 ) -> Option<&'t crate::targets::GeneratedFile> {
-    let mut new_files = variant
+    let old = path.file_name().unwrap_or_default();
+    let closeness = |new: &str| {
+        let prefix = old
+            .bytes()
+            .zip(new.bytes())
+            .take_while(|(a, b)| a == b)
+            .count();
+        let suffix = old
+            .bytes()
+            .rev()
+            .zip(new.bytes().rev())
+            .take_while(|(a, b)| a == b)
+            .count();
+        (
+            prefix + suffix,
+            std::cmp::Reverse(old.len().abs_diff(new.len())),
+        )
+    };
+    let mut new_files: Vec<_> = variant
         .files()
-        .filter(|f| baseline.get(&f.path).is_none() && f.path.parent() == path.parent());
-    let only = new_files.next()?;
-    new_files.next().is_none().then_some(only)
+        .filter(|f| baseline.get(&f.path).is_none() && f.path.parent() == path.parent())
+        .map(|f| (closeness(f.path.file_name().unwrap_or_default()), f))
+        .collect();
+    new_files.sort_by_key(|(score, _)| std::cmp::Reverse(*score));
+    match new_files.as_slice() {
+        [(_, only)] => Some(only),
+        [(best, file), (next, _), ..] if best != next => Some(file),
+        _ => None,
+    }
 }
 
 fn render(config: &Config, platform: &Platform) -> Option<OutputTree> {

@@ -186,6 +186,59 @@ mod tests {
         assert_eq!(used, listed);
     }
 
+    /// The host layout the tree's host files follow is compose's: every volume of the
+    /// template is a mount of `config::host` (variable, default, container path, services),
+    /// and the published XMPP ports are its ports.
+    #[test]
+    fn the_host_layout_is_the_templates_volumes_and_ports() {
+        use crate::config::host::{C2S, MOUNTS, S2S};
+        let template = include_str!("../../templates/compose.yaml.j2");
+        let mut volumes: Vec<(String, String)> = Vec::new();
+        let mut service = "";
+        for line in template.lines() {
+            if let Some(name) = line.strip_prefix("  ").and_then(|l| l.strip_suffix(':'))
+                && !name.starts_with(' ')
+            {
+                service = name;
+            }
+            let Some(volume) = line.trim().strip_prefix("- \"${") else {
+                continue;
+            };
+            let Some((variable, rest)) = volume.split_once(":-") else {
+                continue;
+            };
+            let Some((default, container)) = rest.split_once('}') else {
+                continue;
+            };
+            let container = container.trim_end_matches('"').trim_start_matches("/:");
+            let container = container.trim_start_matches(':').trim_end_matches('/');
+            if container.starts_with('/') {
+                volumes.push((
+                    format!("{variable} {default} {container}"),
+                    service.to_owned(),
+                ));
+            }
+        }
+        let mut expected: Vec<(String, String)> = MOUNTS
+            .iter()
+            .flat_map(|m| {
+                m.services.iter().map(move |s| {
+                    (
+                        format!("{} {} {}", m.variable, m.host, m.container),
+                        s.name().to_owned(),
+                    )
+                })
+            })
+            .collect();
+        volumes.sort();
+        expected.sort();
+        assert_eq!(volumes, expected);
+        for port in [C2S, S2S] {
+            let published = format!("${{{}:-{}}}:{}\"", port.variable, port.port, port.port);
+            assert!(template.contains(&published), "{published}");
+        }
+    }
+
     /// The versions compatibility is judged at are the ones compose runs by default.
     #[test]
     fn image_defaults_are_the_pinned_versions() {

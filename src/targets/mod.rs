@@ -103,6 +103,12 @@ pub enum Validator {
     ComposeSchema,
     /// `systemd-analyze verify`.
     SystemdAnalyze,
+    /// `systemd-sysusers --root=<scratch>`: the users and groups are created.
+    Sysusers,
+    /// `systemd-tmpfiles --create --root=<scratch>`, after the tree's sysusers.d.
+    Tmpfiles,
+    /// `named-checkzone` on the fragment wrapped in a minimal zone.
+    NamedCheckzone,
 }
 
 /// Which files of a tree a validator checks: a path, or every file of a directory (`dir/*`).
@@ -159,6 +165,9 @@ registry! {
     systemd => SystemdUnit,
     nginx => NginxSites,
     prose_toml => ProseConfigFiles,
+    host_files => HostFiles,
+    dns => DnsRecords,
+    install_notes => InstallNotes,
 }
 
 /// Runs every target; all targets' diagnostics are reported, not just the first one's.

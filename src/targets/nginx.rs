@@ -1,6 +1,8 @@
 //! nginx sites: `etc/nginx/sites-available/<pod domain>` (web app, websocket, uploads, BOSH,
-//! Dashboard, HTTP->HTTPS) and `etc/nginx/sites-available/<server domain>` (`/.well-known/`
-//! host-meta with CORS), from `templates/nginx-*.j2`.
+//! Dashboard), `etc/nginx/sites-available/<server domain>` (`/.well-known/` host-meta with
+//! CORS) and `etc/nginx/sites-available/<server domain>_http` (plain HTTP on every name: ACME
+//! http-01 challenges, else a redirect to HTTPS), from `templates/nginx-*.j2`; each enabled by
+//! a relative link `etc/nginx/sites-enabled/<name>` -> `../sites-available/<name>`.
 //!
 //! Decisions (see also the templates' comments):
 //! - **Names.** The web app is served at the pod domain: `pod.address.domain`, or, for a pod
@@ -9,10 +11,11 @@
 //!   themselves (a public address behind NAT is not on the machine). The Dashboard is served at
 //!   the host of `dashboard.url`, the well-known site at `server.domain`. Every name is
 //!   written in ASCII (punycode), and file names use the same form.
-//! - **Certificates** are Let's Encrypt's as the deployment guide obtains them:
-//!   `certbot --nginx -d <pod domain> -d <dashboard host>` (one lineage named after the pod
-//!   domain, used by both HTTPS servers of the pod site) and
-//!   `certbot certonly -d <server domain> …` (the well-known site).
+//! - **Certificates**: one Let's Encrypt lineage named after the server domain covers every
+//!   name ([`super::host_files::certificate`]), requested with `certbot certonly --webroot`:
+//!   the HTTP site serves the challenges, so renewals need no free port 80 and no stopped
+//!   nginx. The HTTP site is its own file (no certificate in it) so that it can be enabled
+//!   alone before the certificate exists (`INSTALL.md`).
 //! - **TLS** follows Mozilla's guideline 5.8 (= 6.0 for modern and intermediate; 5.8 for old)
 //!   as its generator writes it for nginx 1.22 / OpenSSL 3.0: no `X25519MLKEM768` (OpenSSL
 //!   < 3.5), no DHE suites so no `ssl_dhparam`, `@SECLEVEL=0` for old (else OpenSSL 3 refuses
@@ -35,6 +38,8 @@ use crate::config::model::{TlsProfile, UPLOAD_HOST};
 use crate::diagnostics::{Diagnosed, Diagnostic, code};
 
 pub const SITES_DIR: &str = "etc/nginx/sites-available";
+/// Where the sites are enabled (nginx's Debian configuration includes `sites-enabled/*`).
+pub const ENABLED_DIR: &str = "etc/nginx/sites-enabled";
 /// Where `/.well-known/` files are served from (host-meta is written under it).
 pub const WEB_ROOT: &str = "/var/www/default";
 /// Certbot's live certificate directory.
@@ -159,12 +164,35 @@ pub struct WellKnownSite {
     pub site: Site,
 }
 
-/// What the nginx target writes: the pod site, and the well-known site unless the server
-/// domain is one of the pod site's names.
+/// The variables of `nginx-http.conf.j2`: plain HTTP on every name of the pod.
+#[derive(Debug, Clone, Serialize)]
+pub struct HttpSite {
+    pub notice: String,
+    pub file_name: String,
+    /// Every name the HTTPS sites serve, and the groups component's (the certificate covers
+    /// it, so its challenge is answered here too).
+    pub names: Vec<String>,
+    /// Where certbot writes the challenges (`<web_root>/.well-known/acme-challenge/`).
+    pub web_root: String,
+}
+
+/// What the nginx target writes: the pod site, the well-known site unless the server domain
+/// is one of the pod site's names, and the HTTP site.
 #[derive(Debug, Clone, Serialize)]
 pub struct Plan {
     pub pod: PodSite,
     pub well_known: Option<WellKnownSite>,
+    pub http: HttpSite,
+}
+
+impl Plan {
+    /// The file names of every site, as in [`SITES_DIR`].
+    pub fn file_names(&self) -> Vec<&str> {
+        let mut names = vec![self.pod.file_name.as_str()];
+        names.extend(self.well_known.iter().map(|s| s.file_name.as_str()));
+        names.push(self.http.file_name.as_str());
+        names
+    }
 }
 
 /// The target: the nginx sites.
@@ -185,6 +213,7 @@ impl super::Target for NginxSites {
             template!("nginx-common.j2"),
             template!("nginx-pod.conf.j2"),
             template!("nginx-well-known.conf.j2"),
+            template!("nginx-http.conf.j2"),
         ]
     }
     fn variables(&self) -> &'static [FileVariable] {
@@ -204,6 +233,20 @@ impl super::Target for NginxSites {
     }
     fn render(&self, ctx: &RenderContext) -> Diagnosed<Vec<GeneratedFile>> {
         render(ctx)
+    }
+    fn links(&self, ctx: &RenderContext) -> Diagnosed<Vec<super::GeneratedLink>> {
+        // A plan with errors: `render` reports them.
+        let Ok(plan) = plan(ctx) else {
+            return Ok(Vec::new());
+        };
+        Ok(plan
+            .file_names()
+            .into_iter()
+            .map(|name| super::GeneratedLink {
+                path: format!("{ENABLED_DIR}/{name}").into(),
+                target: format!("../sites-available/{name}").into(),
+            })
+            .collect())
     }
 }
 
@@ -236,6 +279,10 @@ pub fn render_plan(plan: &Plan, templates: &Templates) -> Diagnosed<Vec<Generate
             templates.render_file("nginx-well-known.conf.j2", site),
         ));
     }
+    files.push(file(
+        &plan.http.file_name,
+        templates.render_file("nginx-http.conf.j2", &plan.http),
+    ));
     crate::diagnostics::collect(files.into_iter().map(|f| f.map(Some)))
 }
 
@@ -393,7 +440,8 @@ pub fn plan(ctx: &RenderContext) -> Diagnosed<Plan> {
         return Err(errors);
     }
     let tls = tls(config.server.defaults.tls_profile);
-    let (certificate, certificate_key) = lineage(&pod);
+    // One lineage for every name (`host_files::certificate`), named after the server domain.
+    let (certificate, certificate_key) = lineage(&server);
     let site = |name: &str| Site {
         names: vec![name.to_owned()],
         certificate: certificate.clone(),
@@ -423,8 +471,19 @@ pub fn plan(ctx: &RenderContext) -> Diagnosed<Plan> {
             Vec::new()
         },
     };
+    let mut http_names: Vec<String> = Vec::new();
+    for name in [&pod, &dashboard, &server, &format!("groups.{server}")] {
+        if !http_names.contains(name) {
+            http_names.push(name.clone());
+        }
+    }
+    let http = HttpSite {
+        notice: ctx.notice(),
+        file_name: format!("{server}_http"),
+        names: http_names,
+        web_root: WEB_ROOT.to_owned(),
+    };
     let well_known = (server != pod && server != dashboard).then(|| {
-        let (certificate, certificate_key) = lineage(&server);
         WellKnownSite {
             notice: ctx.notice(),
             file_name: server.clone(),
@@ -442,6 +501,7 @@ pub fn plan(ctx: &RenderContext) -> Diagnosed<Plan> {
     Ok(Plan {
         pod: pod_site,
         well_known,
+        http,
     })
 }
 

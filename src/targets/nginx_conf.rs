@@ -6,7 +6,8 @@
 //! `nginx -t` would accept the file.
 
 /// The directives each block of a site may hold (the shipped templates use all of them), and
-/// for `return`, the status codes a site answers with itself (301 to HTTPS, 204 to a CORS
+/// for `return`, the status codes a site answers with itself (301 to HTTPS, also from the HTTP
+/// site's `location /`, 204 to a CORS
 /// preflight, 404 for what it does not serve).
 const EXPECTED: &[(&str, &[&str])] = &[
     ("main", &["server"]),
@@ -65,7 +66,7 @@ const BLOCKS: &[&str] = &["server", "location", "if", "types"];
 /// The status codes a `return` may give, by block.
 const RETURNS: &[(&str, &[&str])] = &[
     ("server", &["301"]),
-    ("location", &["404"]),
+    ("location", &["301", "404"]),
     ("if", &["204"]),
 ];
 

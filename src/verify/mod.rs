@@ -16,6 +16,7 @@
 //! runs as root; prosodyctl, which executes the file, runs only after the file has loaded in a
 //! Lua sandbox without touching `os`, `io` or anything but Prosody's configuration calls.
 
+pub mod host;
 pub mod interpolate;
 pub mod kubernetes;
 mod manifest;
@@ -158,6 +159,9 @@ fn run_on_file(
         Validator::Toml => ("tomllib", toml(file)),
         Validator::ComposeSchema => ("compose-spec", compose_schema(file, compose_spec)),
         Validator::SystemdAnalyze => ("systemd-analyze", systemd_unit(file)),
+        Validator::Sysusers => ("systemd-sysusers", host::sysusers(file)),
+        Validator::Tmpfiles => ("systemd-tmpfiles", host::tmpfiles(file)),
+        Validator::NamedCheckzone => ("named-checkzone", host::zone_fragment(file)),
         Validator::Nginx => return run_on_set(validator, &[file.to_owned()]),
     })
 }
@@ -166,6 +170,17 @@ fn run_on_file(
 fn run_on_set(validator: Validator, files: &[PathBuf]) -> Option<(&'static str, Outcome)> {
     match validator {
         Validator::Nginx => Some(("nginx", nginx_sites(files))),
+        // One zone per file: the first failure, else a pass.
+        Validator::NamedCheckzone => {
+            let outcomes: Vec<Outcome> = files.iter().map(|f| host::zone_fragment(f)).collect();
+            let worst = outcomes
+                .iter()
+                .find(|o| o.is_failed())
+                .or_else(|| outcomes.iter().find(|o| o.is_skipped()))
+                .cloned()
+                .unwrap_or(Outcome::Passed);
+            Some(("named-checkzone", worst))
+        }
         other => run_on_file(other, files.first()?, None),
     }
 }

@@ -27,7 +27,7 @@ pub(super) struct Run {
 
 impl Run {
     /// stdout then stderr, trimmed: what `Failed` carries.
-    fn output(&self) -> String {
+    pub(super) fn output(&self) -> String {
         let (out, err) = (self.stdout.trim(), self.stderr.trim());
         match (out.is_empty(), err.is_empty()) {
             (true, _) => err.to_owned(),

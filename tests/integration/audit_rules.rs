@@ -134,11 +134,14 @@ const CASES: &[(&str, &str, &str)] = &[
 #[test]
 fn every_rule_triggers_and_stays_quiet_where_it_should() {
     // Rules on generated files are tested where those files are: `nginx-no-hsts` with
-    // templates, the `k8s-*` rules in `kubernetes.rs` (they read the Kubernetes manifests).
+    // templates, the `k8s-*` rules in `kubernetes.rs` (they read the Kubernetes manifests), the
+    // `dns-*` rules below (they read the host tree).
     let on_outputs = [
         "nginx-no-hsts",
         "k8s-secret-unreferenced",
         "k8s-no-network-policy",
+        "dns-address-unknown",
+        "dns-no-ipv6",
     ];
     let tested: Vec<&str> = CASES.iter().map(|c| c.0).chain(on_outputs).collect();
     for rule in RULES {
@@ -340,4 +343,58 @@ fn the_ssl_carried_for_the_old_profile_is_not_a_weak_override() {
     assert!(codes(&findings_for(&other, &[], None)).contains(&"weak-tls-override"));
     let more = old.replace("ssl = {", "ssl = { protocol = \"tlsv1+\",");
     assert!(codes(&findings_for(&more, &[], None)).contains(&"weak-tls-override"));
+}
+
+/// The findings of a pod audited with the tree it builds (the DNS rules read the tree).
+fn built_findings(pod_address: &str) -> Vec<Finding> {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("prose.toml");
+    std::fs::write(
+        &path,
+        format!("[server]\ndomain = \"example.org\"\n[pod.address]\n{pod_address}[dashboard]\nurl = \"https://admin.example.org\"\n"),
+    )
+    .expect("write");
+    let options = LoadOptions {
+        environment: QUIET_ENV
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect(),
+        ..LoadOptions::default()
+    };
+    let loaded = load(&path, &options).expect("readable");
+    let tree = prose_compile::pipeline::compile(&loaded, "prose.toml").expect("builds");
+    audit::audit(&loaded, Some(&tree))
+}
+
+#[test]
+fn dns_findings_say_which_records_the_fragment_cannot_give() {
+    // A pod domain only: no address record can be derived.
+    let findings = built_findings("domain = \"prose.example.org\"\n");
+    let finding = findings
+        .iter()
+        .find(|f| f.rule.code == "dns-address-unknown")
+        .expect("dns-address-unknown");
+    assert!(matches!(&finding.location, Location::Key { key, .. } if key == "pod.address"));
+    assert!(!codes(&findings).contains(&"dns-no-ipv6"));
+    // An IPv4 only, while compose enables IPv6: no AAAA records.
+    let findings = built_findings("ipv4 = \"203.0.113.10\"\n");
+    assert!(!codes(&findings).contains(&"dns-address-unknown"));
+    let finding = findings
+        .iter()
+        .find(|f| f.rule.code == "dns-no-ipv6")
+        .expect("dns-no-ipv6");
+    assert!(
+        matches!(&finding.location, Location::Output { file, .. } if file == "etc/prose/compose.yaml"),
+        "{:?}",
+        finding.location
+    );
+    // Both addresses: every record is derived.
+    let findings = built_findings("ipv4 = \"203.0.113.10\"\nipv6 = \"2001:db8::10\"\n");
+    assert!(!codes(&findings).iter().any(|c| c.starts_with("dns-")));
+    // Without the tree (audit of a configuration alone) neither rule speaks.
+    assert!(
+        !codes(&findings_for("", &[], None))
+            .iter()
+            .any(|c| c.starts_with("dns-"))
+    );
 }

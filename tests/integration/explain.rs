@@ -284,9 +284,10 @@ fn generated_lines_name_the_keys_behind_them() {
         ["server.defaults.file_upload_allowed"],
         "the upload location exists only with uploads"
     );
-    let redirect = line_of("minimal", site, "return 301 https://$host$request_uri;");
+    let http = "etc/nginx/sites-available/crisp.chat_http";
+    let redirect = line_of("minimal", http, "return 301 https://$host$request_uri;");
     assert_eq!(
-        causes("minimal", site, redirect),
+        causes("minimal", http, redirect),
         Vec::<String>::new(),
         "the redirect is fixed by the template"
     );
@@ -383,4 +384,39 @@ fn secrets_are_redacted_and_unknown_keys_get_a_suggestion() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("did you mean `server.domain`?"));
     assert!(Path::new(&repo().join("examples/full/prose.toml")).exists());
+}
+
+#[test]
+fn dns_records_name_the_keys_behind_them() {
+    let zone = "dns/example.org.zone";
+    let a = line_of(
+        "static-address",
+        zone,
+        "prose.example.org. 10800 IN A 203.0.113.10",
+    );
+    // The pod domain is `prose.<server.domain>` here: both keys move the record.
+    assert_eq!(
+        causes("static-address", zone, a),
+        ["pod.address.ipv4", "server.domain"]
+    );
+    let aaaa = line_of(
+        "static-address",
+        zone,
+        "admin.example.org. 10800 IN AAAA 2001:db8::10",
+    );
+    let keys = causes("static-address", zone, aaaa);
+    assert!(keys.contains(&"pod.address.ipv6".to_owned()), "{keys:?}");
+    assert!(keys.contains(&"dashboard.url".to_owned()), "{keys:?}");
+    let zone = "dns/crisp.chat.zone";
+    let s2s = line_of("full", zone, "_xmpp-server._tcp.crisp.chat. 10800 IN SRV");
+    let keys = causes("full", zone, s2s);
+    assert!(
+        keys.contains(&"server.defaults.federation_enabled".to_owned()),
+        "{keys:?}"
+    );
+    let c2s = line_of("full", zone, "_xmpp-client._tcp.crisp.chat. 10800 IN SRV");
+    assert_eq!(
+        causes("full", zone, c2s),
+        ["pod.address.domain", "server.domain"]
+    );
 }

@@ -79,7 +79,23 @@ fn examples_match_their_golden_trees() {
                 std::fs::create_dir_all(target.parent().expect("parent")).expect("mkdir");
                 std::fs::write(target, bytes).expect("write golden");
             }
+            for link in tree.links() {
+                let path = expected_root.join(link.path.as_str());
+                std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+                std::os::unix::fs::symlink(link.target.as_str(), path).expect("link golden");
+            }
             continue;
+        }
+        // Links (nginx's sites-enabled), as links: their targets compared.
+        let expected_links = links_of(&expected_root);
+        let actual_links: BTreeMap<String, String> = tree
+            .links()
+            .map(|l| (l.path.to_string(), l.target.to_string()))
+            .collect();
+        if expected_links != actual_links {
+            failures.push(format!(
+                "golden/{name}: links {expected_links:?}, built {actual_links:?}"
+            ));
         }
         let expected = support::read_tree(&expected_root);
         for file in expected
@@ -107,6 +123,23 @@ fn examples_match_their_golden_trees() {
     );
 }
 
+/// The symbolic links of a tree on disk, by relative path, with what they hold.
+fn links_of(root: &Path) -> BTreeMap<String, String> {
+    walkdir::WalkDir::new(root)
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.path_is_symlink())
+        .map(|e| {
+            let relative = e.path().strip_prefix(root).unwrap_or(e.path());
+            let target = std::fs::read_link(e.path()).expect("readlink");
+            (
+                relative.to_string_lossy().into_owned(),
+                target.to_string_lossy().into_owned(),
+            )
+        })
+        .collect()
+}
+
 #[test]
 fn golden_trees_cover_every_file_of_the_design() {
     for (name, path) in examples() {
@@ -130,8 +163,20 @@ fn golden_trees_cover_every_file_of_the_design() {
             "etc/prose/prose.toml".to_owned(),
             "etc/prose/prose-server.env".to_owned(),
             "etc/systemd/system/prose.service".to_owned(),
+            format!("etc/nginx/sites-available/{server}_http"),
+            "etc/sysusers.d/prose.conf".to_owned(),
+            "etc/tmpfiles.d/prose.conf".to_owned(),
+            format!("etc/letsencrypt/prose/{server}-deploy-hook"),
+            format!("dns/{server}.zone"),
+            "INSTALL.md".to_owned(),
         ] {
             assert!(tree.get(&file).is_some(), "{name}: no {file}");
+        }
+        for site in [pod, format!("{server}_http")] {
+            let link = tree
+                .get_link(format!("etc/nginx/sites-enabled/{site}"))
+                .unwrap_or_else(|| panic!("{name}: {site} is not enabled"));
+            assert_eq!(link.target, format!("../sites-available/{site}"));
         }
     }
 }

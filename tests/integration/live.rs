@@ -76,6 +76,9 @@ fn copy_tree(from: &Path, to: &Path) {
         let target = to.join(entry.path().strip_prefix(from).unwrap());
         if entry.file_type().is_dir() {
             fs::create_dir_all(&target).unwrap();
+        } else if entry.path_is_symlink() {
+            // nginx's sites-enabled links, kept as links.
+            std::os::unix::fs::symlink(fs::read_link(entry.path()).unwrap(), &target).unwrap();
         } else {
             fs::copy(entry.path(), &target).unwrap();
         }
@@ -126,6 +129,7 @@ const FAMILIES: &[&str] = &[
     "tls[c2s ",
     "tls[nginx ",
     "http.redirect[",
+    "http.acme_challenge[",
     "http.host_meta[",
     "http.cors_preflight[",
     "http.headers[",

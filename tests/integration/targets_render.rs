@@ -182,18 +182,19 @@ fn pod_site_names_certificates_and_locations_follow_the_configuration() {
     let files = load(&example("full")).render("prose.toml").unwrap();
     let text = text(&files, "etc/nginx/sites-available/prose.crisp.chat");
     let blocks = server_blocks(text);
-    assert_eq!(blocks.len(), 3);
-    let (app, dashboard, redirect) = (&blocks[0], &blocks[1], &blocks[2]);
+    assert_eq!(blocks.len(), 2, "plain HTTP is the HTTP site's");
+    let (app, dashboard) = (&blocks[0], &blocks[1]);
     assert_eq!(one_arg(app, "server_name"), "prose.crisp.chat");
     assert_eq!(one_arg(dashboard, "server_name"), "admin.prose.crisp.chat");
     for block in [app, dashboard] {
         assert_eq!(
             one_arg(block, "ssl_certificate"),
-            "/etc/letsencrypt/live/prose.crisp.chat/fullchain.pem"
+            "/etc/letsencrypt/live/crisp.chat/fullchain.pem",
+            "one lineage, named after the server domain, covers every name"
         );
         assert_eq!(
             one_arg(block, "ssl_certificate_key"),
-            "/etc/letsencrypt/live/prose.crisp.chat/privkey.pem"
+            "/etc/letsencrypt/live/crisp.chat/privkey.pem"
         );
         assert_eq!(
             args_of(block, "listen"),
@@ -202,12 +203,43 @@ fn pod_site_names_certificates_and_locations_follow_the_configuration() {
     }
     assert_eq!(locations(app), ["/", "/websocket", "/upload/"]);
     assert_eq!(locations(dashboard), ["/"]);
+
+    // Plain HTTP: every name (the groups component's too: the certificate covers it), the
+    // ACME challenges from the web root before the redirect.
+    let http = text_of_site(&files, "crisp.chat_http");
+    let blocks = server_blocks(&http);
+    assert_eq!(blocks.len(), 1);
+    let redirect = &blocks[0];
     assert_eq!(
         one_arg(redirect, "server_name"),
-        "prose.crisp.chat admin.prose.crisp.chat"
+        "prose.crisp.chat admin.prose.crisp.chat crisp.chat groups.crisp.chat"
     );
     assert_eq!(args_of(redirect, "listen"), [["80"], ["[::]:80"]]);
-    assert_eq!(one_arg(redirect, "return"), "301 https://$host$request_uri");
+    assert!(args_of(redirect, "ssl_certificate").is_empty());
+    assert_eq!(
+        locations(redirect),
+        ["^~ /.well-known/acme-challenge/", "/"]
+    );
+    let http_directives = parse_nginx(&http).unwrap();
+    let acme: Vec<String> = http_directives
+        .iter()
+        .skip_while(|d| {
+            !(d.name == "location" && d.args.contains(&"/.well-known/acme-challenge/".to_owned()))
+        })
+        .skip(1)
+        .take_while(|d| d.blocks.len() == 2)
+        .map(|d| format!("{} {}", d.name, d.args.join(" ")))
+        .collect();
+    assert!(
+        acme.contains(&"root /var/www/default".to_owned()),
+        "{acme:?}"
+    );
+    assert!(acme.contains(&"try_files $uri =404".to_owned()), "{acme:?}");
+    assert!(!acme.iter().any(|d| d.starts_with("return")), "{acme:?}");
+    assert!(
+        http.contains("location / {\n        return 301 https://$host$request_uri;"),
+        "{http}"
+    );
 
     let directives = parse_nginx(text).unwrap();
     let in_location = |loc: &str, name: &str| -> Vec<String> {
@@ -252,10 +284,7 @@ fn pod_site_names_certificates_and_locations_follow_the_configuration() {
             "/"
         ]
     );
-    assert_eq!(
-        one_arg(&blocks[1], "return"),
-        "301 https://$host$request_uri"
-    );
+    assert_eq!(blocks.len(), 1, "plain HTTP is the HTTP site's");
 }
 
 fn text_of_site(files: &[GeneratedFile], name: &str) -> String {
@@ -439,7 +468,7 @@ fn static_address_pods_are_served_at_prose_dot_server_domain() {
     assert_eq!(one_arg(&blocks[1], "server_name"), "admin.example.org");
     assert_eq!(
         one_arg(&blocks[1], "ssl_certificate"),
-        "/etc/letsencrypt/live/prose.example.org/fullchain.pem"
+        "/etc/letsencrypt/live/example.org/fullchain.pem"
     );
     // nginx listens on every address: a static address may not be on the machine (NAT).
     assert!(!site.contains("203.0.113.10:"), "{site}");
@@ -453,9 +482,11 @@ fn static_address_pods_are_served_at_prose_dot_server_domain() {
     let files = load(&fixture("dashboard-ip")).render("prose.toml").unwrap();
     let blocks = server_blocks(&text_of_site(&files, "prose.chat.example.com"));
     assert_eq!(one_arg(&blocks[1], "server_name"), "[2001:db8::10]");
+    // Plain HTTP on every name, the address too; the certificate covers only the names.
+    let http = server_blocks(&text_of_site(&files, "chat.example.com_http"));
     assert_eq!(
-        one_arg(&blocks[2], "server_name"),
-        "prose.chat.example.com [2001:db8::10]"
+        one_arg(&http[0], "server_name"),
+        "prose.chat.example.com [2001:db8::10] chat.example.com groups.chat.example.com"
     );
 }
 
@@ -633,7 +664,7 @@ fn rate_limits_are_ones_nginx_applies() {
 #[test]
 fn a_server_domain_shared_with_the_pod_or_dashboard_is_served_by_that_block() {
     let files = load(&fixture("same-domain")).render("prose.toml").unwrap();
-    assert_eq!(sites(&files).len(), 1);
+    assert_eq!(sites(&files).len(), 2, "the pod site and the HTTP site");
     let blocks = server_blocks(&text_of_site(&files, "example.net"));
     assert_eq!(one_arg(&blocks[0], "server_name"), "example.net");
     assert!(locations(&blocks[0]).contains(&"= /.well-known/host-meta".to_owned()));
@@ -648,7 +679,7 @@ fn a_server_domain_shared_with_the_pod_or_dashboard_is_served_by_that_block() {
     let files = load(&fixture("dashboard-on-server-domain"))
         .render("prose.toml")
         .unwrap();
-    assert_eq!(sites(&files).len(), 1);
+    assert_eq!(sites(&files).len(), 2, "the pod site and the HTTP site");
     let blocks = server_blocks(&text_of_site(&files, "talk.example.com"));
     assert_eq!(one_arg(&blocks[1], "server_name"), "example.com");
     assert!(locations(&blocks[1]).contains(&"/.well-known/".to_owned()));

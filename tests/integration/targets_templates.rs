@@ -25,6 +25,10 @@ fn contexts() -> Vec<(&'static str, serde_json::Value)> {
             "nginx-well-known.conf.j2",
             serde_json::to_value(plan.well_known.unwrap()).unwrap(),
         ),
+        (
+            "nginx-http.conf.j2",
+            serde_json::to_value(&plan.http).unwrap(),
+        ),
         ("host-meta.j2", host_meta.clone()),
         ("host-meta.json.j2", host_meta),
         (

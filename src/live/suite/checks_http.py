@@ -78,6 +78,34 @@ class Http:
                 verdict(f"http.redirect[{name}]", r.status in (301, 308) and location == f"https://{name}/some/path?q=1",
                         f"http://{name}/some/path?q=1 -> {r.status} {location}")
 
+    @guarded("http.acme_challenge")
+    def acme_challenge(self):
+        """certbot --webroot: a file it writes under <web root>/.well-known/acme-challenge/ is served over
+        plain HTTP, not redirected, on every name of a port-80 server that has the location."""
+        probe = self.W / "www/.well-known/acme-challenge/prose-live-probe"
+        probe.parent.mkdir(parents=True, exist_ok=True)
+        token = "probe-" + base64.urlsafe_b64encode(time.time_ns().to_bytes(8, "big")).decode()
+        probe.write_text(token)
+        probe.parent.chmod(0o755)
+        probe.chmod(0o644)
+        try:
+            for server in self.servers:
+                if any("ssl" in listen for listen in server["listen"]):
+                    continue
+                if not any(loc["match"] == "^~ /.well-known/acme-challenge/" for loc in server["locations"]):
+                    continue
+                for name in server["server_name"]:
+                    c = http.client.HTTPConnection("127.0.0.1", 80, timeout=5)
+                    c.request("GET", "/.well-known/acme-challenge/prose-live-probe", headers={"Host": name})
+                    r = c.getresponse()
+                    body = r.read()
+                    c.close()
+                    verdict(f"http.acme_challenge[{name}]", r.status == 200 and body == token.encode(),
+                            f"http://{name}/.well-known/acme-challenge/prose-live-probe -> {r.status}, "
+                            f"body is the file: {body == token.encode()}")
+        finally:
+            probe.unlink()
+
     @guarded("http.host_meta")
     def host_meta(self):
         files = {"/.well-known/host-meta": ("application/xrd+xml", self.W / "www/.well-known/host-meta"),

@@ -63,20 +63,35 @@ def hostname(name, where):
     return name
 
 
+SITE_LINKS = Path("etc/nginx/sites-enabled")
+
+
 def copy_tree(src, dst):
-    """Regular files and directories only (no symbolic link followed), each file bounded."""
+    """Regular files and directories only (no symbolic link followed), each file bounded. The
+    only links accepted are nginx's `sites-enabled/<name>` -> `../sites-available/<name>`, never
+    copied: their names are returned (the harness enables those sites itself)."""
+    enabled = []
     for root, dirs, files in os.walk(src):
         rel = Path(root).relative_to(src)
         for name in dirs + files:
             path = Path(root) / name
             if path.is_symlink():
-                raise SystemExit(f"{path}: a symbolic link in the tree; the live checks copy regular files only")
+                target = os.readlink(path)
+                site = Path(root).parent / "sites-available" / name
+                if Path(src.name) / rel == SITE_LINKS and target == f"../sites-available/{name}" and site.is_file() and not site.is_symlink():
+                    enabled.append(name)
+                    continue
+                raise SystemExit(f"{path}: a symbolic link in the tree other than a site's; "
+                                 "the live checks copy regular files only")
         (dst / rel).mkdir(parents=True, exist_ok=True)
         for name in files:
             path = Path(root) / name
+            if path.is_symlink():
+                continue
             if not path.is_file() or path.stat().st_size > MAX_FILE:
                 raise SystemExit(f"{path}: not a regular file of at most {MAX_FILE} bytes")
             shutil.copyfile(path, dst / rel / name)
+    return enabled
 
 
 def as_prosody(argv):
@@ -219,9 +234,10 @@ def main():
         (W / d).mkdir(parents=True, exist_ok=True)
     os.chmod(W, 0o755)
     uid, gid = pwd.getpwnam("prosody").pw_uid, grp.getgrnam("prosody").gr_gid
+    enabled = []
     for part in ["etc", "var"]:
         if (src / part).is_dir():
-            copy_tree(src / part, W / "tree" / part)
+            enabled += copy_tree(src / part, W / "tree" / part)
     note("PREP", f"tree {src} copied to {W / 'tree'}")
     rewrite = Rewriter()
 
@@ -263,6 +279,8 @@ def main():
     sites_dir = W / "tree/etc/nginx/sites-available"
     for f in sorted(sites_dir.iterdir()) if sites_dir.is_dir() else []:
         label = f"etc/nginx/sites-available/{f.name}"
+        if f.name not in enabled:
+            raise SystemExit(f"{label}: the tree has no etc/nginx/sites-enabled/{f.name} link to it")
         t = f.read_text()
         t = rewrite(label, t, r"/etc/letsencrypt/live/", f"{W}/certs/live/", "certificate path")
         t = rewrite(label, t, r"(\broot\s+)/var/www/default;", rf"\g<1>{W}/www;", "web root")

@@ -75,6 +75,7 @@ def main():
             asyncio.run(checks_xmpp.clients(plan, ca, http, want))
         if want("http"):
             http.redirects()
+            http.acme_challenge()
             http.host_meta()
             http.upstreams()
         if want("ws"):
