@@ -2,7 +2,8 @@
 //! (`output::recorded_up_to_date`) is compared with before the pod is loaded.
 //!
 //! It covers, each field length-prefixed so no two inputs read alike: the record's format and
-//! the tool's version (its embedded templates, schema, presets and targets), the platform
+//! the tool's version and build (its embedded templates, schema, presets and targets: the
+//! running executable's inode, size and mtime), the platform
 //! with the repository's settings, the pod's paths and the label its headers name, the bytes
 //! of `prose.toml`, of the env files found beside it (or that each is absent) and of every
 //! `--env-file`, the `PROSE_*` variables the loader takes from the process environment (none
@@ -29,7 +30,30 @@ const FORMAT: &str = "prose-compile input digest 1";
 
 /// The digest (hex) of `pod`'s inputs under `run`, or `None` when one cannot be read.
 pub fn input_digest(pod: &Pod, run: &RunOptions<'_>) -> Option<String> {
-    digest_with_version(pod, run, env!("CARGO_PKG_VERSION"))
+    let version = format!("{} {}", env!("CARGO_PKG_VERSION"), executable()?);
+    digest_with_version(pod, run, &version)
+}
+
+/// Which build of the tool this is: the version alone would let a binary rebuilt from changed
+/// sources (same version number, other templates or rules) trust the records of the one
+/// before it. The running executable's device, inode, size and mtime, read once; `None`
+/// (no record trusted or written) when they cannot be read.
+fn executable() -> Option<&'static str> {
+    static IDENTITY: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    IDENTITY
+        .get_or_init(|| {
+            use std::os::unix::fs::MetadataExt;
+            let meta = std::fs::metadata("/proc/self/exe").ok()?;
+            Some(format!(
+                "{}:{} {} {}.{:09}",
+                meta.dev(),
+                meta.ino(),
+                meta.size(),
+                meta.mtime(),
+                meta.mtime_nsec()
+            ))
+        })
+        .as_deref()
 }
 
 /// [`input_digest`] for a given tool version (tests: another version is another digest).

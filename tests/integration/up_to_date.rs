@@ -234,6 +234,24 @@ fn every_input_is_part_of_the_digest() {
         assert_eq!(run.loaded, 1, "{what}: the pod is loaded again\n{run:?}");
         previous = (flags.clone(), env.clone());
     }
+    // Another build of the tool (here a copy of it: another inode), whatever its version
+    // number says.
+    settle(dir.path(), &base, &[]);
+    let copy = dir.path().join("prose-compile-rebuilt");
+    fs::copy(env!("CARGO_BIN_EXE_prose-compile"), &copy).unwrap();
+    let out = Command::new(&copy)
+        .current_dir(dir.path())
+        .env_clear()
+        .env("COLUMNS", "100")
+        .env("PROSE_COMPILE_TRACE_LOADS", "1")
+        .args(base)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains(TRACE),
+        "{out:?}"
+    );
     // A variable the loader does not take is no input.
     settle(dir.path(), &base, &[]);
     let run = build(dir.path(), &base, &[("PROSE_COMPILE_UNRELATED", "1")]);
