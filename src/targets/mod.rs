@@ -14,6 +14,7 @@ pub mod nginx_conf;
 pub mod platform;
 pub mod templating;
 pub mod wellformed;
+pub mod yaml_scalar;
 
 use std::path::Path;
 

@@ -643,31 +643,13 @@ pub mod escape {
         }
     }
 
-    /// YAML 1.2 `c-printable`, minus the characters YAML 1.1 treats as line breaks.
-    fn yaml_plain_char(c: char) -> bool {
-        matches!(c, '\u{20}'..='\u{7e}' | '\u{a0}'..='\u{d7ff}' | '\u{e000}'..='\u{fffd}' | '\u{10000}'..)
-            && !matches!(c, '\u{2028}' | '\u{2029}' | '\u{feff}')
-    }
-
     /// A double-quoted YAML scalar. Every character YAML could read as structure or as a line
     /// break is escaped, and `$` is written `$$` because compose interpolates every value.
     pub fn yaml_str(s: &str) -> Result<String, String> {
-        let mut out = String::with_capacity(s.len() + 2);
-        out.push('"');
-        for c in s.chars() {
-            match c {
-                '"' => out.push_str("\\\""),
-                '\\' => out.push_str("\\\\"),
-                '$' => out.push_str("$$"),
-                '\t' => out.push_str("\\t"),
-                '\n' => out.push_str("\\n"),
-                '\r' => out.push_str("\\r"),
-                c if yaml_plain_char(c) => out.push(c),
-                c => out.push_str(&format!("\\u{:04x}", c as u32)),
-            }
-        }
-        out.push('"');
-        Ok(out)
+        Ok(crate::targets::yaml_scalar::double_quoted(
+            s,
+            crate::targets::yaml_scalar::Dollar::DoubledForCompose,
+        ))
     }
 
     /// The content of an XML attribute (either quote style). Characters XML 1.0 forbids are
@@ -703,7 +685,9 @@ pub mod escape {
         let mut out: String = s
             .chars()
             .map(|c| {
-                if c != '\t' && (!yaml_plain_char(c) || is_noncharacter(c)) {
+                if c != '\t'
+                    && (!crate::targets::yaml_scalar::one_line_char(c) || is_noncharacter(c))
+                {
                     visible(c)
                 } else {
                     c.to_string()

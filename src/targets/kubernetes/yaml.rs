@@ -14,6 +14,7 @@
 //! no configuration string there (configuration reaches containers through ConfigMaps and
 //! `envFrom`, which Kubernetes does not expand).
 
+use crate::targets::yaml_scalar::{Dollar, double_quoted, one_line_char};
 use std::fmt::Write as _;
 
 /// A YAML value.
@@ -286,8 +287,9 @@ fn write_block(out: &mut String, text: &str, indent: usize) {
 /// document marker or indentation can be misread) every line stays inside the block.
 fn block_safe(s: &str) -> bool {
     !s.trim_end_matches('\n').is_empty()
-        && s.chars().all(|c| c == '\n' || c == '\t' || printable(c))
-        && !s.contains(['\r', '\u{85}', '\u{2028}', '\u{2029}', '\u{feff}'])
+        && s.chars()
+            .all(|c| c == '\n' || c == '\t' || one_line_char(c))
+        && !s.contains('\r')
         && !s.split('\n').any(|line| line.starts_with('\t'))
 }
 
@@ -321,36 +323,9 @@ fn is_plain(s: &str) -> bool {
         && !RESERVED_WORDS.contains(&s.to_ascii_lowercase().as_str())
 }
 
-/// YAML's printable characters (`c-printable`).
-fn printable(c: char) -> bool {
-    matches!(c, '\u{20}'..='\u{7e}' | '\u{85}' | '\u{a0}'..='\u{d7ff}' | '\u{e000}'..='\u{fffd}' | '\u{10000}'..)
-}
-
-/// A double-quoted scalar: `"` and `\` escaped, and every character that is not printable, or
-/// that YAML 1.1 reads as a line break, as an escape (`\n`, `\t`, `\uXXXX`).
+/// A double-quoted scalar (the escaper compose's templates use too, without doubling `$`).
 pub fn quoted(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            '\u{85}' | '\u{2028}' | '\u{2029}' | '\u{feff}' => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c if printable(c) => out.push(c),
-            c if (c as u32) <= 0xffff => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => {
-                let _ = write!(out, "\\U{:08x}", c as u32);
-            }
-        }
-    }
-    out.push('"');
-    out
+    double_quoted(s, Dollar::Literal)
 }
 
 #[cfg(test)]
