@@ -4,17 +4,17 @@
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::args::LoadArgs;
 use super::exit::{Exit, Outcome as CommandOutcome, Stop};
 use super::ui::{Ui, plural};
-use prose_compile::audit::{self, Finding};
-use prose_compile::config::EnvUse;
-use prose_compile::diagnostics::{self, JsonDiagnostic};
+use prose_compile::audit;
+use prose_compile::config::Loaded;
+use prose_compile::diagnostics;
 use prose_compile::output::{Change, OutputTree, WriteError, unified_diff};
 use prose_compile::pipeline::fleet::{self, RootOutcome};
-use prose_compile::pipeline::{self, Action, Outcome, PodReport, RunOptions};
+use prose_compile::pipeline::{self, Action, Inspection, Outcome, PodReport, RunOptions};
 use prose_compile::targets::{self, Platform, kubernetes};
 
 /// Diff lines shown before the rest is summarised.
@@ -42,9 +42,10 @@ struct BuiltPod {
     path: String,
     output: String,
     status: &'static str,
-    diagnostics: Vec<JsonDiagnostic>,
-    /// The values `PROSE_*` variables set.
-    environment: Vec<EnvUse>,
+    /// `[JsonDiagnostic]`.
+    diagnostics: serde_json::Value,
+    /// The values `PROSE_*` variables set (`[EnvUse]`).
+    environment: serde_json::Value,
     /// Why the pod could not be read or written (`unreadable`, `failed`).
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<String>,
@@ -62,6 +63,52 @@ struct JsonChange {
     change: &'static str,
     /// The unified diff (`mode`: a sentence).
     diff: String,
+}
+
+/// What is reported about a written pod besides its outcome, worked out on the pod's thread
+/// from the pod as loaded and compiled, and kept in the tree's input record: a build that
+/// finds the tree up to date by its record reports exactly this, without loading the pod.
+#[derive(Serialize, Deserialize)]
+struct Inspected {
+    /// The human report before the outcome: the diagnostics and the environment notes, as
+    /// `Ui` prints them under this build's settings (secrets masked, as always).
+    shown: String,
+    /// `--format json`: the pod's `diagnostics` and `environment`.
+    diagnostics: serde_json::Value,
+    environment: serde_json::Value,
+    /// The audit summary of the tree: `0 critical, 2 warnings, 0 suggestions`.
+    audit: String,
+}
+
+impl Inspected {
+    fn new(ui: &Ui, loaded: &Loaded, tree: &OutputTree) -> Inspected {
+        let uses = loaded.environment_uses();
+        let json = |value: serde_json::Result<serde_json::Value>| value.unwrap_or_default();
+        Inspected {
+            shown: if ui.human() {
+                ui.diagnostics_text(&loaded.diagnostics, &loaded.sources)
+                    + &super::environment::note_text(ui, &loaded.path.display().to_string(), &uses)
+            } else {
+                String::new()
+            },
+            diagnostics: json(serde_json::to_value(diagnostics::all_to_json(
+                &loaded.diagnostics,
+                &loaded.sources,
+            ))),
+            environment: json(serde_json::to_value(&uses)),
+            audit: super::audit::counts(&audit::audit(loaded, Some(tree))),
+        }
+    }
+}
+
+impl Inspection for Inspected {
+    fn to_record(&self) -> Option<String> {
+        // One line: JSON escapes the line breaks of the shown text.
+        serde_json::to_string(self).ok()
+    }
+    fn from_record(line: &str) -> Option<Self> {
+        serde_json::from_str(line).ok()
+    }
 }
 
 /// Pods by outcome, for the summary line and the exit code.
@@ -85,11 +132,12 @@ pub fn run(ui: &Ui, request: &Request<'_>) -> CommandOutcome {
     };
     let custom;
     let templates = match request.templates {
-        None => targets::embedded_templates(),
+        // The embedded ones, compiled when a pod is rendered.
+        None => None,
         Some(dir) => {
             custom = targets::templates_from_dir(dir)
                 .map_err(|error| Stop::Usage(format!("--templates {}: {error}", dir.display())))?;
-            &custom
+            Some(&custom)
         }
     };
     let options = request.load.options();
@@ -99,15 +147,18 @@ pub fn run(ui: &Ui, request: &Request<'_>) -> CommandOutcome {
             ui.err(&format!("\r[{done}/{}] pods", pods.len()));
         }
     };
+    let presentation = ui.presentation_key();
     let run = RunOptions {
         load: &options,
         action: request.action,
         templates,
         platform: &platform,
         lock_wait: lock_wait()?,
+        inspection_key: &presentation,
     };
-    // The audit of each written tree, for its summary line, on the pod's own thread.
-    let audit = |loaded: &_, tree: &_| audit::audit(loaded, Some(tree));
+    // What is reported about each written tree (its diagnostics, its audit summary), on the
+    // pod's own thread; kept in the tree's input record for a build that skips the pod.
+    let audit = |loaded: &Loaded, tree: &OutputTree| Inspected::new(ui, loaded, tree);
 
     let mut counts = Counts::default();
     let mut diff = DiffBudget {
@@ -117,7 +168,7 @@ pub fn run(ui: &Ui, request: &Request<'_>) -> CommandOutcome {
     let mut json = Report { pods: Vec::new() };
     let mut stopped = None;
     // Each pod is printed (and its report dropped) as soon as it and those before it are done.
-    let consume = |report: PodReport<Vec<Finding>>| {
+    let consume = |report: PodReport<Inspected>| {
         if stopped.is_some() {
             return;
         }
@@ -129,16 +180,26 @@ pub fn run(ui: &Ui, request: &Request<'_>) -> CommandOutcome {
                 path: report.pod.config.display().to_string(),
                 output: report.output_dir.display().to_string(),
                 status,
-                diagnostics: report
-                    .loaded
-                    .as_ref()
-                    .map(|l| diagnostics::all_to_json(&report.diagnostics(), &l.sources))
-                    .unwrap_or_default(),
-                environment: report
-                    .loaded
-                    .as_ref()
-                    .map(|l| l.environment_uses())
-                    .unwrap_or_default(),
+                diagnostics: match &report.inspection {
+                    Some(inspected) => inspected.diagnostics.clone(),
+                    None => json_value(
+                        report
+                            .loaded
+                            .as_ref()
+                            .map(|l| diagnostics::all_to_json(&report.diagnostics(), &l.sources))
+                            .unwrap_or_default(),
+                    ),
+                },
+                environment: match &report.inspection {
+                    Some(inspected) => inspected.environment.clone(),
+                    None => json_value(
+                        report
+                            .loaded
+                            .as_ref()
+                            .map(|l| l.environment_uses())
+                            .unwrap_or_default(),
+                    ),
+                },
                 error: match &report.outcome {
                     Outcome::Refused(problem) => Some(problem.clone()),
                     Outcome::Unreadable(error) => Some(error.to_string()),
@@ -267,8 +328,8 @@ fn print_root(
             path: shown,
             output: dir.display().to_string(),
             status,
-            diagnostics: Vec::new(),
-            environment: Vec::new(),
+            diagnostics: serde_json::Value::Array(Vec::new()),
+            environment: serde_json::Value::Array(Vec::new()),
             error,
             changes,
         });
@@ -298,6 +359,11 @@ fn lock_wait() -> Result<std::time::Duration, Stop> {
     }
 }
 
+/// A JSON field's value (`Null` if it cannot be one, which these types always can).
+fn json_value(value: impl Serialize) -> serde_json::Value {
+    serde_json::to_value(value).unwrap_or_default()
+}
+
 /// `built 3 pods: 1 changed, 2 unchanged, 0 invalid, 0 failed`.
 fn summary(action: &Action, n: usize, c: &Counts) -> String {
     let compare = matches!(action, Action::Compare);
@@ -314,12 +380,18 @@ fn summary(action: &Action, n: usize, c: &Counts) -> String {
 /// Prints one pod's diagnostics, notes and diff; counts it; returns its status word.
 fn print_pod(
     ui: &Ui,
-    report: &PodReport<Vec<Finding>>,
+    report: &PodReport<Inspected>,
     counts: &mut Counts,
     diff: &mut DiffBudget,
 ) -> Result<&'static str, Stop> {
     let name = report.pod.config.display().to_string();
-    if let Some(loaded) = &report.loaded
+    // A written pod is reported from its inspection, whether it was loaded by this build or
+    // found up to date by its tree's record: one way to print both.
+    if let Some(inspected) = &report.inspection {
+        if ui.human() {
+            ui.err(&inspected.shown);
+        }
+    } else if let Some(loaded) = &report.loaded
         && ui.human()
     {
         ui.diagnostics(&report.diagnostics(), &loaded.sources);
@@ -388,11 +460,8 @@ fn print_pod(
                 counts.unchanged += 1;
                 "unchanged"
             };
-            if let Some(findings) = &report.inspection {
-                ui.note(&format!(
-                    "{name}: audit: {}",
-                    super::audit::counts(findings)
-                ));
+            if let Some(inspected) = &report.inspection {
+                ui.note(&format!("{name}: audit: {}", inspected.audit));
             }
             status
         }

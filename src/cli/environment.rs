@@ -7,13 +7,19 @@ use prose_compile::config::EnvUse;
 
 /// The note for one pod (nothing when no variable set a value).
 pub fn note(ui: &Ui, pod: &str, uses: &[EnvUse]) {
+    ui.err(&note_text(ui, pod, uses));
+}
+
+/// What [`note`] prints.
+pub fn note_text(ui: &Ui, pod: &str, uses: &[EnvUse]) -> String {
+    let mut text = String::new();
     let from_process: Vec<&str> = uses
         .iter()
         .filter(|u| u.from_process())
         .map(|u| u.variable.as_str())
         .collect();
     if !from_process.is_empty() {
-        ui.note(&format!(
+        text += &ui.note_text(&format!(
             "{pod}: values set by the process environment: {} (`--no-env` ignores it)",
             from_process.join(", ")
         ));
@@ -24,10 +30,11 @@ pub fn note(ui: &Ui, pod: &str, uses: &[EnvUse]) {
                 Some(line) => format!("{}:{line}", used.source),
                 None => "process environment".to_owned(),
             };
-            ui.note(&format!(
+            text += &ui.note_text(&format!(
                 "  {} sets `{}` ({place})",
                 used.variable, used.key
             ));
         }
     }
+    text
 }

@@ -59,6 +59,11 @@ impl Ui {
 
     /// Diagnostics on standard error (errors only under `--quiet`).
     pub fn diagnostics(&self, diagnostics: &[Diagnostic], sources: &Sources) {
+        self.err(&self.diagnostics_text(diagnostics, sources));
+    }
+
+    /// What [`Ui::diagnostics`] prints.
+    pub fn diagnostics_text(&self, diagnostics: &[Diagnostic], sources: &Sources) -> String {
         let shown: Vec<Diagnostic> = diagnostics
             .iter()
             .filter(|d| !self.quiet || d.is_error())
@@ -68,14 +73,30 @@ impl Ui {
             color: self.color_err,
             width: self.width,
         };
-        self.err(&diagnostics::render_human(&shown, sources, options));
+        diagnostics::render_human(&shown, sources, options)
     }
 
     /// A progress or summary line on standard error (human format, not `--quiet`).
     pub fn note(&self, text: &str) {
+        self.err(&self.note_text(text));
+    }
+
+    /// What [`Ui::note`] prints (nothing under `--quiet` or another format).
+    pub fn note_text(&self, text: &str) -> String {
         if !self.quiet && self.human() {
-            self.err(&format!("{text}\n"));
+            format!("{text}\n")
+        } else {
+            String::new()
         }
+    }
+
+    /// Everything the printed text depends on besides what it reports: a build's input
+    /// record is reused only under the same settings (`pipeline::RunOptions::inspection_key`).
+    pub fn presentation_key(&self) -> String {
+        format!(
+            "format={:?} color={} width={} quiet={} verbose={}",
+            self.format, self.color_err, self.width, self.quiet, self.verbose
+        )
     }
 
     /// A JSON document on standard output: compact, or pretty for the reports people read.

@@ -168,7 +168,7 @@ fn unquote(raw: &str) -> String {
 pub fn environment_source(vars: &[(String, String)], sources: &mut Sources) -> Vec<Assignment> {
     let mut vars: Vec<_> = vars
         .iter()
-        .filter(|(name, _)| name.starts_with(PREFIX) && !name.starts_with(OWN_PREFIX))
+        .filter(|(name, _)| taken_from_environment(name))
         .collect();
     vars.sort();
     let mut text = String::new();
@@ -439,6 +439,12 @@ fn relocate(node: &mut Node, origin: &dyn Fn(Span) -> Origin) {
         Value::Array(items) => items.iter_mut().for_each(|n| relocate(n, origin)),
         _ => {}
     }
+}
+
+/// Whether the loader takes the process environment's variable `name` (`PROSE_*`, not the
+/// tool's own `PROSE_COMPILE_*`).
+pub fn taken_from_environment(name: &str) -> bool {
+    name.starts_with(PREFIX) && !name.starts_with(OWN_PREFIX)
 }
 
 /// A parsed `--set KEY=VALUE` argument.

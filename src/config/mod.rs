@@ -21,5 +21,8 @@ pub mod schema_nav;
 pub mod types;
 pub mod validate;
 
-pub use load::{EnvUse, LoadError, LoadOptions, Loaded, load};
+pub use load::{
+    COMPOSE_ENV_FILE, EnvUse, LoadError, LoadOptions, Loaded, SERVER_ENV_FILE, SIBLING_ENV_FILE,
+    load,
+};
 pub use model::Config;

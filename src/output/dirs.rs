@@ -290,6 +290,31 @@ const _: () = assert!(crate::targets::MAX_FILE_BYTES < MAX_ON_DISK_BYTES);
 pub(super) struct OnDisk {
     pub(super) bytes: Vec<u8>,
     pub(super) mode: u32,
+    /// Which file it was, as read (see [`FileId`]).
+    pub(super) id: FileId,
+}
+
+/// What identifies a file's version: the input record (`super::record`) is written only when
+/// every file is still the one this build read or wrote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct FileId {
+    pub(super) dev: u64,
+    pub(super) ino: u64,
+    pub(super) size: i64,
+    pub(super) mtime: (i64, u64),
+    pub(super) ctime: (i64, u64),
+}
+
+impl FileId {
+    pub(super) fn of(stat: &rustix::fs::Stat) -> FileId {
+        FileId {
+            dev: stat.st_dev,
+            ino: stat.st_ino,
+            size: stat.st_size,
+            mtime: (stat.st_mtime, stat.st_mtime_nsec),
+            ctime: (stat.st_ctime, stat.st_ctime_nsec),
+        }
+    }
 }
 
 /// What is at a path of the tree, looked at without following a link.
@@ -355,6 +380,7 @@ pub(super) fn look_at(
     Ok(State::File(OnDisk {
         bytes,
         mode: stat.st_mode & 0o7777,
+        id: FileId::of(&stat),
     }))
 }
 
@@ -385,23 +411,24 @@ pub(super) fn read_at(
 
 /// Creates the new file `name` in `dir` with exactly `mode` (it must not exist): created with
 /// its mode, so it is never more readable than that; `fchmod` only when the umask took bits
-/// away.
+/// away. Returns what the file is once written (a rename changes its ctime, nothing else).
 pub(super) fn create_at(
     dir: BorrowedFd<'_>,
     name: &str,
     contents: &[u8],
     mode: u32,
     path: &Path,
-) -> Result<(), WriteError> {
+) -> Result<FileId, WriteError> {
     let flags = OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
     let fd = openat(dir, name, flags, Mode::from_raw_mode(mode))
         .map_err(|e| io_error(path, e.into()))?;
     if umask().is_none_or(|umask| mode & umask != 0) {
         fchmod(&fd, Mode::from_raw_mode(mode)).map_err(|e| io_error(path, e.into()))?;
     }
-    File::from(fd)
-        .write_all(contents)
-        .map_err(|e| io_error(path, e))
+    let mut file = File::from(fd);
+    file.write_all(contents).map_err(|e| io_error(path, e))?;
+    let stat = fstat(&file).map_err(|e| io_error(path, e.into()))?;
+    Ok(FileId::of(&stat))
 }
 
 /// The process's umask, read once from `/proc/self/status` (reading it with `umask(2)` means

@@ -2,11 +2,12 @@
 //! directory itself.
 //!
 //! The lock is on the directory, not on a file in the work directory: the work directory is
-//! removed at the end of every build (a committed tree carries nothing of ours but
-//! `SHA256SUMS`), and a lock file that is removed and recreated would let two builds each hold
-//! "the" lock on a different inode. The root is what both builds name, and it stays.
+//! emptied and removed by builds (only the input record, `record`, stays in it), and a lock
+//! file that is removed and recreated would let two builds each hold "the" lock on a
+//! different inode. The root is what both builds name, and it stays.
 //! A build (`write`) holds it exclusively from before it reads the manifest until after it has
-//! written the manifest; `build --check` and `diff` (`plan`) hold it shared, so they never
+//! written the manifest and the input record; `build --check`, `diff` (`plan`) and the
+//! up-to-date check of the input record hold it shared, so they never
 //! compare against a tree in the middle of being written. A killed build's lock goes with its
 //! process.
 

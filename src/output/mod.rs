@@ -25,6 +25,10 @@
 //! build's own only when it is exactly the link the build writes, or, for one an earlier build
 //! wrote, when it names the file its manifest listed with the same digest ([`resolve_link`]).
 //!
+//! A build whose caller gives it an input record ([`RecordInput`]) writes it last, in the work
+//! directory, which then stays; the next build compares it before doing anything else
+//! ([`recorded_up_to_date`], see `record`).
+//!
 //! Around all of it, a build holds an exclusive lock on the tree's root ([`lock`]), so two
 //! builds of one tree take turns; every directory of the tree, its root included, is 0755
 //! whatever the umask (the tree is installed with `rsync -a` onto `/`).
@@ -34,6 +38,7 @@ mod dirs;
 pub mod lock;
 mod manifest;
 mod plan;
+mod record;
 mod write;
 
 use std::collections::BTreeMap;
@@ -42,6 +47,7 @@ use std::path::{Component, Path};
 pub use diff::unified_diff;
 pub use manifest::{Manifest, parse_manifest, sha256_hex};
 pub use plan::{Change, plan, plan_with};
+pub use record::{RecordInput, Recorded, recorded_up_to_date};
 pub use write::{HandEdit, WriteError, WriteOptions, WriteSummary, write, write_with};
 
 use camino::{Utf8Path, Utf8PathBuf};
@@ -54,7 +60,7 @@ pub const MANIFEST: &str = "SHA256SUMS";
 pub const PRIVATE_MANIFEST: &str = "SHA256SUMS.private";
 /// The mode of every directory of a tree, its root included.
 pub const DIR_MODE: u32 = 0o755;
-/// The tool's work directory inside the output tree (staging and journal).
+/// The tool's work directory inside the output tree (staging, journal, input record).
 pub const WORK_DIR: &str = ".prose-compile";
 
 /// Generated files by relative path, in a stable order.

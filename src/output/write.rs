@@ -13,12 +13,13 @@ use super::dirs::{
 };
 use super::lock::{Access, lock_dir};
 use super::manifest::{JOURNAL, Ownership, sha256_hex};
+use super::record::{RecordInput, Seen, remove_record, write_record};
 use super::{MANIFEST, OutputTree, PRIVATE_MANIFEST, WORK_DIR, link_text, unified_diff};
 use crate::targets::GeneratedLink;
 
 /// How a tree is written.
 #[derive(Debug, Clone, Copy)]
-pub struct WriteOptions {
+pub struct WriteOptions<'a> {
     /// Overwrite generated files edited by hand.
     pub force: bool,
     /// How long to wait for another build of the same tree.
@@ -28,6 +29,9 @@ pub struct WriteOptions {
     /// end). Without it nothing is synced: a kill is still repaired (the page cache outlives
     /// the process), a power cut may leave files empty, which the next build reports.
     pub durable: bool,
+    /// Leave an input record (`super::record`) for the next build, written last; `None`
+    /// removes any record and leaves no work directory behind.
+    pub record: Option<RecordInput<'a>>,
 }
 
 /// Why a build stopped without changing anything.
@@ -98,6 +102,7 @@ pub fn write(tree: &OutputTree, root: &Path, force: bool) -> Result<WriteSummary
             force,
             lock_wait: super::lock::DEFAULT_WAIT,
             durable: false,
+            record: None,
         },
     )
 }
@@ -106,7 +111,7 @@ pub fn write(tree: &OutputTree, root: &Path, force: bool) -> Result<WriteSummary
 pub fn write_with(
     tree: &OutputTree,
     root: &Path,
-    options: &WriteOptions,
+    options: &WriteOptions<'_>,
 ) -> Result<WriteSummary, WriteError> {
     let force = options.force;
     let Some(mut dirs) = Dirs::open_root(root, true)? else {
@@ -128,10 +133,14 @@ pub fn write_with(
     let mut edits = Vec::new();
     let mut unchanged = Vec::new();
     let mut to_write = Vec::new();
+    // Which version of each file this build compared or wrote: the input record is written
+    // only if they are still there at the end.
+    let mut seen = Vec::new();
     for file in tree.files() {
         match read_tree_file(&mut dirs, &file.path)? {
             Some(old) if old.bytes == file.contents && old.mode == file.mode => {
                 unchanged.push(file.path.clone());
+                seen.push(Seen::read(&file.path, old.id));
             }
             Some(old) => {
                 if !force && !ownership.owns(&file.path, &sha256_hex(&old.bytes)) {
@@ -219,6 +228,11 @@ pub fn write_with(
         && !recovered
     {
         let directory_modes = dirs.fix_modes(tree.directories().iter())?;
+        // Up to date, yet the next build could not tell from the record: (re)write it.
+        match options.record {
+            Some(input) => leave_record(&mut dirs, work, tree, input, &seen),
+            None => remove_record(&dirs, work)?,
+        }
         if options.durable {
             sync(&dirs)?;
         }
@@ -229,6 +243,8 @@ pub fn write_with(
         });
     }
 
+    // 0. From here on the tree changes: the record of the last build goes first.
+    remove_record(&dirs, work)?;
     // 1. Stage, in a work directory only the build's user can enter.
     let work = match work {
         Some(work) => {
@@ -240,7 +256,8 @@ pub fn write_with(
     for (n, file) in to_write.iter().enumerate() {
         let name = staged_name(n);
         let path = dirs.display(&Utf8Path::new(WORK_DIR).join(&name));
-        create_at(dirs.fd(work), &name, &file.contents, file.mode, &path)?;
+        let id = create_at(dirs.fd(work), &name, &file.contents, file.mode, &path)?;
+        seen.push(Seen::written(&file.path, id));
     }
     for (n, link) in links_to_write.iter().enumerate() {
         let name = staged_link_name(n);
@@ -310,7 +327,13 @@ pub fn write_with(
     let directory_modes = dirs.fix_modes(tree.directories().iter())?;
     unlinkat(dirs.fd(work), JOURNAL, AtFlags::empty())
         .map_err(|e| io_error(&dirs.display(Utf8Path::new(WORK_DIR)), e.into()))?;
-    let _ = unlinkat(dirs.root_fd(), WORK_DIR, AtFlags::REMOVEDIR);
+    // 4. The record of this build, last; without one, no work directory is left.
+    match options.record {
+        Some(input) => leave_record(&mut dirs, Some(work), tree, input, &seen),
+        None => {
+            let _ = unlinkat(dirs.root_fd(), WORK_DIR, AtFlags::REMOVEDIR);
+        }
+    }
     if options.durable {
         sync(&dirs)?;
     }
@@ -325,6 +348,27 @@ pub fn write_with(
         directory_modes,
         recovered,
     })
+}
+
+/// Leaves the input record of `tree` for the next build, at best: a record is an
+/// optimisation, and a tree this build cannot write into (an installed tree it found up to
+/// date) still builds; without a record, the next build compares in full. (Removing the
+/// previous record before changing the tree is no optimisation: that one is never skipped.)
+fn leave_record(
+    dirs: &mut Dirs,
+    work: Option<DirId>,
+    tree: &OutputTree,
+    input: RecordInput<'_>,
+    seen: &[Seen],
+) {
+    let work = match work {
+        Some(work) => work,
+        None => match create_work_dir(dirs) {
+            Ok(work) => work,
+            Err(_) => return,
+        },
+    };
+    let _ = write_record(dirs, work, tree, input, seen);
 }
 
 /// `--durable`: everything written so far on the tree's filesystem reaches the disk (one

@@ -50,7 +50,7 @@ pub enum RootOutcome {
 }
 
 /// Builds (or compares) every pod and the root. `progress` counts pods compiled.
-pub fn run<X: Send>(
+pub fn run<X: Send + super::run::Inspection>(
     pods: &[Pod],
     output_root: &Path,
     run: &RunOptions<'_>,
@@ -104,7 +104,14 @@ pub fn run<X: Send>(
                     Some(prepared.loaded),
                     Outcome::Invalid(diagnostics.clone()),
                 ),
-                None => finish(pod, &root_dir.join(&place.dir), prepared, run, inspect),
+                None => finish(
+                    pod,
+                    &root_dir.join(&place.dir),
+                    prepared,
+                    run,
+                    inspect,
+                    None,
+                ),
             },
             (Some(Ok(prepared)), None) => stopped(
                 pod,
@@ -156,6 +163,7 @@ fn write_root(
                 force,
                 lock_wait: run.lock_wait,
                 durable,
+                record: None,
             },
         ) {
             Ok(summary) => RootOutcome::Written(summary),

@@ -7,6 +7,7 @@ pub mod discover;
 pub mod enclosing;
 pub mod fleet;
 mod gitignore;
+pub mod inputs;
 pub mod outputs;
 pub mod parallel;
 pub mod run;
@@ -17,4 +18,4 @@ pub use compile::{
 pub use discover::{CONFIG_FILE, Pod, discover};
 pub use enclosing::{one_pod, pod_here, pods_here};
 pub use outputs::{each_pod_once, one_pod_per_tree};
-pub use run::{Action, Outcome, PodReport, RunOptions, run_all, run_each, run_pod};
+pub use run::{Action, Inspection, Outcome, PodReport, RunOptions, run_all, run_each, run_pod};

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use crate::config::{LoadError, LoadOptions, Loaded, load};
 use crate::diagnostics::Diagnostic;
-use crate::output::{self, Change, OutputTree, WriteError, WriteSummary};
+use crate::output::{self, Change, OutputTree, RecordInput, WriteError, WriteSummary};
 use crate::targets::Platform;
 use crate::targets::templating::Templates;
 
@@ -68,15 +68,59 @@ impl<X> PodReport<X> {
     }
 }
 
+/// What a caller's inspection of a written pod (`X`) keeps in the tree's input record, so
+/// that a build of the tree when nothing changed can give it back without loading the pod
+/// (`output::recorded_up_to_date`): everything the caller reports about a written pod must be
+/// in it. One line; secrets only as the diagnostics show them (masked).
+pub trait Inspection: Sized {
+    /// The line to record, or `None` to record nothing (the next build takes the full path).
+    fn to_record(&self) -> Option<String>;
+    /// The inspection a recorded line stands for.
+    fn from_record(line: &str) -> Option<Self>;
+}
+
+impl Inspection for () {
+    fn to_record(&self) -> Option<String> {
+        Some(String::new())
+    }
+    fn from_record(_: &str) -> Option<Self> {
+        Some(())
+    }
+}
+
+/// A summary line (the CLI's audit counts).
+impl Inspection for String {
+    fn to_record(&self) -> Option<String> {
+        (!self.contains(['\n', '\r'])).then(|| self.clone())
+    }
+    fn from_record(line: &str) -> Option<Self> {
+        Some(line.to_owned())
+    }
+}
+
 /// What every pod of a run shares.
 pub struct RunOptions<'a> {
     pub load: &'a LoadOptions,
     pub action: Action,
-    pub templates: &'a Templates,
+    /// `--templates DIR`'s, or `None` for the embedded ones (compiled on first use: a run
+    /// whose pods are all up to date never compiles them).
+    pub templates: Option<&'a Templates>,
     /// What the trees are: a host's, or Kubernetes manifests (see [`super::fleet`]).
     pub platform: &'a Platform,
     /// How long to wait for another build of the same tree (see `output::lock`).
     pub lock_wait: std::time::Duration,
+    /// What else the caller's inspection depends on (the CLI: its output format, colours,
+    /// width, `--quiet`, `--verbose`): part of the input digest, so a tree's record is used
+    /// only by a build that would show the same.
+    pub inspection_key: &'a str,
+}
+
+impl RunOptions<'_> {
+    /// The templates pods are rendered with.
+    pub fn templates(&self) -> &Templates {
+        self.templates
+            .unwrap_or_else(|| crate::targets::embedded_templates())
+    }
 }
 
 /// A pod loaded and compiled, not written yet.
@@ -115,6 +159,7 @@ pub(super) fn prepare<X>(
             Outcome::Refused(problem),
         )));
     }
+    trace_load(pod);
     let mut loaded = match load(&pod.config, run.load) {
         Ok(loaded) => loaded,
         Err(error) => {
@@ -135,7 +180,7 @@ pub(super) fn prepare<X>(
             Outcome::Invalid(Vec::new()),
         )));
     }
-    match compile_for(&loaded, &input_label(pod), run.templates, run.platform) {
+    match compile_for(&loaded, &input_label(pod), run.templates(), run.platform) {
         Ok(tree) => Ok(Prepared { loaded, tree }),
         Err(diagnostics) => Err(Box::new(stopped(
             pod,
@@ -146,35 +191,45 @@ pub(super) fn prepare<X>(
     }
 }
 
-/// Writes (or compares) a compiled pod's tree in `output_dir`; `inspect` looks at it once it
-/// is written.
-pub(super) fn finish<X>(
+/// Writes (or compares) a compiled pod's tree in `output_dir`; `inspect` looks at it (the
+/// tree in memory, as written). With the digest of the pod's `inputs`, a written tree gets an
+/// input record holding the inspection ([`Inspection::to_record`]): all a build that skips
+/// the pod has to report it.
+pub(super) fn finish<X: Inspection>(
     pod: &Pod,
     output_dir: &Path,
     prepared: Prepared,
     run: &RunOptions<'_>,
     inspect: &(dyn Fn(&Loaded, &OutputTree) -> X + Sync),
+    inputs: Option<&str>,
 ) -> PodReport<X> {
     let Prepared { loaded, tree } = prepared;
     let outcome = match run.action {
-        Action::Write { force, durable } => match output::write_with(
-            &tree,
-            output_dir,
-            &output::WriteOptions {
-                force,
-                lock_wait: run.lock_wait,
-                durable,
-            },
-        ) {
-            Ok(summary) => {
-                let inspection = inspect(&loaded, &tree);
-                return PodReport {
-                    inspection: Some(inspection),
-                    ..stopped(pod, output_dir, Some(loaded), Outcome::Written(summary))
-                };
+        Action::Write { force, durable } => {
+            let inspection = inspect(&loaded, &tree);
+            let summary = inputs.and(inspection.to_record());
+            let record = inputs
+                .zip(summary.as_deref())
+                .map(|(inputs, summary)| RecordInput { inputs, summary });
+            match output::write_with(
+                &tree,
+                output_dir,
+                &output::WriteOptions {
+                    force,
+                    lock_wait: run.lock_wait,
+                    durable,
+                    record,
+                },
+            ) {
+                Ok(summary) => {
+                    return PodReport {
+                        inspection: Some(inspection),
+                        ..stopped(pod, output_dir, Some(loaded), Outcome::Written(summary))
+                    };
+                }
+                Err(error) => Outcome::WriteFailed(error),
             }
-            Err(error) => Outcome::WriteFailed(error),
-        },
+        }
         Action::Compare => match output::plan_with(&tree, output_dir, run.lock_wait) {
             Ok(changes) => Outcome::Compared { changes, tree },
             Err(error) => Outcome::WriteFailed(error),
@@ -185,24 +240,61 @@ pub(super) fn finish<X>(
 
 /// Runs one host pod into `output_root/<its directory>`; `inspect` looks at a tree once it is
 /// written.
-pub fn run_pod<X>(
+///
+/// A build (not `--durable`) first compares the digest of the pod's inputs with the tree's
+/// input record: when it matches and nothing in the tree changed since, the pod is neither
+/// loaded nor rendered, and its report is the one the full path gives for an up-to-date
+/// tree (`output::record`).
+pub fn run_pod<X: Inspection>(
     pod: &Pod,
     output_root: &Path,
     run: &RunOptions<'_>,
     inspect: &(dyn Fn(&Loaded, &OutputTree) -> X + Sync),
 ) -> PodReport<X> {
     let output_dir = output_root.join(&pod.relative_dir);
+    let inputs = match (run.action, run.platform) {
+        (Action::Write { .. }, Platform::Host) if pod.name_problem().is_none() => {
+            super::inputs::input_digest(pod, run)
+        }
+        _ => None,
+    };
+    if let (Some(inputs), Action::Write { durable: false, .. }) = (&inputs, run.action)
+        && let Some(recorded) = output::recorded_up_to_date(&output_dir, inputs, run.lock_wait)
+        && let Some(inspection) = X::from_record(&recorded.summary)
+    {
+        let summary = WriteSummary {
+            unchanged: recorded.entries,
+            ..WriteSummary::default()
+        };
+        return PodReport {
+            inspection: Some(inspection),
+            ..stopped(pod, &output_dir, None, Outcome::Written(summary))
+        };
+    }
     match prepare(pod, &output_dir, run) {
-        Ok(prepared) => finish(pod, &output_dir, prepared, run, inspect),
+        Ok(prepared) => finish(pod, &output_dir, prepared, run, inspect, inputs.as_deref()),
         Err(report) => *report,
     }
 }
+
+/// Test hook (feature `fault-injection`, on in the tests' build only):
+/// `PROSE_COMPILE_TRACE_LOADS=1` says on standard error each pod the pipeline loads, so a test
+/// can tell a pod skipped from one loaded and rendered.
+#[cfg(feature = "fault-injection")]
+fn trace_load(pod: &Pod) {
+    if std::env::var_os("PROSE_COMPILE_TRACE_LOADS").is_some() {
+        eprintln!("trace: loading {}", pod.config.display());
+    }
+}
+
+#[cfg(not(feature = "fault-injection"))]
+fn trace_load(_: &Pod) {}
 
 /// Runs every pod on all cores; each report is handed to `consume` on the calling thread, in
 /// the pods' order, as soon as it is ready (so a run over many pods does not keep every pod's
 /// report, with its loaded configuration, until the end). `progress` is called after each pod
 /// with the number done so far.
-pub fn run_each<X: Send>(
+pub fn run_each<X: Send + Inspection>(
     pods: &[Pod],
     output_root: &Path,
     run: &RunOptions<'_>,
@@ -221,7 +313,7 @@ pub fn run_each<X: Send>(
 /// Runs every pod on all cores; reports come back in the pods' order. `progress` is called
 /// after each pod with the number done so far. Kubernetes pods go through
 /// [`super::fleet::run`] (which also writes the fleet root; use it to see that outcome).
-pub fn run_all<X: Send>(
+pub fn run_all<X: Send + Inspection>(
     pods: &[Pod],
     output_root: &Path,
     run: &RunOptions<'_>,

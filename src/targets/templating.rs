@@ -77,6 +77,9 @@ pub struct Templates {
     env: Environment<'static>,
     /// Where each template came from: `None` if embedded, else the file it was read from.
     origins: BTreeMap<&'static str, Option<PathBuf>>,
+    /// The digest of the templates that replace embedded ones (`--templates`), empty when
+    /// none does: part of a build's input digest (the embedded ones are the tool's version).
+    replaced_digest: String,
 }
 
 /// A template set that could not be loaded (bad file name, unreadable file, syntax error).
@@ -106,7 +109,17 @@ impl Templates {
                 .unwrap_or_else(|e| panic!("embedded template {name}: {e:#}"));
             origins.insert(*name, None);
         }
-        Templates { env, origins }
+        Templates {
+            env,
+            origins,
+            replaced_digest: String::new(),
+        }
+    }
+
+    /// What distinguishes these templates from the embedded ones: empty for the embedded
+    /// set, else the digest of each replacing template's name, path and text.
+    pub fn replaced_digest(&self) -> &str {
+        &self.replaced_digest
     }
 
     /// The embedded templates, each replaced by the file of the same name in `dir` if there is
@@ -156,6 +169,17 @@ impl Templates {
             replaced.push((name, path, source));
         }
         let mut templates = Templates::embedded(sources);
+        let mut identity = String::new();
+        for (name, path, source) in &replaced {
+            identity.push_str(&format!(
+                "{name}\0{}\0{}\0",
+                path.display(),
+                hex_digest(source.as_bytes())
+            ));
+        }
+        if !replaced.is_empty() {
+            templates.replaced_digest = hex_digest(identity.as_bytes());
+        }
         for (name, path, source) in replaced {
             templates
                 .env
@@ -226,6 +250,15 @@ impl Templates {
     }
 }
 
+/// The SHA-256 of `bytes` in hex (`output` is above this layer).
+fn hex_digest(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 /// Renders template text under every rule of this module (the filters, strict undefined, fuel,
 /// size, comment fences): for tests and the fuzzer.
 pub fn render_text(source: &str, context: &impl serde::Serialize) -> Result<String, Error> {
@@ -234,6 +267,7 @@ pub fn render_text(source: &str, context: &impl serde::Serialize) -> Result<Stri
     let templates = Templates {
         env,
         origins: BTreeMap::from([("template", None)]),
+        replaced_digest: String::new(),
     };
     templates.render("template", context)
 }

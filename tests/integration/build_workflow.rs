@@ -132,7 +132,14 @@ fn check_diff_hand_edits_and_force() {
         0,
         "up to date"
     );
-    assert!(!out.join(".prose-compile").exists());
+    assert!(
+        !out.join(".prose-compile/pending").exists(),
+        "no journal left"
+    );
+    assert!(
+        out.join(support::INPUT_RECORD).exists(),
+        "the input record is left for the next build"
+    );
 
     // A change in prose.toml: --check fails with a diff; diff shows it and exits 0.
     fs::write(

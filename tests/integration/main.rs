@@ -32,6 +32,7 @@ mod sarif;
 mod targets_injection;
 mod targets_render;
 mod targets_templates;
+mod up_to_date;
 mod upstream_files;
 mod upstream_prosody;
 mod validators;

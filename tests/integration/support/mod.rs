@@ -223,13 +223,18 @@ pub fn assert_snapshot(path: &Path, actual: &str) {
     }
 }
 
-/// Every file below `root`, by path relative to it.
+/// The input record a build leaves in a tree's work directory: state of the machine (inodes,
+/// times), never part of what two trees are compared on.
+pub const INPUT_RECORD: &str = ".prose-compile/inputs";
+
+/// Every file below `root`, by path relative to it (but the input record).
 pub fn read_tree(root: &Path) -> BTreeMap<String, Vec<u8>> {
     walkdir::WalkDir::new(root)
         .sort_by_file_name()
         .into_iter()
         .filter_map(Result::ok)
         .filter(|e| e.file_type().is_file())
+        .filter(|e| e.path().strip_prefix(root).ok() != Some(Path::new(INPUT_RECORD)))
         .map(|e| {
             let relative = e.path().strip_prefix(root).unwrap_or(e.path());
             (

@@ -1,0 +1,177 @@
+//! The digest of everything a pod's tree depends on: what the input record of its tree
+//! (`output::recorded_up_to_date`) is compared with before the pod is loaded.
+//!
+//! It covers, each field length-prefixed so no two inputs read alike: the record's format and
+//! the tool's version and build (its embedded templates, schema, presets and targets: the
+//! running executable's inode, size and mtime), the platform
+//! with the repository's settings, the pod's paths and the label its headers name, the bytes
+//! of `prose.toml`, of the env files found beside it (or that each is absent) and of every
+//! `--env-file`, the `PROSE_*` variables the loader takes from the process environment (none
+//! with `--no-env`), every `--set`, the templates that replace embedded ones, and what the
+//! caller's report of the pod depends on besides (`RunOptions::inspection_key`). A pod whose
+//! inputs cannot all be read as the loader would (a link or something else where an env file
+//! is looked for, an unreadable file) gets no digest: it takes the full path, which reports
+//! the problem.
+
+use std::path::Path;
+
+use sha2::{Digest, Sha256};
+
+use crate::config::LoadOptions;
+use crate::config::limits::{MAX_CONFIG_BYTES, MAX_ENV_FILE_BYTES};
+use crate::config::{COMPOSE_ENV_FILE, SERVER_ENV_FILE, SIBLING_ENV_FILE};
+use crate::files::{Bounded, read_bounded};
+
+use super::discover::Pod;
+use super::run::RunOptions;
+
+/// The version of what this digest covers: bump it when an input is added.
+const FORMAT: &str = "prose-compile input digest 1";
+
+/// The digest (hex) of `pod`'s inputs under `run`, or `None` when one cannot be read.
+pub fn input_digest(pod: &Pod, run: &RunOptions<'_>) -> Option<String> {
+    let version = format!("{} {}", env!("CARGO_PKG_VERSION"), executable()?);
+    digest_with_version(pod, run, &version)
+}
+
+/// Which build of the tool this is: the version alone would let a binary rebuilt from changed
+/// sources (same version number, other templates or rules) trust the records of the one
+/// before it. The running executable's device, inode, size and mtime, read once; `None`
+/// (no record trusted or written) when they cannot be read.
+fn executable() -> Option<&'static str> {
+    static IDENTITY: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    IDENTITY
+        .get_or_init(|| {
+            use std::os::unix::fs::MetadataExt;
+            let meta = std::fs::metadata("/proc/self/exe").ok()?;
+            Some(format!(
+                "{}:{} {} {}.{:09}",
+                meta.dev(),
+                meta.ino(),
+                meta.size(),
+                meta.mtime(),
+                meta.mtime_nsec()
+            ))
+        })
+        .as_deref()
+}
+
+/// [`input_digest`] for a given tool version (tests: another version is another digest).
+pub(super) fn digest_with_version(
+    pod: &Pod,
+    run: &RunOptions<'_>,
+    version: &str,
+) -> Option<String> {
+    let mut hasher = Sha256::new();
+    let mut field = |bytes: &[u8]| {
+        hasher.update((bytes.len() as u64).to_le_bytes());
+        hasher.update(bytes);
+    };
+    field(FORMAT.as_bytes());
+    field(version.as_bytes());
+    field(format!("{:?}", run.platform).as_bytes());
+    field(pod.config.as_os_str().as_encoded_bytes());
+    field(super::compile::input_label(pod).as_bytes());
+    field(&read(&pod.config, MAX_CONFIG_BYTES)?);
+    let options: &LoadOptions = run.load;
+    field(&[u8::from(options.sibling_env_file)]);
+    if options.sibling_env_file {
+        let dir = pod.config.parent().unwrap_or(Path::new("."));
+        for name in [SIBLING_ENV_FILE, SERVER_ENV_FILE, COMPOSE_ENV_FILE] {
+            let path = dir.join(name);
+            match std::fs::symlink_metadata(&path) {
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => field(b"absent"),
+                // Read as the loader reads it; anything else is diagnosed by the full path.
+                Ok(meta) if meta.is_file() => field(&read(&path, MAX_ENV_FILE_BYTES)?),
+                _ => return None,
+            }
+        }
+    }
+    field(&(options.env_files.len() as u64).to_le_bytes());
+    for path in &options.env_files {
+        field(path.as_os_str().as_encoded_bytes());
+        field(&read(path, MAX_ENV_FILE_BYTES)?);
+    }
+    let mut environment: Vec<&(String, String)> = options
+        .environment
+        .iter()
+        .filter(|(name, _)| crate::config::env::taken_from_environment(name))
+        .collect();
+    environment.sort();
+    field(&(environment.len() as u64).to_le_bytes());
+    for (name, value) in environment {
+        field(name.as_bytes());
+        field(value.as_bytes());
+    }
+    field(format!("{:?}", options.sets).as_bytes());
+    field(run.templates.map_or("", |t| t.replaced_digest()).as_bytes());
+    field(run.inspection_key.as_bytes());
+    Some(
+        hasher
+            .finalize()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect(),
+    )
+}
+
+/// The whole file within `limit`, or `None` (too large or unreadable: the full path says why).
+fn read(path: &Path, limit: u64) -> Option<Vec<u8>> {
+    match read_bounded(path, limit).ok()? {
+        Bounded::Bytes(bytes) => Some(bytes),
+        Bounded::TooLarge { .. } => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::repository::Kubernetes;
+    use crate::targets::{self, Platform};
+
+    #[test]
+    fn the_tool_version_the_platform_and_the_report_settings_are_inputs() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("prose.toml");
+        std::fs::write(&config, "[server]\ndomain = \"example.org\"\n").unwrap();
+        let pod = Pod {
+            config,
+            relative_dir: "".into(),
+        };
+        let load = LoadOptions {
+            environment: vec![("PROSE_LOG__LEVEL".into(), "warn".into())],
+            sibling_env_file: true,
+            env_files: Vec::new(),
+            sets: Vec::new(),
+            file_variables: targets::file_variables(),
+        };
+        let digest = |platform: &Platform, version: &str, key: &str| {
+            let run = RunOptions {
+                load: &load,
+                action: super::super::Action::Compare,
+                templates: None,
+                platform,
+                lock_wait: std::time::Duration::ZERO,
+                inspection_key: key,
+            };
+            digest_with_version(&pod, &run, version).expect("readable")
+        };
+        let host = digest(&Platform::Host, "1.0.0", "human");
+        assert_eq!(host, digest(&Platform::Host, "1.0.0", "human"));
+        assert_ne!(host, digest(&Platform::Host, "1.0.1", "human"));
+        assert_ne!(host, digest(&Platform::Host, "1.0.0", "json"));
+        let kubernetes = Platform::Kubernetes(Kubernetes::default());
+        assert_ne!(host, digest(&kubernetes, "1.0.0", "human"));
+        // A sibling env file that is a link is for the loader to refuse: no digest.
+        std::os::unix::fs::symlink("/etc/passwd", dir.path().join("prose.env")).unwrap();
+        let run = RunOptions {
+            load: &load,
+            action: super::super::Action::Compare,
+            templates: None,
+            platform: &Platform::Host,
+            lock_wait: std::time::Duration::ZERO,
+            inspection_key: "",
+        };
+        assert_eq!(input_digest(&pod, &run), None);
+    }
+}
