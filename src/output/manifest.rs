@@ -148,9 +148,17 @@ impl Ownership {
             || self.pending.as_ref().is_some_and(|m| m.contains_key(path))
     }
 
-    pub(super) fn all_paths(&self) -> impl Iterator<Item = &Utf8PathBuf> {
-        self.manifest
+    /// The paths a build of ours listed (in the manifest or the pending one) that `tree` no
+    /// longer holds: what a build removes if they are still ours. Sorted, each once.
+    pub(super) fn stale(&self, tree: &super::OutputTree) -> Vec<&Utf8PathBuf> {
+        let mut stale: Vec<&Utf8PathBuf> = self
+            .manifest
             .keys()
             .chain(self.pending.iter().flat_map(|m| m.keys()))
+            .filter(|p| !tree.contains(p))
+            .collect();
+        stale.sort();
+        stale.dedup();
+        stale
     }
 }

@@ -96,12 +96,7 @@ pub fn plan_with(
             }),
         }
     }
-    let mut stale: Vec<&Utf8PathBuf> = ownership
-        .all_paths()
-        .filter(|p| !tree.contains(p))
-        .collect();
-    stale.sort();
-    stale.dedup();
+    let stale = ownership.stale(tree);
     for path in stale {
         match look_tree_entry(&mut dirs, path) {
             // Under a link or not a file: not ours to remove (a build refuses it).

@@ -184,12 +184,7 @@ pub fn write_with(
         }
         links_to_write.push(link);
     }
-    let mut stale: Vec<&Utf8PathBuf> = ownership
-        .all_paths()
-        .filter(|p| !tree.contains(p))
-        .collect();
-    stale.sort();
-    stale.dedup();
+    let stale = ownership.stale(tree);
     let mut to_remove = Vec::new();
     for path in stale {
         let state = look_tree_entry(&mut dirs, path)?;
