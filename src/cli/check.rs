@@ -30,7 +30,9 @@ struct CheckedPod {
 }
 
 pub fn run(ui: &Ui, paths: &[PathBuf], load: &LoadArgs) -> Outcome {
-    let pods = super::find_pods(paths, None)?;
+    // A pod named twice is checked once (as `build` builds it once): in a Kubernetes fleet it
+    // would otherwise conflict with itself.
+    let pods = pipeline::each_pod_once(super::find_pods(paths, None)?);
     let options = load.options();
     let platform = super::target::platform(ui, load, paths)?;
     let mut report = Report { pods: Vec::new() };

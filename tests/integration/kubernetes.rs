@@ -1150,6 +1150,20 @@ fn pods_that_would_collide_are_refused_and_the_root_left_out() {
         .run()
         .status(1)
         .stderr_has("prose::fleet");
+    // The same pod named twice is one pod, not a conflict with itself.
+    cli()
+        .file("pods/a/prose.toml", POD)
+        .args(&[
+            "check",
+            "--no-env",
+            "--target",
+            "kubernetes",
+            "pods/a",
+            "pods/a/prose.toml",
+        ])
+        .run()
+        .status(0)
+        .stderr_has("checked 1 pod: 1 valid");
     cli()
         .file("pods/a/prose.toml", "[server]\ndomain = \"a-b.c\"\n")
         .file("pods/b/prose.toml", "[server]\ndomain = \"a.b-c\"\n")
