@@ -233,7 +233,7 @@ pub struct Caching {
     pub cache_dir: Option<Text>,
     /// Largest backup kept in cache: a whole number and `B`, `kB`, `KiB`, `MB`, `MiB`, `GB`
     /// or `GiB`.
-    #[schemars(extend("pattern" = "^[0-9]+(B|kB|KiB|MB|MiB|GB|GiB)$"))]
+    #[schemars(extend("pattern" = super::formats::BYTE_COUNT_PATTERN))]
     pub max_backup_cache_size: Option<String>,
 }
 

@@ -195,6 +195,56 @@ pub const FORMATS: &[Format] = &[
         .excluding(LUA_KEYWORDS),
 ];
 
+/// Free text must not carry control characters: they have no meaning in a configuration and
+/// are the raw material of injections. (U+2028/U+2029 end lines in JavaScript and YAML too.)
+pub const NO_CONTROL_PATTERN: &str = "^[^\\u0000-\\u001F\\u007F\\u2028\\u2029]*$";
+
+/// A Prosody module name (what the Pod API accepts).
+pub const MODULE_NAME_PATTERN: &str = "^[a-z0-9_]+$";
+
+/// A whole number of bytes with its unit (`caching.max_backup_cache_size`).
+pub const BYTE_COUNT_PATTERN: &str = "^[0-9]+(B|kB|KiB|MB|MiB|GB|GiB)$";
+
+/// A `pattern` of the schema that no format carries, with a predicate that accepts exactly
+/// what the pattern matches (a test compares them). The built-in validator is compiled with
+/// the predicate, registered as `format`, in the pattern's place (`schema::validator_schema`):
+/// the same decision without compiling a regular expression in every process.
+pub struct PlainPattern {
+    pub pattern: &'static str,
+    /// The format name it has in the validator's schema only (never in the published one).
+    pub format: &'static str,
+    pub matches: fn(&str) -> bool,
+}
+
+/// Every pattern the model states without a format.
+pub const PLAIN_PATTERNS: &[PlainPattern] = &[
+    PlainPattern {
+        pattern: NO_CONTROL_PATTERN,
+        format: "prose-compile-no-control",
+        matches: |v| {
+            !v.chars()
+                .any(|c| c <= '\u{1F}' || matches!(c, '\u{7F}' | '\u{2028}' | '\u{2029}'))
+        },
+    },
+    PlainPattern {
+        pattern: MODULE_NAME_PATTERN,
+        format: "prose-compile-module-name",
+        matches: |v| {
+            !v.is_empty()
+                && v.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        },
+    },
+    PlainPattern {
+        pattern: BYTE_COUNT_PATTERN,
+        format: "prose-compile-byte-count",
+        matches: |v| {
+            let unit = v.trim_start_matches(|c: char| c.is_ascii_digit());
+            unit.len() < v.len() && ["B", "kB", "KiB", "MB", "MiB", "GB", "GiB"].contains(&unit)
+        },
+    },
+];
+
 /// The format named `name`, if the model has it.
 pub fn find(name: &str) -> Option<&'static Format> {
     FORMATS.iter().find(|f| f.name == name)
@@ -1059,6 +1109,81 @@ mod tests {
                                 format.name
                             );
                         }
+                        Ok(())
+                    },
+                )
+                .unwrap_or_else(|e| panic!("{e}"));
+        }
+    }
+
+    /// Each plain pattern's predicate decides what the pattern does (the jsonschema engine,
+    /// as the run-time validator and editors read it), on listed edges and random strings.
+    #[test]
+    fn each_plain_pattern_predicate_matches_exactly_what_its_pattern_matches() {
+        use proptest::test_runner::{Config, TestRunner};
+        let pattern_accepts = |pattern: &str, value: &str| {
+            let schema = serde_json::json!({ "type": "string", "pattern": pattern });
+            jsonschema::is_valid(&schema, &serde_json::json!(value))
+        };
+        let cases: &[(&str, &[&str], &str)] = &[
+            (
+                NO_CONTROL_PATTERN,
+                &[
+                    "",
+                    "Crisp",
+                    "a\nb",
+                    "\t",
+                    "\u{7f}",
+                    "x\u{2028}",
+                    "\u{2029}",
+                    "é\u{80}",
+                    "\u{1f}",
+                ],
+                "[a-zé \\x00-\\x1F\\x7F\\u{80}-\\u{9F}\\u{2027}-\\u{202A}]{0,6}",
+            ),
+            (
+                MODULE_NAME_PATTERN,
+                &["", "http_file_share", "a-b", "A", "é", "a\n", "0"],
+                "[a-zA-Z0-9_\\-é\\n]{0,6}",
+            ),
+            (
+                BYTE_COUNT_PATTERN,
+                &[
+                    "", "10B", "B", "10", "10 MiB", "10mib", "010GiB", "1KiB\n", "1kb",
+                ],
+                "[0-9]{0,3}(B|kB|KiB|MB|MiB|GB|GiB|kb| MB|\\n)?[a-z]?",
+            ),
+        ];
+        assert_eq!(cases.len(), PLAIN_PATTERNS.len());
+        for (pattern, edges, alphabet) in cases {
+            let plain = PLAIN_PATTERNS
+                .iter()
+                .find(|p| p.pattern == *pattern)
+                .expect("a plain pattern of the table");
+            for value in *edges {
+                assert_eq!(
+                    (plain.matches)(value),
+                    pattern_accepts(pattern, value),
+                    "{}: {value:?}",
+                    plain.format
+                );
+            }
+            let mut runner = TestRunner::new(Config {
+                cases: 512,
+                failure_persistence: None,
+                ..Config::default()
+            });
+            runner
+                .run(
+                    &proptest::string::string_regex(alphabet).expect("regex"),
+                    |value| {
+                        proptest::prop_assert_eq!(
+                            (plain.matches)(&value),
+                            pattern_accepts(pattern, &value),
+                            "{}: {:?}",
+                            plain.format,
+                            value
+                        );
                         Ok(())
                     },
                 )

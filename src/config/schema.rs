@@ -16,6 +16,10 @@ use crate::config::formats;
 /// Where the committed schema is published, relative to the repository root.
 pub const SCHEMA_PATH: &str = "schema/prose.schema.json";
 
+/// Where the schema the built-in validator is compiled from is committed ([`validator_schema`]),
+/// relative to the repository root: an input of the build, not a published file.
+pub const VALIDATOR_SCHEMA_PATH: &str = "src/config/validator.schema.json";
+
 /// The schema's `$id`: a name, not a download location (the tool never touches the network).
 pub const SCHEMA_ID: &str = "https://prose.org/schemas/prose-compile/prose.schema.json";
 
@@ -172,12 +176,51 @@ fn add_links(schema: &mut serde_json::Value) {
 
 /// The schema as a JSON value.
 pub fn schema() -> serde_json::Value {
-    let generator = SchemaSettings::draft2020_12()
+    generate(true)
+}
+
+/// The schema the built-in validator is compiled from (`config::validate`): the committed one
+/// without the `pattern` (and `not: {enum}`) each string format adds for editors. A format's
+/// checker accepts nothing its pattern refuses (`config::formats` tests hold them together),
+/// and the validator checks formats, so those keywords decide nothing there; left in, they
+/// would be compiled as regular expressions by every process that validates a configuration.
+/// The model's other patterns ([`formats::PLAIN_PATTERNS`]) become formats there, checked by
+/// predicates that decide exactly what the patterns do.
+pub fn validator_schema() -> serde_json::Value {
+    let mut schema = generate(false);
+    plain_patterns_to_formats(&mut schema);
+    schema
+}
+
+fn plain_patterns_to_formats(schema: &mut serde_json::Value) {
+    match schema {
+        serde_json::Value::Object(obj) => {
+            let plain = obj.get("pattern").and_then(|p| {
+                formats::PLAIN_PATTERNS
+                    .iter()
+                    .find(|plain| p.as_str() == Some(plain.pattern))
+            });
+            if let Some(plain) = plain
+                && !obj.contains_key("format")
+            {
+                obj.remove("pattern");
+                obj.insert("format".into(), plain.format.into());
+            }
+            obj.values_mut().for_each(plain_patterns_to_formats);
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(plain_patterns_to_formats),
+        _ => {}
+    }
+}
+
+fn generate(format_patterns: bool) -> serde_json::Value {
+    let mut settings = SchemaSettings::draft2020_12()
         .with_transform(NoNull)
-        .with_transform(IntegerBounds)
-        .with_transform(FormatPatterns)
-        .with_transform(RefAnnotations)
-        .into_generator();
+        .with_transform(IntegerBounds);
+    if format_patterns {
+        settings = settings.with_transform(FormatPatterns);
+    }
+    let generator = settings.with_transform(RefAnnotations).into_generator();
     let mut schema = generator.into_root_schema_for::<Config>();
     schema.insert("$id".into(), SCHEMA_ID.into());
     let mut schema = schema.to_value();
@@ -187,7 +230,16 @@ pub fn schema() -> serde_json::Value {
 
 /// The schema as committed: pretty-printed with a final newline.
 pub fn schema_text() -> String {
-    let mut text = serde_json::to_string_pretty(&schema()).unwrap_or_default();
+    pretty(&schema())
+}
+
+/// [`validator_schema`] as committed at [`VALIDATOR_SCHEMA_PATH`].
+pub fn validator_schema_text() -> String {
+    pretty(&validator_schema())
+}
+
+fn pretty(schema: &serde_json::Value) -> String {
+    let mut text = serde_json::to_string_pretty(schema).unwrap_or_default();
     text.push('\n');
     text
 }
@@ -206,4 +258,36 @@ pub fn schema_cached() -> &'static serde_json::Value {
         serde_json::from_str(COMMITTED)
             .expect("the committed schema is JSON (the validator is compiled from it)")
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every `pattern` of the published schema is a format's (the validator checks the format)
+    /// or a plain pattern (a predicate there): the built-in validator compiles no regular
+    /// expression, whatever a configuration holds.
+    #[test]
+    fn the_validator_schema_has_no_pattern() {
+        fn patterns(value: &serde_json::Value, found: &mut Vec<String>) {
+            match value {
+                serde_json::Value::Object(obj) => {
+                    for (key, value) in obj {
+                        if key == "pattern" || key == "patternProperties" {
+                            found.push(value.to_string());
+                        }
+                        patterns(value, found);
+                    }
+                }
+                serde_json::Value::Array(items) => items.iter().for_each(|v| patterns(v, found)),
+                _ => {}
+            }
+        }
+        let mut found = Vec::new();
+        patterns(&validator_schema(), &mut found);
+        assert!(found.is_empty(), "{found:?}");
+        let mut published = Vec::new();
+        patterns(&schema(), &mut published);
+        assert!(published.len() > 50, "{}", published.len());
+    }
 }

@@ -10,9 +10,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::formats::{self, IsoDuration, Problem, Rate, Retention, Size};
 
-/// Free text must not carry control characters: they have no meaning in a configuration and
-/// are the raw material of injections. (U+2028/U+2029 end lines in JavaScript and YAML too.)
-pub const NO_CONTROL_PATTERN: &str = "^[^\\u0000-\\u001F\\u007F\\u2028\\u2029]*$";
+pub use super::formats::NO_CONTROL_PATTERN;
 
 macro_rules! formatted_string {
     ($(#[$doc:meta])* $name:ident, $format:literal) => {
@@ -205,7 +203,7 @@ impl TlsProfile {
 #[derive(
     Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
 )]
-#[schemars(extend("pattern" = "^[a-z0-9_]+$"))]
+#[schemars(extend("pattern" = formats::MODULE_NAME_PATTERN))]
 #[serde(transparent)]
 pub struct ModuleName(pub String);
 

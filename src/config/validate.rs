@@ -19,10 +19,13 @@ use crate::provenance::{Node, Origin, Value, dotted};
 
 /// The validator of the committed schema (`schema/prose.schema.json`), compiled into the
 /// binary at build time: deciding that a configuration is valid costs a process nothing to
-/// compile. The committed schema is the generated one (`tests/integration/front_end.rs` fails when they
-/// drift), and every `format` it names is checked by [`formats::check`].
+/// compile. It is compiled from `src/config/validator.schema.json`, the committed schema
+/// without the patterns the string formats add for editors (`schema::validator_schema`: every
+/// `format` is checked by [`formats::check`], which accepts nothing those patterns refuse,
+/// and the patterns would be regular expressions compiled at run time). Both files are the
+/// generated ones (`tests/integration/front_end.rs` fails when they drift).
 #[jsonschema::validator(
-    path = "schema/prose.schema.json",
+    path = "src/config/validator.schema.json",
     draft = Draft202012,
     validate_formats = true,
     formats = {
@@ -43,6 +46,9 @@ use crate::provenance::{Node, Origin, Value, dotted};
         "prosody-rate" => crate::config::validate::format::prosody_rate,
         "prosody-duration" => crate::config::validate::format::prosody_duration,
         "lua-identifier" => crate::config::validate::format::lua_identifier,
+        "prose-compile-no-control" => crate::config::validate::format::no_control,
+        "prose-compile-module-name" => crate::config::validate::format::module_name,
+        "prose-compile-byte-count" => crate::config::validate::format::byte_count,
     },
     methods = { is_valid = true, validate = false, iter_errors = false }
 )]
@@ -78,6 +84,24 @@ mod format {
         prosody_rate => "prosody-rate",
         prosody_duration => "prosody-duration",
         lua_identifier => "lua-identifier",
+    }
+
+    /// One `fn(&str) -> bool` per [`formats::PLAIN_PATTERNS`](crate::config::formats::PLAIN_PATTERNS).
+    macro_rules! plain {
+        ($($name:ident => $format:literal),* $(,)?) => {
+            $(pub(super) fn $name(value: &str) -> bool {
+                let plain = crate::config::formats::PLAIN_PATTERNS.iter().find(|p| p.format == $format);
+                plain.is_some_and(|p| (p.matches)(value))
+            })*
+            /// Every plain pattern registered with the validator.
+            #[cfg(test)]
+            pub(super) const PLAIN: &[&str] = &[$($format),*];
+        };
+    }
+    plain! {
+        no_control => "prose-compile-no-control",
+        module_name => "prose-compile-module-name",
+        byte_count => "prose-compile-byte-count",
     }
 }
 
@@ -546,7 +570,7 @@ fn pattern_error(key: &str, node: &Node, pattern: &str) -> Diagnostic {
             format!("`{key}` contains a control character"),
             "remove line breaks, tabs and other control characters from the value".to_owned(),
         )
-    } else if pattern == "^[a-z0-9_]+$" {
+    } else if pattern == formats::MODULE_NAME_PATTERN {
         (
             format!("`{}` is not a valid module name", formats::shown(value)),
             "Prosody module names use only `a-z`, `0-9` and `_`, e.g. `http_file_share`".to_owned(),
@@ -1024,6 +1048,8 @@ mod tests {
     fn the_built_in_validator_checks_every_format() {
         let names: Vec<&str> = formats::FORMATS.iter().map(|f| f.name).collect();
         assert_eq!(format::REGISTERED, names);
+        let plain: Vec<&str> = formats::PLAIN_PATTERNS.iter().map(|p| p.format).collect();
+        assert_eq!(format::PLAIN, plain);
     }
 
     /// The generated validator decides validity; the run-time one explains the errors: they

@@ -53,6 +53,25 @@ fn committed_schema_matches_the_model() {
     );
 }
 
+/// The schema the built-in validator is compiled from (the committed one without the
+/// patterns of string formats, `config::schema::validator_schema`), regenerated the same way.
+#[test]
+fn committed_validator_schema_matches_the_model() {
+    let generated = prose_compile::config::schema::validator_schema_text();
+    let path = repo().join(prose_compile::config::schema::VALIDATOR_SCHEMA_PATH);
+    if support::blessing() {
+        std::fs::write(&path, &generated).expect("write the validator's schema");
+        return;
+    }
+    let committed = std::fs::read_to_string(&path).expect("the validator's schema");
+    assert!(
+        committed == generated,
+        "{} is stale: run `{}=1 cargo test`, review the change and commit it",
+        prose_compile::config::schema::VALIDATOR_SCHEMA_PATH,
+        support::BLESS
+    );
+}
+
 #[test]
 fn every_example_is_valid() {
     let examples = examples();
