@@ -892,6 +892,15 @@ mod tests {
             assert!(lua_identifier(bad).is_err(), "{bad:?} should be rejected");
         }
     }
+    /// The proptest runner of the tests below: 512 cases, nothing persisted.
+    fn runner() -> proptest::test_runner::TestRunner {
+        proptest::test_runner::TestRunner::new(proptest::test_runner::Config {
+            cases: 512,
+            failure_persistence: None,
+            ..proptest::test_runner::Config::default()
+        })
+    }
+
     /// What an editor's validator decides for `value`: the format's pattern and its
     /// excluded words, as the schema states them (the jsonschema engine, ECMA-262 syntax).
     fn schema_accepts(format: &Format, value: &str) -> bool {
@@ -1062,7 +1071,6 @@ mod tests {
     #[test]
     fn no_value_the_checker_accepts_is_refused_by_the_pattern() {
         use proptest::prelude::*;
-        use proptest::test_runner::{Config, TestRunner};
         let alphabets: &[(&str, &str)] = &[
             ("idn-hostname", "[a-zA-Z0-9.\\-_ü。 ]{0,10}"),
             ("prosody-host", "(global|[a-z0-9.\\-ü]{0,8})"),
@@ -1093,12 +1101,7 @@ mod tests {
                 .iter()
                 .find(|(name, _)| *name == format.name)
                 .unwrap_or_else(|| panic!("no alphabet for {}", format.name));
-            let mut runner = TestRunner::new(Config {
-                cases: 512,
-                failure_persistence: None,
-                ..Config::default()
-            });
-            runner
+            runner()
                 .run(
                     &proptest::string::string_regex(alphabet).expect("regex"),
                     |value| {
@@ -1120,7 +1123,6 @@ mod tests {
     /// as the run-time validator and editors read it), on listed edges and random strings.
     #[test]
     fn each_plain_pattern_predicate_matches_exactly_what_its_pattern_matches() {
-        use proptest::test_runner::{Config, TestRunner};
         let pattern_accepts = |pattern: &str, value: &str| {
             let schema = serde_json::json!({ "type": "string", "pattern": pattern });
             jsonschema::is_valid(&schema, &serde_json::json!(value))
@@ -1168,12 +1170,7 @@ mod tests {
                     plain.format
                 );
             }
-            let mut runner = TestRunner::new(Config {
-                cases: 512,
-                failure_persistence: None,
-                ..Config::default()
-            });
-            runner
+            runner()
                 .run(
                     &proptest::string::string_regex(alphabet).expect("regex"),
                     |value| {

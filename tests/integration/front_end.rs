@@ -34,42 +34,35 @@ fn isolated() -> LoadOptions {
     LoadOptions::default()
 }
 
-/// The committed schema is regenerated like the golden trees: `PROSE_COMPILE_BLESS=1 cargo
-/// test` (the binary embeds the committed file, so writing it with `cargo run -- schema`
-/// into place would empty it before the build reads it).
-#[test]
-fn committed_schema_matches_the_model() {
-    let generated = prose_compile::config::schema::schema_text();
-    let path = repo().join(prose_compile::config::schema::SCHEMA_PATH);
+/// The committed schemas are regenerated like the golden trees: `PROSE_COMPILE_BLESS=1 cargo
+/// test` (the binary embeds them, so writing one with `cargo run -- schema` into place would
+/// empty it before the build reads it).
+fn assert_committed(relative: &str, generated: &str) {
+    let path = repo().join(relative);
     if support::blessing() {
-        std::fs::write(&path, &generated).expect("write schema/prose.schema.json");
+        std::fs::write(&path, generated).unwrap_or_else(|e| panic!("write {relative}: {e}"));
         return;
     }
-    let committed = std::fs::read_to_string(&path).expect("schema/prose.schema.json");
+    let committed = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{relative}: {e}"));
     assert!(
         committed == generated,
-        "schema/prose.schema.json is stale: run `{}=1 cargo test`, review the change and commit it",
+        "{relative} is stale: run `{}=1 cargo test`, review the change and commit it",
         support::BLESS
     );
 }
 
+#[test]
+fn committed_schema_matches_the_model() {
+    use prose_compile::config::schema::{SCHEMA_PATH, schema_text};
+    assert_committed(SCHEMA_PATH, &schema_text());
+}
+
 /// The schema the built-in validator is compiled from (the committed one without the
-/// patterns of string formats, `config::schema::validator_schema`), regenerated the same way.
+/// patterns of string formats, `config::schema::validator_schema`).
 #[test]
 fn committed_validator_schema_matches_the_model() {
-    let generated = prose_compile::config::schema::validator_schema_text();
-    let path = repo().join(prose_compile::config::schema::VALIDATOR_SCHEMA_PATH);
-    if support::blessing() {
-        std::fs::write(&path, &generated).expect("write the validator's schema");
-        return;
-    }
-    let committed = std::fs::read_to_string(&path).expect("the validator's schema");
-    assert!(
-        committed == generated,
-        "{} is stale: run `{}=1 cargo test`, review the change and commit it",
-        prose_compile::config::schema::VALIDATOR_SCHEMA_PATH,
-        support::BLESS
-    );
+    use prose_compile::config::schema::{VALIDATOR_SCHEMA_PATH, validator_schema_text};
+    assert_committed(VALIDATOR_SCHEMA_PATH, &validator_schema_text());
 }
 
 #[test]
