@@ -286,18 +286,18 @@ table! {
 }
 
 /// The row of a key: the most specific row whose key is a prefix of `path`.
+/// (Asked for every value of every configuration: it allocates nothing.)
 pub fn entry(path: &[&str]) -> Option<&'static Entry> {
     TABLE
         .iter()
         .filter(|e| {
-            let segments: Vec<&str> = e.key.split('.').collect();
-            segments.len() <= path.len()
-                && segments
-                    .iter()
-                    .zip(path)
-                    .all(|(pattern, segment)| *pattern == "*" || pattern == segment)
+            let mut path = path.iter();
+            e.key.split('.').all(|pattern| {
+                path.next()
+                    .is_some_and(|segment| pattern == "*" || pattern == *segment)
+            })
         })
-        .max_by_key(|e| e.key.split('.').count())
+        .max_by_key(|e| e.key.matches('.').count())
 }
 
 /// What a component does with a key it is given.
@@ -441,5 +441,38 @@ mod tests {
         assert_eq!(pins.server, Pins::default().server);
         let latest = Pins::from_variables([("PROSE_POD_SERVER_VERSION", "latest")]);
         assert_eq!(latest.server.effective(Component::PodServer), v(0, 4, 3));
+    }
+
+    /// The row of every key of the schema (and of a few keys below the rows' wildcards) is
+    /// the one the straightforward rule gives: every row whose segments match, the longest.
+    #[test]
+    fn entry_is_the_longest_matching_row() {
+        fn reference(path: &[&str]) -> Option<&'static Entry> {
+            TABLE
+                .iter()
+                .filter(|e| {
+                    let segments: Vec<&str> = e.key.split('.').collect();
+                    segments.len() <= path.len()
+                        && segments
+                            .iter()
+                            .zip(path)
+                            .all(|(pattern, segment)| *pattern == "*" || pattern == segment)
+                })
+                .max_by_key(|e| e.key.split('.').count())
+        }
+        let nav = crate::config::schema_nav::SchemaNav::new(crate::config::schema::schema_cached());
+        let mut keys = nav.all_paths();
+        keys.extend(TABLE.iter().map(|e| e.key.replace('*', "crisp.chat")));
+        keys.extend(TABLE.iter().map(|e| format!("{}.extra.deeper", e.key)));
+        keys.extend(["", "unknown", "prosody", "prosody.global.overrides.x"].map(String::from));
+        assert!(keys.len() > 100, "{}", keys.len());
+        for key in &keys {
+            let path: Vec<&str> = key.split('.').collect();
+            assert_eq!(
+                entry(&path).map(|e| e.key),
+                reference(&path).map(|e| e.key),
+                "{key}"
+            );
+        }
     }
 }

@@ -49,10 +49,18 @@ pub fn looks_secret(key: &str) -> bool {
             .split(|c: char| !c.is_ascii_alphanumeric())
             .filter(|w| w.len() >= 4)
             .any(|word| {
-                SECRET_WORDS.iter().any(|secret| {
-                    word.contains(secret) || strsim::damerau_levenshtein(word, secret) <= 2
-                })
+                SECRET_WORDS
+                    .iter()
+                    .any(|secret| word.contains(secret) || misspelling_of(word, secret))
             })
+}
+
+/// Whether `word` is at most two edits from `secret`. The distance is at least the difference
+/// of the lengths (the words are ASCII: bytes are characters), so most words of a file are
+/// decided without computing it: strsim allocates a table per comparison, and every key of
+/// every configuration is compared with every secret word.
+fn misspelling_of(word: &str, secret: &str) -> bool {
+    word.len().abs_diff(secret.len()) <= 2 && strsim::damerau_levenshtein(word, secret) <= 2
 }
 
 /// What replaces a secret in messages and explain outputs.
@@ -404,5 +412,33 @@ mod tests {
             String::from_utf8(bytes).unwrap(),
             "root****************\nnext"
         );
+    }
+
+    /// The length test decides nothing the distance would not.
+    #[test]
+    fn misspellings_are_what_the_distance_says() {
+        use proptest::test_runner::{Config, TestRunner};
+        let mut runner = TestRunner::new(Config {
+            cases: 2048,
+            failure_persistence: None,
+            ..Config::default()
+        });
+        runner
+            .run(
+                &proptest::string::string_regex("[a-z0-9]{0,12}").expect("regex"),
+                |word| {
+                    for secret in SECRET_WORDS {
+                        proptest::prop_assert_eq!(
+                            misspelling_of(&word, secret),
+                            strsim::damerau_levenshtein(&word, secret) <= 2
+                        );
+                    }
+                    Ok(())
+                },
+            )
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(misspelling_of("pasword", "password"));
+        assert!(misspelling_of("scret", "secret"));
+        assert!(!misspelling_of("domain", "secret"));
     }
 }
