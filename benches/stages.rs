@@ -124,17 +124,14 @@ fn render_stage(c: &mut Criterion) {
     let mut group = c.benchmark_group("render");
     for name in EXAMPLES {
         let loaded = loaded(name);
-        let ctx = RenderContext {
-            config: loaded.config.as_ref().expect("valid"),
-            tree: &loaded.tree,
-            input_label: LABEL.to_owned(),
-            templates: targets::embedded_templates(),
-        };
+        let config = loaded.config.as_ref().expect("valid");
+        // A context per render: it keeps the Prosody file it generated.
+        let ctx = || RenderContext::new(config, &loaded.tree, LABEL, targets::embedded_templates());
         for target in targets::TARGETS {
-            let files: Vec<GeneratedFile> = target.render(&ctx).expect("renders");
+            let files: Vec<GeneratedFile> = target.render(&ctx()).expect("renders");
             assert!(!files.is_empty());
             group.bench_function(format!("{}/{name}", target.name()), |b| {
-                b.iter(|| target.render(black_box(&ctx)).expect("renders"))
+                b.iter(|| target.render(black_box(&ctx())).expect("renders"))
             });
         }
         group.bench_function(format!("all/{name}"), |b| {

@@ -108,12 +108,7 @@ pub(super) fn check(a: &mut Auditor<'_>, tree: &OutputTree) {
             }
         }
     }
-    let ctx = RenderContext {
-        config: a.config,
-        tree: &a.loaded.tree,
-        input_label: "prose.toml".to_owned(),
-        templates: embedded_templates(),
-    };
+    let ctx = RenderContext::new(a.config, &a.loaded.tree, "prose.toml", embedded_templates());
     for needed in secrets::required(&ctx) {
         let has = |container: &str| {
             taken

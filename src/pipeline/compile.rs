@@ -33,15 +33,38 @@ pub fn compile_for(
     let Some(config) = &loaded.config else {
         return Err(Vec::new());
     };
-    let ctx = RenderContext {
-        config,
-        tree: &loaded.tree,
-        input_label: input_label.to_owned(),
-        templates,
-    };
-    let files = platform.render(&ctx)?;
+    tree_of(
+        &RenderContext::new(config, &loaded.tree, input_label, templates),
+        platform,
+    )
+}
+
+/// The targets' warnings about a loaded pod (e.g. a Prosody option the Pod API will ignore)
+/// added to its diagnostics and, when it is valid, its tree (`None` when it is not). One
+/// render context serves both, so what they share (the Prosody file) is generated once.
+pub fn warn_and_compile(
+    loaded: &mut Loaded,
+    input_label: &str,
+    templates: &Templates,
+    platform: &Platform,
+) -> Option<Diagnosed<OutputTree>> {
+    let config = loaded.config.as_ref()?;
+    let ctx = RenderContext::new(config, &loaded.tree, input_label, templates);
+    let warnings = platform.warnings(&ctx);
+    let valid = !loaded.has_errors() && !warnings.iter().any(Diagnostic::is_error);
+    let tree = valid.then(|| tree_of(&ctx, platform));
+    drop(ctx);
+    if !warnings.is_empty() {
+        loaded.diagnostics.extend(warnings);
+        diagnostics::normalize(&mut loaded.diagnostics);
+    }
+    tree
+}
+
+fn tree_of(ctx: &RenderContext, platform: &Platform) -> Diagnosed<OutputTree> {
+    let files = platform.render(ctx)?;
     // Links name rendered files: when a render failed, its diagnostics say why already.
-    let links = platform.links(&ctx)?;
+    let links = platform.links(ctx)?;
     let mut tree = OutputTree::default();
     diagnostics::check_all(files.into_iter().map(|file| {
         let code = if file.contents.len() as u64 > targets::MAX_FILE_BYTES {
@@ -60,30 +83,6 @@ pub fn compile_for(
     Ok(tree)
 }
 
-/// The targets' warnings about a valid configuration (e.g. a Prosody option the Pod API will
-/// ignore), added to the loader's diagnostics.
-pub fn add_target_warnings(loaded: &mut Loaded) {
-    add_target_warnings_for(loaded, &Platform::Host);
-}
-
-/// [`add_target_warnings`] of a platform's targets.
-pub fn add_target_warnings_for(loaded: &mut Loaded, platform: &Platform) {
-    let Some(config) = &loaded.config else {
-        return;
-    };
-    let ctx = RenderContext {
-        config,
-        tree: &loaded.tree,
-        input_label: CONFIG_FILE.to_owned(),
-        templates: targets::embedded_templates(),
-    };
-    let warnings = platform.warnings(&ctx);
-    if !warnings.is_empty() {
-        loaded.diagnostics.extend(warnings);
-        diagnostics::normalize(&mut loaded.diagnostics);
-    }
-}
-
 /// Loads a pod and, when its configuration is valid, renders it too, so the targets' own
 /// checks (e.g. a Prosody option in a section that ignores it) are reported by `check` as
 /// well as by `build`. The tree itself is discarded.
@@ -98,15 +97,8 @@ pub fn load_and_check_for(
     platform: &Platform,
 ) -> Result<Loaded, LoadError> {
     let mut loaded = load(path, options)?;
-    add_target_warnings_for(&mut loaded, platform);
-    if !loaded.has_errors()
-        && let Err(more) = compile_for(
-            &loaded,
-            CONFIG_FILE,
-            targets::embedded_templates(),
-            platform,
-        )
-    {
+    let templates = targets::embedded_templates();
+    if let Some(Err(more)) = warn_and_compile(&mut loaded, CONFIG_FILE, templates, platform) {
         loaded.diagnostics.extend(more);
         diagnostics::normalize(&mut loaded.diagnostics);
     }

@@ -9,7 +9,7 @@ use crate::output::{self, Change, OutputTree, RecordInput, WriteError, WriteSumm
 use crate::targets::Platform;
 use crate::targets::templating::Templates;
 
-use super::compile::{compile_for, input_label};
+use super::compile::{input_label, warn_and_compile};
 use super::discover::Pod;
 
 /// What to do with a pod's compiled tree.
@@ -171,22 +171,20 @@ pub(super) fn prepare<X>(
             )));
         }
     };
-    super::compile::add_target_warnings_for(&mut loaded, run.platform);
-    if loaded.has_errors() {
-        return Err(Box::new(stopped(
-            pod,
-            output_dir,
-            Some(loaded),
-            Outcome::Invalid(Vec::new()),
-        )));
-    }
-    match compile_for(&loaded, &input_label(pod), run.templates(), run.platform) {
-        Ok(tree) => Ok(Prepared { loaded, tree }),
-        Err(diagnostics) => Err(Box::new(stopped(
+    let templates = run.templates();
+    match warn_and_compile(&mut loaded, &input_label(pod), templates, run.platform) {
+        Some(Ok(tree)) => Ok(Prepared { loaded, tree }),
+        Some(Err(diagnostics)) => Err(Box::new(stopped(
             pod,
             output_dir,
             Some(loaded),
             Outcome::Invalid(diagnostics),
+        ))),
+        None => Err(Box::new(stopped(
+            pod,
+            output_dir,
+            Some(loaded),
+            Outcome::Invalid(Vec::new()),
         ))),
     }
 }

@@ -40,9 +40,27 @@ pub struct RenderContext<'a> {
     /// The templates of the template-driven targets: the embedded ones, or an operator's
     /// overrides (`--templates DIR`), which go through the same filters and validation.
     pub templates: &'a Templates,
+    /// The Prosody file and its diagnostics, generated once per context: the Prosody target,
+    /// its warnings and the Kubernetes manifests all read it ([`prosody::generate_file`]).
+    prosody: OnceLock<prosody::Generated>,
 }
 
-impl RenderContext<'_> {
+impl<'a> RenderContext<'a> {
+    pub fn new(
+        config: &'a Config,
+        tree: &'a Node,
+        input_label: impl Into<String>,
+        templates: &'a Templates,
+    ) -> Self {
+        RenderContext {
+            config,
+            tree,
+            input_label: input_label.into(),
+            templates,
+            prosody: OnceLock::new(),
+        }
+    }
+
     /// The span of a key's value, for diagnostics about it.
     pub fn span_of(&self, path: &[&str]) -> Option<Span> {
         self.tree.get_path(path).and_then(|n| n.origin.span())

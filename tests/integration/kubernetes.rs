@@ -904,12 +904,13 @@ fn pyyaml(files: &[String]) -> Option<Vec<serde_json::Value>> {
 fn hostile_strings_stay_data_in_every_field() {
     let (_, full) = examples().into_iter().find(|(n, _)| n == "full").unwrap();
     let loaded = load_path(&full);
-    let ctx = prose_compile::targets::RenderContext {
-        config: loaded.config.as_ref().unwrap(),
-        tree: &loaded.tree,
-        input_label: "prose.toml".into(),
-        templates: embedded_templates(),
-    };
+    let config = loaded.config.as_ref().unwrap();
+    let ctx = prose_compile::targets::RenderContext::new(
+        config,
+        &loaded.tree,
+        "prose.toml",
+        embedded_templates(),
+    );
     let base = kubernetes::plan(&ctx, &Settings::default()).unwrap();
     let reference = shapes(&kubernetes::render_plan(&base));
     let (mut texts, mut expected) = (Vec::new(), Vec::new());

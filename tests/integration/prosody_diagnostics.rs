@@ -553,3 +553,24 @@ use_libevent = true
     assert!(ds.iter().all(|d| d.code == "prosody-retired-option"));
     assert_eq!(spanned(&loaded, &ds[0]), "cross_domain_websocket");
 }
+
+/// One render context generates the Prosody file once: the target's warnings, its render and
+/// the pipeline (`warn_and_compile`) share it, and what is shared is what each would produce.
+#[test]
+fn the_prosody_file_is_generated_once_per_context() {
+    use prose_compile::targets::{RenderContext, Target, embedded_templates, prosody};
+    let loaded = load_file(&crate::support::repo().join("examples/full/prose.toml"));
+    let config = loaded.config.as_ref().expect("valid");
+    let ctx = RenderContext::new(config, &loaded.tree, "prose.toml", embedded_templates());
+    let first = prosody::generate_file(&ctx);
+    assert!(std::ptr::eq(first, prosody::generate_file(&ctx)));
+    let rendered = prosody::render(&ctx).expect("renders");
+    assert_eq!(rendered[0].contents, first.file.print().into_bytes());
+    // A fresh context generates the same file and the same warnings.
+    let fresh = RenderContext::new(config, &loaded.tree, "prose.toml", embedded_templates());
+    assert_eq!(
+        prosody::ProsodyConfig.warnings(&fresh),
+        prosody::ProsodyConfig.warnings(&ctx)
+    );
+    assert_eq!(prosody::render(&fresh).expect("renders"), rendered);
+}

@@ -442,12 +442,8 @@ fn the_input_label_cannot_escape_its_header_comment() {
     let loaded = load_str(BASE);
     let config = loaded.config.as_ref().unwrap();
     let label = "pods/evil\nos.execute(\"touch /tmp/pwned\")\r--\u{2028}x/prose.toml";
-    let ctx = RenderContext {
-        config,
-        tree: &loaded.tree,
-        input_label: label.to_owned(),
-        templates: prose_compile::targets::embedded_templates(),
-    };
+    let templates = prose_compile::targets::embedded_templates();
+    let ctx = RenderContext::new(config, &loaded.tree, label, templates);
     let text = String::from_utf8(prosody::render(&ctx).unwrap()[0].contents.clone()).unwrap();
     let header: Vec<&str> = text.lines().take_while(|l| !l.is_empty()).collect();
     assert_eq!(header.len(), 4, "{text}");

@@ -113,8 +113,9 @@ impl super::Target for ProsodyConfig {
     fn warnings(&self, ctx: &RenderContext) -> Vec<Diagnostic> {
         generate_file(ctx)
             .diagnostics
-            .into_iter()
+            .iter()
             .filter(|d| !d.is_error())
+            .cloned()
             .collect()
     }
 }
@@ -400,9 +401,9 @@ pub struct Generated {
 }
 
 /// The typed Lua file for the context's configuration, or its errors.
-pub fn build(ctx: &RenderContext) -> Diagnosed<lua::File> {
+pub fn build<'c>(ctx: &'c RenderContext) -> Diagnosed<&'c lua::File> {
     let Generated { file, diagnostics } = generate_file(ctx);
-    let errors: Vec<Diagnostic> = diagnostics.into_iter().filter(Diagnostic::is_error).collect();
+    let errors: Vec<Diagnostic> = diagnostics.iter().filter(|d| d.is_error()).cloned().collect();
     if errors.is_empty() {
         Ok(file)
     } else {
@@ -412,8 +413,13 @@ pub fn build(ctx: &RenderContext) -> Diagnosed<lua::File> {
 
 /// What the Pod API writes for the installed `prose.toml` (the operator's plus the carried
 /// overrides), step by step as `prosody_config_from_db_` does, with a diagnostic wherever the
-/// API does not do what a `prosody.<host>` table says.
-pub fn generate_file(ctx: &RenderContext) -> Generated {
+/// API does not do what a `prosody.<host>` table says. Generated once per context: the
+/// target's warnings and its render (and the Kubernetes manifests) share it.
+pub fn generate_file<'c>(ctx: &'c RenderContext) -> &'c Generated {
+    ctx.prosody.get_or_init(|| generate(ctx))
+}
+
+fn generate(ctx: &RenderContext) -> Generated {
     let config = ctx.config;
     let gctx = generate::Ctx {
         config,

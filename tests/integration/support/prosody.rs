@@ -42,12 +42,8 @@ pub fn render_loaded(loaded: &Loaded, label: &str) -> Result<Vec<GeneratedFile>,
         .config
         .as_ref()
         .unwrap_or_else(|| panic!("configuration did not load: {:#?}", loaded.diagnostics));
-    let ctx = RenderContext {
-        config,
-        tree: &loaded.tree,
-        input_label: label.to_owned(),
-        templates: prose_compile::targets::embedded_templates(),
-    };
+    let templates = prose_compile::targets::embedded_templates();
+    let ctx = RenderContext::new(config, &loaded.tree, label, templates);
     prosody::render(&ctx)
 }
 
@@ -57,13 +53,9 @@ pub fn target_diagnostics(loaded: &Loaded) -> Vec<Diagnostic> {
         .config
         .as_ref()
         .unwrap_or_else(|| panic!("configuration did not load: {:#?}", loaded.diagnostics));
-    let ctx = RenderContext {
-        config,
-        tree: &loaded.tree,
-        input_label: "prose.toml".to_owned(),
-        templates: prose_compile::targets::embedded_templates(),
-    };
-    prosody::generate_file(&ctx).diagnostics
+    let templates = prose_compile::targets::embedded_templates();
+    let ctx = RenderContext::new(config, &loaded.tree, "prose.toml", templates);
+    prosody::generate_file(&ctx).diagnostics.clone()
 }
 
 /// The text of `prosody.cfg.lua` for `toml`; panics on diagnostics.

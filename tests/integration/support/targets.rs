@@ -103,19 +103,11 @@ impl Loaded {
         label: &str,
         templates: &'a prose_compile::targets::templating::Templates,
     ) -> RenderContext<'a> {
-        RenderContext {
-            templates,
-            ..self.ctx(label)
-        }
+        RenderContext::new(&self.config, &self.tree, label, templates)
     }
 
     pub fn ctx(&self, label: &str) -> RenderContext<'_> {
-        RenderContext {
-            config: &self.config,
-            tree: &self.tree,
-            input_label: label.to_owned(),
-            templates: prose_compile::targets::embedded_templates(),
-        }
+        self.ctx_with(label, prose_compile::targets::embedded_templates())
     }
 
     /// Every file of the targets other than Prosody's.
