@@ -10,6 +10,7 @@
 use crate::config::compat::{self, Component, EnvSecret, Fate, Pins};
 use crate::config::env::{self, Assignment, FileVariable};
 use crate::config::schema_nav::{SchemaNav, did_you_mean};
+use crate::config::schema_structure::{Structure, structure};
 use crate::diagnostics::source::{SourceId, SourceKind, Sources};
 use crate::diagnostics::{Diagnostic, code, is_secret_key};
 use crate::provenance::{Node, Origin, dotted};
@@ -114,7 +115,7 @@ pub fn route(path: &[&str], pins: &Pins) -> Route {
 
 /// The typed Prosody options (`ProsodySettings`): what the Pod API knows.
 fn prosody_options() -> Vec<&'static str> {
-    let nav = SchemaNav::new(crate::config::schema::schema_cached());
+    let nav = SchemaNav::new(structure());
     nav.at(&["prosody", "global", "overrides"])
         .map(|s| nav.property_names(s))
         .unwrap_or_default()
@@ -137,7 +138,7 @@ fn set_by_operator(node: &Node) -> bool {
 pub fn check_keys(
     tree: &Node,
     pins: &Pins,
-    _schema: &serde_json::Value,
+    _schema: &Structure<'static>,
     diagnostics: &mut Vec<Diagnostic>,
 ) {
     let mut seen: Vec<(String, Route)> = Vec::new();
@@ -196,7 +197,7 @@ pub fn check_env_files(
     compose_env: &[Assignment],
     variables: &[FileVariable],
     pins: &Pins,
-    schema: &serde_json::Value,
+    schema: &Structure<'static>,
     diagnostics: &mut Vec<Diagnostic>,
 ) {
     let nav = SchemaNav::new(schema);

@@ -5,6 +5,7 @@
 use toml::de::DeValue;
 
 use super::schema_nav::{Kinds, SchemaNav, did_you_mean};
+use super::schema_structure::Structure;
 use crate::diagnostics::source::{SourceId, SourceKind, Sources, Span};
 use crate::diagnostics::{Diagnostic, Secrets, code, looks_secret, mask_line_after, mask_range};
 use crate::provenance::{Node, Origin, Value, dotted};
@@ -253,7 +254,7 @@ pub fn var_name(path: &[&str]) -> String {
 pub fn env_layer(
     assignments: &[Assignment],
     variables: &[FileVariable],
-    schema: &serde_json::Value,
+    schema: &Structure<'static>,
     sources: &Sources,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Node {
@@ -325,7 +326,11 @@ pub fn file_variable_warning(a: &Assignment, variables: &[FileVariable]) -> Opti
     None
 }
 
-fn unknown_variable(a: &Assignment, nav: &SchemaNav<'_>, variables: &[FileVariable]) -> Diagnostic {
+fn unknown_variable(
+    a: &Assignment,
+    nav: &SchemaNav<'_, Structure<'static>>,
+    variables: &[FileVariable],
+) -> Diagnostic {
     let known: Vec<String> = nav
         .all_paths()
         .iter()
@@ -485,7 +490,7 @@ pub fn parse_set(arg: &str) -> Result<SetArg, String> {
 /// are errors: a key typed on the command line is meant.
 pub fn set_layer(
     sets: &[SetArg],
-    schema: &serde_json::Value,
+    schema: &Structure<'static>,
     sources: &mut Sources,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Node {

@@ -131,7 +131,9 @@ enum EnvFileRole {
 }
 
 pub fn load(path: &Path, options: &LoadOptions) -> Result<Loaded, LoadError> {
-    let schema = crate::config::schema::schema_cached();
+    // What loading asks of the schema on every run: its structure (the full schema is read
+    // only to explain an invalid configuration).
+    let schema = crate::config::schema_structure::structure();
     let mut sources = Sources::default();
     let mut diagnostics = Vec::new();
     let mut server_env_source = None;
@@ -266,7 +268,7 @@ pub fn load(path: &Path, options: &LoadOptions) -> Result<Loaded, LoadError> {
         user.merge(layer);
     }
     let mut tree = with_presets(user, &mut diagnostics);
-    validate::schema_errors(&tree, schema, &sources, &mut diagnostics);
+    validate::schema_errors(&tree, &sources, &mut diagnostics);
     validate::whole_floats(&tree, schema, &mut diagnostics);
     validate::explicit_checks(&tree, &mut diagnostics);
     computed_defaults(&mut tree);

@@ -18,6 +18,7 @@ pub mod prosody;
 pub mod repository;
 pub mod schema;
 pub mod schema_nav;
+pub mod schema_structure;
 pub mod types;
 pub mod validate;
 

@@ -3,6 +3,8 @@
 
 use serde_json::Value;
 
+use super::schema_structure::Structure;
+
 /// The JSON type(s) a key accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Kinds {
@@ -27,17 +29,102 @@ impl Kinds {
     }
 }
 
-/// A view of the root schema that follows `$ref`s.
-pub struct SchemaNav<'a> {
-    root: &'a Value,
+/// What navigating reads of a schema: the full `serde_json::Value`, or its
+/// [`Structure`](super::schema_structure::Structure) (no annotations, cheaper to parse).
+pub trait SchemaDoc: Sized + 'static {
+    fn get(&self, key: &str) -> Option<&Self>;
+    /// The node a JSON pointer names.
+    fn pointer(&self, pointer: &str) -> Option<&Self>;
+    fn as_str(&self) -> Option<&str>;
+    fn as_array(&self) -> Option<&[Self]>;
+    /// An object's entries in order (none for anything else).
+    fn entries(&self) -> impl Iterator<Item = (&str, &Self)>;
+    fn is_object(&self) -> bool;
+    /// The `true` schema.
+    fn is_true(&self) -> bool;
+    /// A `true` schema: what a key of a table that takes any key has.
+    fn any_schema() -> &'static Self;
 }
 
-impl<'a> SchemaNav<'a> {
-    pub fn new(root: &'a Value) -> Self {
+impl SchemaDoc for Value {
+    fn get(&self, key: &str) -> Option<&Self> {
+        Value::get(self, key)
+    }
+    fn pointer(&self, pointer: &str) -> Option<&Self> {
+        Value::pointer(self, pointer)
+    }
+    fn as_str(&self) -> Option<&str> {
+        Value::as_str(self)
+    }
+    fn as_array(&self) -> Option<&[Self]> {
+        Value::as_array(self).map(Vec::as_slice)
+    }
+    fn entries(&self) -> impl Iterator<Item = (&str, &Self)> {
+        self.as_object()
+            .into_iter()
+            .flat_map(|map| map.iter().map(|(k, v)| (k.as_str(), v)))
+    }
+    fn is_object(&self) -> bool {
+        Value::is_object(self)
+    }
+    fn is_true(&self) -> bool {
+        self == &Value::Bool(true)
+    }
+    fn any_schema() -> &'static Self {
+        static TRUE: Value = Value::Bool(true);
+        &TRUE
+    }
+}
+
+impl SchemaDoc for Structure<'static> {
+    fn get(&self, key: &str) -> Option<&Self> {
+        Structure::get(self, key)
+    }
+    fn pointer(&self, pointer: &str) -> Option<&Self> {
+        Structure::pointer(self, pointer)
+    }
+    fn as_str(&self) -> Option<&str> {
+        match self {
+            Structure::String(s) => Some(s),
+            _ => None,
+        }
+    }
+    fn as_array(&self) -> Option<&[Self]> {
+        match self {
+            Structure::Array(items) => Some(items),
+            _ => None,
+        }
+    }
+    fn entries(&self) -> impl Iterator<Item = (&str, &Self)> {
+        let entries = match self {
+            Structure::Object(entries) => entries.as_slice(),
+            _ => &[],
+        };
+        entries.iter().map(|(k, v)| (k.as_ref(), v))
+    }
+    fn is_object(&self) -> bool {
+        matches!(self, Structure::Object(_))
+    }
+    fn is_true(&self) -> bool {
+        self == &Structure::Bool(true)
+    }
+    fn any_schema() -> &'static Self {
+        static TRUE: Structure<'static> = Structure::Bool(true);
+        &TRUE
+    }
+}
+
+/// A view of the root schema that follows `$ref`s.
+pub struct SchemaNav<'a, J: SchemaDoc = Value> {
+    root: &'a J,
+}
+
+impl<'a, J: SchemaDoc> SchemaNav<'a, J> {
+    pub fn new(root: &'a J) -> Self {
         SchemaNav { root }
     }
 
-    fn resolve(&self, mut schema: &'a Value) -> &'a Value {
+    fn resolve(&self, mut schema: &'a J) -> &'a J {
         // Bounded: the model's schema has no chains of bare `$ref`s longer than a few links.
         for _ in 0..16 {
             let Some(reference) = reference_of(schema) else {
@@ -55,11 +142,11 @@ impl<'a> SchemaNav<'a> {
     }
 
     /// The alternatives a schema stands for (itself, or each branch of anyOf/oneOf).
-    fn alternatives(&self, schema: &'a Value) -> Vec<&'a Value> {
+    fn alternatives(&self, schema: &'a J) -> Vec<&'a J> {
         let schema = self.resolve(schema);
         let mut out = vec![schema];
         for key in ["anyOf", "oneOf", "allOf"] {
-            if let Some(Value::Array(alts)) = schema.get(key) {
+            if let Some(alts) = schema.get(key).and_then(J::as_array) {
                 for alt in alts {
                     out.extend(self.alternatives(alt));
                 }
@@ -69,7 +156,7 @@ impl<'a> SchemaNav<'a> {
     }
 
     /// The subschema of the value at `path`, or `None` if no such key exists.
-    pub fn at<S: AsRef<str>>(&self, path: &[S]) -> Option<&'a Value> {
+    pub fn at<S: AsRef<str>>(&self, path: &[S]) -> Option<&'a J> {
         let mut schema = self.resolve(self.root);
         for key in path {
             schema = self.child(schema, key.as_ref())?;
@@ -79,8 +166,8 @@ impl<'a> SchemaNav<'a> {
 
     /// An annotation of the key at `path` (`description`, `default`, …): read on the
     /// property itself first (beside a `$ref`, or in the annotations of an `allOf` reference),
-    /// then on its target.
-    pub fn annotation<S: AsRef<str>>(&self, path: &[S], name: &str) -> Option<&'a Value> {
+    /// then on its target. (The full schema only: the structure has no annotations.)
+    pub fn annotation<S: AsRef<str>>(&self, path: &[S], name: &str) -> Option<&'a J> {
         let (last, parents) = path.split_last()?;
         let parent = self.at(parents)?;
         let raw = self.raw_child(parent, last.as_ref());
@@ -88,13 +175,13 @@ impl<'a> SchemaNav<'a> {
             .or_else(|| self.at(path).and_then(|s| s.get(name)))
     }
 
-    fn raw_child(&self, schema: &'a Value, key: &str) -> Option<&'a Value> {
+    fn raw_child(&self, schema: &'a J, key: &str) -> Option<&'a J> {
         self.alternatives(schema)
             .into_iter()
             .find_map(|alt| alt.get("properties").and_then(|p| p.get(key)))
     }
 
-    fn child(&self, schema: &'a Value, key: &str) -> Option<&'a Value> {
+    fn child(&self, schema: &'a J, key: &str) -> Option<&'a J> {
         for alt in self.alternatives(schema) {
             if let Some(found) = alt.get("properties").and_then(|p| p.get(key)) {
                 return Some(self.resolve(found));
@@ -103,10 +190,10 @@ impl<'a> SchemaNav<'a> {
                 return Some(self.resolve(items));
             }
             match alt.get("additionalProperties") {
-                Some(Value::Object(_)) => {
-                    return alt.get("additionalProperties").map(|s| self.resolve(s));
+                Some(additional) if additional.is_object() => {
+                    return Some(self.resolve(additional));
                 }
-                Some(Value::Bool(true)) => return Some(&Value::Bool(true)),
+                Some(additional) if additional.is_true() => return Some(J::any_schema()),
                 _ => {}
             }
         }
@@ -114,15 +201,20 @@ impl<'a> SchemaNav<'a> {
     }
 
     /// The types the schema accepts.
-    pub fn kinds(&self, schema: &'a Value) -> Kinds {
-        if schema == &Value::Bool(true) {
+    pub fn kinds(&self, schema: &'a J) -> Kinds {
+        if schema.is_true() {
             return Kinds::any();
         }
         let mut kinds = Kinds::default();
         for alt in self.alternatives(schema) {
             let types: Vec<&str> = match alt.get("type") {
-                Some(Value::String(t)) => vec![t.as_str()],
-                Some(Value::Array(ts)) => ts.iter().filter_map(Value::as_str).collect(),
+                Some(t) if t.as_str().is_some() => t.as_str().into_iter().collect(),
+                Some(t) => t
+                    .as_array()
+                    .unwrap_or_default()
+                    .iter()
+                    .filter_map(J::as_str)
+                    .collect(),
                 _ if alt.get("enum").is_some() || alt.get("const").is_some() => vec!["string"],
                 _ => vec![],
             };
@@ -146,19 +238,19 @@ impl<'a> SchemaNav<'a> {
     }
 
     /// The string formats the schema (or any of its alternatives) declares.
-    pub fn formats(&self, schema: &'a Value) -> Vec<String> {
+    pub fn formats(&self, schema: &'a J) -> Vec<String> {
         self.alternatives(schema)
             .into_iter()
-            .filter_map(|alt| alt.get("format").and_then(Value::as_str).map(str::to_owned))
+            .filter_map(|alt| alt.get("format").and_then(J::as_str).map(str::to_owned))
             .collect()
     }
 
     /// The named keys a table accepts (for "did you mean").
-    pub fn property_names(&self, schema: &'a Value) -> Vec<&'a str> {
+    pub fn property_names(&self, schema: &'a J) -> Vec<&'a str> {
         let mut names = Vec::new();
         for alt in self.alternatives(schema) {
-            if let Some(Value::Object(props)) = alt.get("properties") {
-                names.extend(props.keys().map(String::as_str));
+            if let Some(props) = alt.get("properties") {
+                names.extend(props.entries().map(|(k, _)| k));
             }
         }
         names
@@ -173,7 +265,7 @@ impl<'a> SchemaNav<'a> {
 
     fn collect_paths(
         &self,
-        schema: &'a Value,
+        schema: &'a J,
         path: &mut Vec<String>,
         out: &mut Vec<String>,
         depth: usize,
@@ -183,10 +275,10 @@ impl<'a> SchemaNav<'a> {
         }
         let mut has_props = false;
         for alt in self.alternatives(schema) {
-            if let Some(Value::Object(props)) = alt.get("properties") {
-                for (key, sub) in props {
+            if let Some(props) = alt.get("properties") {
+                for (key, sub) in props.entries() {
                     has_props = true;
-                    path.push(key.clone());
+                    path.push(key.to_owned());
                     self.collect_paths(self.resolve(sub), path, out, depth + 1);
                     path.pop();
                 }
@@ -200,14 +292,13 @@ impl<'a> SchemaNav<'a> {
 
 /// The target of a reference: a bare `$ref`, or `{"allOf": [{"$ref"}, {annotations}]}`, the
 /// shape `schema.rs` gives a reference with annotations (so taplo shows them).
-fn reference_of(schema: &Value) -> Option<&str> {
+fn reference_of<J: SchemaDoc>(schema: &J) -> Option<&str> {
     if let Some(reference) = schema.get("$ref") {
         return reference.as_str();
     }
-    match schema.get("allOf")?.as_array()?.as_slice() {
+    match schema.get("allOf")?.as_array()? {
         [target, annotations]
-            if schema.as_object().is_some_and(|o| o.len() == 1)
-                && annotations.get("$ref").is_none() =>
+            if schema.entries().count() == 1 && annotations.get("$ref").is_none() =>
         {
             target.get("$ref")?.as_str()
         }

@@ -12,6 +12,7 @@ use serde_json::Value as Json;
 use crate::config::domains;
 use crate::config::formats;
 use crate::config::schema_nav::{SchemaNav, did_you_mean};
+use crate::config::schema_structure::{Structure, structure};
 use crate::config::types::NO_CONTROL_PATTERN;
 use crate::diagnostics::source::{Sources, Span};
 use crate::diagnostics::{Diagnostic, code};
@@ -125,9 +126,20 @@ pub fn compile_validator(schema: &Json) -> Option<Validator> {
 }
 
 /// Reports every schema violation of the tree.
-pub fn schema_errors(
+pub fn schema_errors(tree: &Node, sources: &Sources, diagnostics: &mut Vec<Diagnostic>) {
+    schema_errors_against(
+        tree,
+        crate::config::schema::schema_cached,
+        sources,
+        diagnostics,
+    );
+}
+
+/// [`schema_errors`], with the full schema `schema` gives (read only when the configuration is
+/// invalid: parsing it costs more than validating).
+fn schema_errors_against(
     tree: &Node,
-    schema: &Json,
+    schema: impl FnOnce() -> &'static Json,
     sources: &Sources,
     diagnostics: &mut Vec<Diagnostic>,
 ) {
@@ -138,6 +150,7 @@ pub fn schema_errors(
     if BuiltinSchema::is_valid(&instance) {
         return;
     }
+    let schema = schema();
     let Some(validator) = validator(schema) else {
         diagnostics.push(Diagnostic::error(
             code::INTERNAL,
@@ -614,7 +627,7 @@ fn alternatives_error(path: &[String], node: &Node, nav: &SchemaNav<'_>) -> Diag
 
 /// Whole decimal numbers (`http_port = 5280.0`) where a key takes an integer. JSON Schema
 /// counts `5280.0` as an integer, but serde and the Pod API (figment) refuse a float there.
-pub fn whole_floats(tree: &Node, schema: &Json, diagnostics: &mut Vec<Diagnostic>) {
+pub fn whole_floats(tree: &Node, schema: &Structure<'static>, diagnostics: &mut Vec<Diagnostic>) {
     let nav = SchemaNav::new(schema);
     let mut path = Vec::new();
     whole_floats_at(tree, &mut path, &nav, diagnostics);
@@ -623,7 +636,7 @@ pub fn whole_floats(tree: &Node, schema: &Json, diagnostics: &mut Vec<Diagnostic
 fn whole_floats_at(
     node: &Node,
     path: &mut Vec<String>,
-    nav: &SchemaNav<'_>,
+    nav: &SchemaNav<'_, Structure<'static>>,
     diagnostics: &mut Vec<Diagnostic>,
 ) {
     match &node.value {
@@ -716,7 +729,7 @@ fn prosody_domains(tree: &Node, diagnostics: &mut Vec<Diagnostic>) {
 
 /// Hostnames with a label that mixes scripts (`crisp.chаt`, a Cyrillic `а`): a warning, as a
 /// name that looks like another one is more often a mistake or a trap than a choice.
-fn mixed_scripts(tree: &Node, schema: &Json, diagnostics: &mut Vec<Diagnostic>) {
+fn mixed_scripts(tree: &Node, schema: &Structure<'static>, diagnostics: &mut Vec<Diagnostic>) {
     let nav = SchemaNav::new(schema);
     tree.for_each_leaf(&mut Vec::new(), &mut |path, node| {
         let items: Vec<(Vec<String>, &Node)> = match &node.value {
@@ -762,7 +775,7 @@ fn mixed_scripts(tree: &Node, schema: &Json, diagnostics: &mut Vec<Diagnostic>) 
 /// Checks on what the user wrote, before computed defaults fill anything in.
 pub fn explicit_checks(tree: &Node, diagnostics: &mut Vec<Diagnostic>) {
     prosody_domains(tree, diagnostics);
-    mixed_scripts(tree, crate::config::schema::schema_cached(), diagnostics);
+    mixed_scripts(tree, structure(), diagnostics);
     for key in [keys::SERVER_DOMAIN, keys::POD_DOMAIN] {
         if let Some(node) = tree.get_path(key.path())
             && let Some(value) = node.as_str()
@@ -796,7 +809,11 @@ pub fn explicit_checks(tree: &Node, diagnostics: &mut Vec<Diagnostic>) {
 /// Checks every computed default against its key's format: a value derived from another key
 /// (`dashboard.url = "https://admin.prose.{server.domain}"`) can be invalid although the key
 /// it comes from is valid (too long once prefixed). The error points at that key.
-pub fn computed_values(tree: &Node, schema: &Json, diagnostics: &mut Vec<Diagnostic>) {
+pub fn computed_values(
+    tree: &Node,
+    schema: &Structure<'static>,
+    diagnostics: &mut Vec<Diagnostic>,
+) {
     let nav = SchemaNav::new(schema);
     let mut found = Vec::new();
     tree.for_each_leaf(&mut Vec::new(), &mut |path, node| {

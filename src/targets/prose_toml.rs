@@ -28,6 +28,7 @@ use crate::config::compat::Component;
 use crate::config::containers::{self, Route};
 use crate::config::env::var_name;
 use crate::config::schema_nav::SchemaNav;
+use crate::config::schema_structure::Structure;
 use crate::diagnostics::{Diagnosed, is_secret_key};
 use crate::provenance::{Node, Origin, dotted};
 
@@ -104,7 +105,7 @@ impl Table {
     }
 
     /// Sorts keys as the model lists them (map keys alphabetically, after).
-    fn sort(&mut self, nav: &SchemaNav<'_>, path: &mut Vec<String>) {
+    fn sort(&mut self, nav: &SchemaNav<'_, Structure<'static>>, path: &mut Vec<String>) {
         let order: Vec<String> = nav
             .at(path)
             .map(|s| nav.property_names(s).into_iter().map(str::to_owned).collect())
@@ -250,7 +251,7 @@ pub fn render_with(ctx: &RenderContext, policy: SecretPolicy<'_>) -> Rendered {
             format!("{}: set by prose-compile: {}", c.option, c.reason),
         );
     }
-    let nav = SchemaNav::new(crate::config::schema::schema_cached());
+    let nav = SchemaNav::new(crate::config::schema_structure::structure());
     files.toml.sort(&nav, &mut Vec::new());
     files.server.sort(&nav, &mut Vec::new());
     Rendered {
