@@ -22,7 +22,7 @@ use std::time::Duration;
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use prose_compile::config::{LoadOptions, Loaded, load};
-use prose_compile::config::{schema, schema_structure, validate};
+use prose_compile::config::{schema, validate};
 use prose_compile::output::{self, OutputTree};
 use prose_compile::pipeline::compile;
 use prose_compile::targets::templating::Templates;
@@ -63,10 +63,6 @@ fn init(c: &mut Criterion) {
     // invalid configuration).
     group.bench_function("schema_parse", |b| {
         b.iter(|| serde_json::from_str::<serde_json::Value>(black_box(schema::COMMITTED)))
-    });
-    // What loading reads of it on every run: its structure, without annotations.
-    group.bench_function("schema_structure_parse", |b| {
-        b.iter(|| schema_structure::parse(black_box(schema::COMMITTED)))
     });
     // What it used to do: generate it from the model's types (`prose-compile schema` still does).
     group.bench_function("schema_generate", |b| b.iter(schema::schema));

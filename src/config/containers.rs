@@ -138,7 +138,7 @@ fn set_by_operator(node: &Node) -> bool {
 pub fn check_keys(
     tree: &Node,
     pins: &Pins,
-    _schema: &Structure<'static>,
+    _schema: &Structure,
     diagnostics: &mut Vec<Diagnostic>,
 ) {
     let mut seen: Vec<(String, Route)> = Vec::new();
@@ -197,7 +197,7 @@ pub fn check_env_files(
     compose_env: &[Assignment],
     variables: &[FileVariable],
     pins: &Pins,
-    schema: &Structure<'static>,
+    schema: &Structure,
     diagnostics: &mut Vec<Diagnostic>,
 ) {
     let nav = SchemaNav::new(schema);

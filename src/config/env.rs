@@ -254,7 +254,7 @@ pub fn var_name(path: &[&str]) -> String {
 pub fn env_layer(
     assignments: &[Assignment],
     variables: &[FileVariable],
-    schema: &Structure<'static>,
+    schema: &Structure,
     sources: &Sources,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Node {
@@ -328,7 +328,7 @@ pub fn file_variable_warning(a: &Assignment, variables: &[FileVariable]) -> Opti
 
 fn unknown_variable(
     a: &Assignment,
-    nav: &SchemaNav<'_, Structure<'static>>,
+    nav: &SchemaNav<'_, Structure>,
     variables: &[FileVariable],
 ) -> Diagnostic {
     let known: Vec<String> = nav
@@ -490,7 +490,7 @@ pub fn parse_set(arg: &str) -> Result<SetArg, String> {
 /// are errors: a key typed on the command line is meant.
 pub fn set_layer(
     sets: &[SetArg],
-    schema: &Structure<'static>,
+    schema: &Structure,
     sources: &mut Sources,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Node {

@@ -76,7 +76,7 @@ impl SchemaDoc for Value {
     }
 }
 
-impl SchemaDoc for Structure<'static> {
+impl SchemaDoc for Structure {
     fn get(&self, key: &str) -> Option<&Self> {
         Structure::get(self, key)
     }
@@ -84,33 +84,22 @@ impl SchemaDoc for Structure<'static> {
         Structure::pointer(self, pointer)
     }
     fn as_str(&self) -> Option<&str> {
-        match self {
-            Structure::String(s) => Some(s),
-            _ => None,
-        }
+        Structure::as_str(self)
     }
     fn as_array(&self) -> Option<&[Self]> {
-        match self {
-            Structure::Array(items) => Some(items),
-            _ => None,
-        }
+        Structure::as_array(self)
     }
     fn entries(&self) -> impl Iterator<Item = (&str, &Self)> {
-        let entries = match self {
-            Structure::Object(entries) => entries.as_slice(),
-            _ => &[],
-        };
-        entries.iter().map(|(k, v)| (k.as_ref(), v))
+        Structure::entries(self).iter().map(|e| (e.key(), e))
     }
     fn is_object(&self) -> bool {
-        matches!(self, Structure::Object(_))
+        Structure::is_object(self)
     }
     fn is_true(&self) -> bool {
-        self == &Structure::Bool(true)
+        Structure::is_true(self)
     }
     fn any_schema() -> &'static Self {
-        static TRUE: Structure<'static> = Structure::Bool(true);
-        &TRUE
+        &super::schema_structure::TRUE
     }
 }
 
@@ -360,6 +349,39 @@ mod tests {
         let list = name_list(near.iter().map(String::as_str));
         assert!(list.len() < 20 * 90, "{}", list.len());
         assert_eq!(did_you_mean("gdrp", ["gdpr", "lgpd"]), Some("gdpr"));
+    }
+
+    /// What loading asks of the structure, it answers as the full schema does: for every key
+    /// the schema names, a map entry under each, and keys it does not name.
+    #[test]
+    fn the_structure_answers_as_the_full_schema() {
+        let full = SchemaNav::new(crate::config::schema::schema_cached());
+        let lean = SchemaNav::new(crate::config::schema_structure::structure());
+        let mut paths: Vec<Vec<String>> = vec![Vec::new()];
+        for path in full.all_paths() {
+            let path: Vec<String> = path.split('.').map(str::to_owned).collect();
+            for end in 1..=path.len() {
+                paths.push(path[..end].to_vec());
+                for extra in ["any_name", "0", "nope"] {
+                    let mut longer = path[..end].to_vec();
+                    longer.push(extra.to_owned());
+                    paths.push(longer);
+                }
+            }
+        }
+        assert!(paths.len() > 500, "{}", paths.len());
+        assert_eq!(lean.all_paths(), full.all_paths());
+        for path in &paths {
+            match (full.at(path), lean.at(path)) {
+                (None, None) => {}
+                (Some(f), Some(l)) => {
+                    assert_eq!(full.kinds(f), lean.kinds(l), "{path:?}");
+                    assert_eq!(full.formats(f), lean.formats(l), "{path:?}");
+                    assert_eq!(full.property_names(f), lean.property_names(l), "{path:?}");
+                }
+                (f, l) => panic!("{path:?}: {:?} vs {:?}", f.is_some(), l.is_some()),
+            }
+        }
     }
 
     #[test]

@@ -1,218 +1,210 @@
-//! The schema's structure: the committed schema without its annotations, parsed into nodes
-//! that borrow the embedded text. It answers what loading and rendering a configuration ask of
-//! the schema on every run (which keys exist, their types and formats, the order of a table's
-//! keys) in a fraction of what the full `serde_json::Value` costs a process (no allocated key,
-//! no hash table, no description: see `docs/performance.md`). Explaining an invalid
-//! configuration and `explain` still read the full schema ([`super::schema::schema_cached`]).
+//! The schema's structure: the committed schema without its annotations, built into the binary
+//! as a table (`build.rs`). It answers what loading and rendering a configuration ask of the
+//! schema on every run (which keys exist, their types and formats, the order of a table's keys)
+//! without parsing or allocating anything: parsing the full schema into a `serde_json::Value`
+//! cost a process more than validating its configuration (`docs/performance.md`). Explaining
+//! an invalid configuration and `explain` still read the full schema
+//! ([`super::schema::schema_cached`]).
 
-use std::borrow::Cow;
-use std::fmt;
-use std::sync::OnceLock;
+include!("schema_structure_format.rs");
 
-use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+/// One node of the schema's structure. Its children (an array's items, an object's entries,
+/// each with its key) sit side by side in the table.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Structure {
+    tag: u8,
+    /// The key of an object's entry, as a range of the table's text.
+    key_start: u32,
+    key_len: u32,
+    /// Bool: 0 or 1. Number: the high and low halves of the f64's bits. String: a range of the
+    /// text. Array, object: the first child and how many.
+    a: u32,
+    b: u32,
+}
 
-/// One node of the schema's structure: JSON, with objects as ordered lists of entries.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Structure<'a> {
+const fn node(tag: u8, key_start: u32, key_len: u32, a: u32, b: u32) -> Structure {
+    Structure {
+        tag,
+        key_start,
+        key_len,
+        a,
+        b,
+    }
+}
+
+// `TEXT` and `NODES` (the root first), written by `build.rs`.
+include!(concat!(env!("OUT_DIR"), "/schema_structure.rs"));
+
+/// The root of the committed schema's structure.
+pub fn structure() -> &'static Structure {
+    &NODES[0]
+}
+
+/// A `true` schema (what a key of a table that takes any key has).
+pub static TRUE: Structure = node(BOOL, 0, 0, 1, 0);
+
+/// What a node is, for a caller that needs more than one question at a time.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Kind {
     Null,
     Bool(bool),
     Number(f64),
-    String(Cow<'a, str>),
-    Array(Vec<Structure<'a>>),
-    Object(Vec<(Cow<'a, str>, Structure<'a>)>),
+    String(&'static str),
+    Array(&'static [Structure]),
+    Object(&'static [Structure]),
 }
 
-/// Keywords that only annotate (documentation, editor hints, the patterns that restate a
-/// `format`): nothing the structure is asked reads them.
-const ANNOTATIONS: &[&str] = &[
-    "$comment",
-    "$id",
-    "$schema",
-    "default",
-    "deprecated",
-    "description",
-    "examples",
-    "markdownDescription",
-    "pattern",
-    "title",
-    "x-taplo",
-];
-
-/// Keywords whose object maps names (of keys, of definitions) to schemas: their entries are
-/// kept whatever their names.
-const NAME_MAPS: &[&str] = &["$defs", "definitions", "patternProperties", "properties"];
-
-/// The structure of the committed schema, parsed once per process.
-pub fn structure() -> &'static Structure<'static> {
-    static STRUCTURE: OnceLock<Structure<'static>> = OnceLock::new();
-    STRUCTURE.get_or_init(|| {
-        parse(super::schema::COMMITTED)
-            .expect("the committed schema is JSON (the validator is compiled from it)")
-    })
-}
-
-/// The structure of a schema's text.
-pub fn parse(text: &str) -> serde_json::Result<Structure<'_>> {
-    let mut deserializer = serde_json::Deserializer::from_str(text);
-    let structure = Node { names: false }.deserialize(&mut deserializer)?;
-    deserializer.end()?;
-    Ok(structure)
-}
-
-impl<'a> Structure<'a> {
-    /// The value of an object's key.
-    pub fn get(&self, key: &str) -> Option<&Structure<'a>> {
-        match self {
-            Structure::Object(entries) => entries.iter().find(|(k, _)| k == key).map(|(_, v)| v),
-            _ => None,
+impl Structure {
+    pub fn kind(&self) -> Kind {
+        match self.tag {
+            NULL => Kind::Null,
+            BOOL => Kind::Bool(self.a == 1),
+            NUMBER => Kind::Number(f64::from_bits(
+                (u64::from(self.a) << 32) | u64::from(self.b),
+            )),
+            STRING => Kind::String(text(self.a, self.b)),
+            ARRAY => Kind::Array(self.children()),
+            OBJECT => Kind::Object(self.children()),
+            _ => unreachable!("build.rs writes no other tag"),
         }
     }
 
+    /// The key of an object's entry (empty for anything else).
+    pub fn key(&self) -> &'static str {
+        text(self.key_start, self.key_len)
+    }
+
+    fn children(&self) -> &'static [Structure] {
+        match self.tag {
+            ARRAY | OBJECT => &NODES[self.a as usize..(self.a + self.b) as usize],
+            _ => &[],
+        }
+    }
+
+    /// An object's entries, in order (each answers [`Structure::key`]).
+    pub fn entries(&self) -> &'static [Structure] {
+        if self.tag == OBJECT {
+            self.children()
+        } else {
+            &[]
+        }
+    }
+
+    /// The value of an object's key.
+    pub fn get(&self, key: &str) -> Option<&'static Structure> {
+        self.entries().iter().find(|entry| entry.key() == key)
+    }
+
+    pub fn as_str(&self) -> Option<&'static str> {
+        (self.tag == STRING).then(|| text(self.a, self.b))
+    }
+
+    pub fn as_array(&self) -> Option<&'static [Structure]> {
+        (self.tag == ARRAY).then(|| self.children())
+    }
+
+    pub fn is_object(&self) -> bool {
+        self.tag == OBJECT
+    }
+
+    pub fn is_true(&self) -> bool {
+        self.tag == BOOL && self.a == 1
+    }
+
     /// The node a JSON pointer (RFC 6901) names.
-    pub fn pointer(&self, pointer: &str) -> Option<&Structure<'a>> {
+    pub fn pointer(&self, pointer: &str) -> Option<&Structure> {
         if pointer.is_empty() {
             return Some(self);
         }
         let mut node = self;
         for token in pointer.strip_prefix('/')?.split('/') {
             let token = token.replace("~1", "/").replace("~0", "~");
-            node = match node {
-                Structure::Array(items) => items.get(token.parse::<usize>().ok()?)?,
-                _ => node.get(&token)?,
+            node = match node.as_array() {
+                Some(items) => items.get(token.parse::<usize>().ok()?)?,
+                None => node.get(&token)?,
             };
         }
         Some(node)
     }
 }
 
-/// Deserializes one node; `names` when it is the object of a [`NAME_MAPS`] keyword.
-struct Node {
-    names: bool,
-}
-
-impl<'de> DeserializeSeed<'de> for Node {
-    type Value = Structure<'de>;
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
-        deserializer.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for Node {
-    type Value = Structure<'de>;
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a JSON schema")
-    }
-    fn visit_unit<E>(self) -> Result<Self::Value, E> {
-        Ok(Structure::Null)
-    }
-    fn visit_bool<E>(self, b: bool) -> Result<Self::Value, E> {
-        Ok(Structure::Bool(b))
-    }
-    fn visit_i64<E>(self, n: i64) -> Result<Self::Value, E> {
-        Ok(Structure::Number(n as f64))
-    }
-    fn visit_u64<E>(self, n: u64) -> Result<Self::Value, E> {
-        Ok(Structure::Number(n as f64))
-    }
-    fn visit_f64<E>(self, n: f64) -> Result<Self::Value, E> {
-        Ok(Structure::Number(n))
-    }
-    fn visit_borrowed_str<E>(self, s: &'de str) -> Result<Self::Value, E> {
-        Ok(Structure::String(Cow::Borrowed(s)))
-    }
-    fn visit_str<E>(self, s: &str) -> Result<Self::Value, E> {
-        Ok(Structure::String(Cow::Owned(s.to_owned())))
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        let mut items = Vec::new();
-        while let Some(item) = seq.next_element_seed(Node { names: false })? {
-            items.push(item);
-        }
-        Ok(Structure::Array(items))
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut entries = Vec::new();
-        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
-            if !self.names && ANNOTATIONS.contains(&&*key) {
-                map.next_value::<IgnoredAny>()?;
-                continue;
-            }
-            let names = !self.names && NAME_MAPS.contains(&&*key);
-            entries.push((key, map.next_value_seed(Node { names })?));
-        }
-        Ok(Structure::Object(entries))
-    }
+fn text(start: u32, len: u32) -> &'static str {
+    &TEXT[start as usize..(start + len) as usize]
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::Value;
 
-    /// The structure is the committed schema without its annotation keywords, entry for
-    /// entry and in order, and a key named like an annotation is kept.
+    /// The full schema without the annotations, as `build.rs` means to build it.
+    fn strip(value: &Value, names: bool) -> Value {
+        match value {
+            Value::Object(map) => Value::Object(
+                map.iter()
+                    .filter(|(k, _)| names || !ANNOTATIONS.contains(&k.as_str()))
+                    .map(|(k, v)| {
+                        let names = !names && NAME_MAPS.contains(&k.as_str());
+                        (k.clone(), strip(v, names))
+                    })
+                    .collect(),
+            ),
+            Value::Array(items) => Value::Array(items.iter().map(|v| strip(v, false)).collect()),
+            other => other.clone(),
+        }
+    }
+
+    fn to_json(node: &Structure) -> Value {
+        match node.kind() {
+            Kind::Null => Value::Null,
+            Kind::Bool(b) => b.into(),
+            Kind::Number(n) if n.fract() == 0.0 && n.abs() < 1e15 => (n as i64).into(),
+            Kind::Number(n) => n.into(),
+            Kind::String(s) => s.into(),
+            Kind::Array(items) => items.iter().map(to_json).collect(),
+            Kind::Object(entries) => Value::Object(
+                entries
+                    .iter()
+                    .map(|e| (e.key().to_owned(), to_json(e)))
+                    .collect(),
+            ),
+        }
+    }
+
+    /// The table is the committed schema without its annotation keywords, entry for entry and
+    /// in order (a key named like an annotation, in `properties`, is kept).
     #[test]
     fn it_is_the_schema_without_annotations() {
-        fn strip(value: &serde_json::Value, names: bool) -> serde_json::Value {
-            match value {
-                serde_json::Value::Object(map) => serde_json::Value::Object(
-                    map.iter()
-                        .filter(|(k, _)| names || !ANNOTATIONS.contains(&k.as_str()))
-                        .map(|(k, v)| {
-                            let names = !names && NAME_MAPS.contains(&k.as_str());
-                            (k.clone(), strip(v, names))
-                        })
-                        .collect(),
-                ),
-                serde_json::Value::Array(items) => {
-                    serde_json::Value::Array(items.iter().map(|v| strip(v, false)).collect())
-                }
-                other => other.clone(),
-            }
-        }
-        fn to_json(node: &Structure) -> serde_json::Value {
-            match node {
-                Structure::Null => serde_json::Value::Null,
-                Structure::Bool(b) => (*b).into(),
-                Structure::Number(n) => serde_json::Number::from_f64(*n)
-                    .map(|n| match n.as_f64() {
-                        Some(f) if f.fract() == 0.0 && f.abs() < 1e15 => (f as i64).into(),
-                        _ => serde_json::Value::Number(n),
-                    })
-                    .unwrap_or_default(),
-                Structure::String(s) => s.as_ref().into(),
-                Structure::Array(items) => items.iter().map(to_json).collect(),
-                Structure::Object(entries) => serde_json::Value::Object(
-                    entries
-                        .iter()
-                        .map(|(k, v)| (k.to_string(), to_json(v)))
-                        .collect(),
-                ),
-            }
-        }
         let full = crate::config::schema::schema_cached();
-        assert_eq!(to_json(structure()), strip(full, false));
-
-        let text = r#"{"properties": {"title": {"type": "string", "title": "T"}}, "title": "x"}"#;
-        let parsed = parse(text).unwrap();
-        assert_eq!(
-            parsed.pointer("/properties/title/type"),
-            Some(&Structure::String("string".into()))
+        let structure = to_json(structure());
+        assert_eq!(structure, strip(full, false));
+        assert_ne!(structure, *full, "the schema has annotations to drop");
+        let kept = strip(
+            &serde_json::json!({"properties": {"title": {"title": "T"}}}),
+            false,
         );
-        assert_eq!(parsed.pointer("/properties/title/title"), None);
-        assert_eq!(parsed.get("title"), None);
+        assert_eq!(kept, serde_json::json!({"properties": {"title": {}}}));
     }
 
     #[test]
     fn pointers_follow_escapes_and_indexes() {
-        let parsed = parse(r#"{"a/b": {"c~d": [1, {"e": true}]}}"#).unwrap();
-        assert_eq!(
-            parsed.pointer("/a~1b/c~0d/1/e"),
-            Some(&Structure::Bool(true))
+        let root = structure();
+        let domain = root.pointer("/$defs/Server/properties/domain");
+        assert!(domain.is_some_and(|d| d.get("$ref").is_some() || d.get("type").is_some()));
+        assert!(
+            root.pointer("/$defs/Server/properties/domain/description")
+                .is_none()
         );
-        assert_eq!(parsed.pointer("/a~1b/c~0d/2"), None);
-        assert_eq!(parsed.pointer(""), Some(&parsed));
-        assert_eq!(parsed.pointer("a"), None);
+        assert_eq!(root.pointer(""), Some(root));
+        assert_eq!(root.pointer("properties"), None);
+        let required = root.pointer("/required").and_then(Structure::as_array);
+        assert!(required.is_some_and(|r| !r.is_empty()));
+        assert!(
+            root.pointer("/required/0")
+                .and_then(Structure::as_str)
+                .is_some()
+        );
+        assert!(root.pointer("/required/999").is_none());
+        assert!(TRUE.is_true() && !root.is_true());
     }
 }

@@ -627,7 +627,7 @@ fn alternatives_error(path: &[String], node: &Node, nav: &SchemaNav<'_>) -> Diag
 
 /// Whole decimal numbers (`http_port = 5280.0`) where a key takes an integer. JSON Schema
 /// counts `5280.0` as an integer, but serde and the Pod API (figment) refuse a float there.
-pub fn whole_floats(tree: &Node, schema: &Structure<'static>, diagnostics: &mut Vec<Diagnostic>) {
+pub fn whole_floats(tree: &Node, schema: &Structure, diagnostics: &mut Vec<Diagnostic>) {
     let nav = SchemaNav::new(schema);
     let mut path = Vec::new();
     whole_floats_at(tree, &mut path, &nav, diagnostics);
@@ -636,7 +636,7 @@ pub fn whole_floats(tree: &Node, schema: &Structure<'static>, diagnostics: &mut 
 fn whole_floats_at(
     node: &Node,
     path: &mut Vec<String>,
-    nav: &SchemaNav<'_, Structure<'static>>,
+    nav: &SchemaNav<'_, Structure>,
     diagnostics: &mut Vec<Diagnostic>,
 ) {
     match &node.value {
@@ -729,7 +729,7 @@ fn prosody_domains(tree: &Node, diagnostics: &mut Vec<Diagnostic>) {
 
 /// Hostnames with a label that mixes scripts (`crisp.chаt`, a Cyrillic `а`): a warning, as a
 /// name that looks like another one is more often a mistake or a trap than a choice.
-fn mixed_scripts(tree: &Node, schema: &Structure<'static>, diagnostics: &mut Vec<Diagnostic>) {
+fn mixed_scripts(tree: &Node, schema: &Structure, diagnostics: &mut Vec<Diagnostic>) {
     let nav = SchemaNav::new(schema);
     tree.for_each_leaf(&mut Vec::new(), &mut |path, node| {
         let items: Vec<(Vec<String>, &Node)> = match &node.value {
@@ -809,11 +809,7 @@ pub fn explicit_checks(tree: &Node, diagnostics: &mut Vec<Diagnostic>) {
 /// Checks every computed default against its key's format: a value derived from another key
 /// (`dashboard.url = "https://admin.prose.{server.domain}"`) can be invalid although the key
 /// it comes from is valid (too long once prefixed). The error points at that key.
-pub fn computed_values(
-    tree: &Node,
-    schema: &Structure<'static>,
-    diagnostics: &mut Vec<Diagnostic>,
-) {
+pub fn computed_values(tree: &Node, schema: &Structure, diagnostics: &mut Vec<Diagnostic>) {
     let nav = SchemaNav::new(schema);
     let mut found = Vec::new();
     tree.for_each_leaf(&mut Vec::new(), &mut |path, node| {

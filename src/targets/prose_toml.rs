@@ -105,7 +105,7 @@ impl Table {
     }
 
     /// Sorts keys as the model lists them (map keys alphabetically, after).
-    fn sort(&mut self, nav: &SchemaNav<'_, Structure<'static>>, path: &mut Vec<String>) {
+    fn sort(&mut self, nav: &SchemaNav<'_, Structure>, path: &mut Vec<String>) {
         let order: Vec<String> = nav
             .at(path)
             .map(|s| nav.property_names(s).into_iter().map(str::to_owned).collect())
