@@ -127,22 +127,6 @@ pub fn compile_validator(schema: &Json) -> Option<Validator> {
 
 /// Reports every schema violation of the tree.
 pub fn schema_errors(tree: &Node, sources: &Sources, diagnostics: &mut Vec<Diagnostic>) {
-    schema_errors_against(
-        tree,
-        crate::config::schema::schema_cached,
-        sources,
-        diagnostics,
-    );
-}
-
-/// [`schema_errors`], with the full schema `schema` gives (read only when the configuration is
-/// invalid: parsing it costs more than validating).
-fn schema_errors_against(
-    tree: &Node,
-    schema: impl FnOnce() -> &'static Json,
-    sources: &Sources,
-    diagnostics: &mut Vec<Diagnostic>,
-) {
     let instance = tree.to_json();
     // A valid configuration, the common case (every build of a working `prose.toml`), is
     // decided by the validator compiled with the binary; only an invalid one pays for
@@ -150,7 +134,8 @@ fn schema_errors_against(
     if BuiltinSchema::is_valid(&instance) {
         return;
     }
-    let schema = schema();
+    // Explaining needs the full schema (parsing it costs more than validating).
+    let schema = crate::config::schema::schema_cached();
     let Some(validator) = validator(schema) else {
         diagnostics.push(Diagnostic::error(
             code::INTERNAL,

@@ -174,17 +174,12 @@ pub(super) fn prepare<X>(
     let templates = run.templates();
     match warn_and_compile(&mut loaded, &input_label(pod), templates, run.platform) {
         Some(Ok(tree)) => Ok(Prepared { loaded, tree }),
-        Some(Err(diagnostics)) => Err(Box::new(stopped(
+        // Invalid: the render's diagnostics, or none beyond the loader's.
+        compiled => Err(Box::new(stopped(
             pod,
             output_dir,
             Some(loaded),
-            Outcome::Invalid(diagnostics),
-        ))),
-        None => Err(Box::new(stopped(
-            pod,
-            output_dir,
-            Some(loaded),
-            Outcome::Invalid(Vec::new()),
+            Outcome::Invalid(compiled.and_then(Result::err).unwrap_or_default()),
         ))),
     }
 }
