@@ -43,32 +43,7 @@ pub fn structure() -> &'static Structure {
 /// A `true` schema (what a key of a table that takes any key has).
 pub static TRUE: Structure = node(BOOL, 0, 0, 1, 0);
 
-/// What a node is, for a caller that needs more than one question at a time.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Kind {
-    Null,
-    Bool(bool),
-    Number(f64),
-    String(&'static str),
-    Array(&'static [Structure]),
-    Object(&'static [Structure]),
-}
-
 impl Structure {
-    pub fn kind(&self) -> Kind {
-        match self.tag {
-            NULL => Kind::Null,
-            BOOL => Kind::Bool(self.a == 1),
-            NUMBER => Kind::Number(f64::from_bits(
-                (u64::from(self.a) << 32) | u64::from(self.b),
-            )),
-            STRING => Kind::String(text(self.a, self.b)),
-            ARRAY => Kind::Array(self.children()),
-            OBJECT => Kind::Object(self.children()),
-            _ => unreachable!("build.rs writes no other tag"),
-        }
-    }
-
     /// The key of an object's entry (empty for anything else).
     pub fn key(&self) -> &'static str {
         text(self.key_start, self.key_len)
@@ -118,7 +93,13 @@ impl Structure {
         }
         let mut node = self;
         for token in pointer.strip_prefix('/')?.split('/') {
-            let token = token.replace("~1", "/").replace("~0", "~");
+            // Unescaped only when escaped: the schema's `$ref`s are resolved at every step of
+            // every key looked up.
+            let token = if token.contains('~') {
+                std::borrow::Cow::Owned(token.replace("~1", "/").replace("~0", "~"))
+            } else {
+                std::borrow::Cow::Borrowed(token)
+            };
             node = match node.as_array() {
                 Some(items) => items.get(token.parse::<usize>().ok()?)?,
                 None => node.get(&token)?,
@@ -154,8 +135,33 @@ mod tests {
         }
     }
 
+    /// What a node is.
+    #[derive(Debug, Clone, Copy, PartialEq)]
+    enum Kind {
+        Null,
+        Bool(bool),
+        Number(f64),
+        String(&'static str),
+        Array(&'static [Structure]),
+        Object(&'static [Structure]),
+    }
+
+    fn kind(node: &Structure) -> Kind {
+        match node.tag {
+            NULL => Kind::Null,
+            BOOL => Kind::Bool(node.a == 1),
+            NUMBER => Kind::Number(f64::from_bits(
+                (u64::from(node.a) << 32) | u64::from(node.b),
+            )),
+            STRING => Kind::String(text(node.a, node.b)),
+            ARRAY => Kind::Array(node.children()),
+            OBJECT => Kind::Object(node.children()),
+            _ => unreachable!("build.rs writes no other tag"),
+        }
+    }
+
     fn to_json(node: &Structure) -> Value {
-        match node.kind() {
+        match kind(node) {
             Kind::Null => Value::Null,
             Kind::Bool(b) => b.into(),
             Kind::Number(n) if n.fract() == 0.0 && n.abs() < 1e15 => (n as i64).into(),
