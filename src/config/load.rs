@@ -245,14 +245,14 @@ pub fn load(path: &Path, options: &LoadOptions) -> Result<Loaded, LoadError> {
         &mut diagnostics,
     ));
 
-    let file = file.filter(|file| {
-        let mut merged = file.clone();
-        for layer in &upper_layers {
-            merged.merge(layer.clone());
+    // The limits bound the merged tree, which is what the rest of loading walks.
+    let user = file.map(|mut user| {
+        for layer in upper_layers {
+            user.merge(layer);
         }
-        limits::check_tree(&merged, &mut diagnostics)
+        user
     });
-    let Some(file) = file else {
+    let Some(user) = user.filter(|user| limits::check_tree(user, &mut diagnostics)) else {
         diagnostics::normalize(&mut diagnostics);
         limits::cap_diagnostics(&mut diagnostics);
         return Ok(Loaded {
@@ -263,10 +263,6 @@ pub fn load(path: &Path, options: &LoadOptions) -> Result<Loaded, LoadError> {
             diagnostics,
         });
     };
-    let mut user = file;
-    for layer in upper_layers {
-        user.merge(layer);
-    }
     let mut tree = with_presets(user, &mut diagnostics);
     validate::schema_errors(&tree, &sources, &mut diagnostics);
     validate::whole_floats(&tree, schema, &mut diagnostics);

@@ -56,11 +56,30 @@ pub fn looks_secret(key: &str) -> bool {
 }
 
 /// Whether `word` is at most two edits from `secret`. The distance is at least the difference
-/// of the lengths (the words are ASCII: bytes are characters), so most words of a file are
-/// decided without computing it: strsim allocates a table per comparison, and every key of
-/// every configuration is compared with every secret word.
+/// of the lengths and at least the [`bag_distance`] (the words are ASCII: bytes are
+/// characters), so most words of a file are decided without computing it: strsim allocates a
+/// table and a map per comparison, and every key of every configuration is compared with every
+/// secret word.
 fn misspelling_of(word: &str, secret: &str) -> bool {
-    word.len().abs_diff(secret.len()) <= 2 && strsim::damerau_levenshtein(word, secret) <= 2
+    word.len().abs_diff(secret.len()) <= 2
+        && !(word.is_ascii() && secret.is_ascii() && bag_distance(word, secret) > 2)
+        && strsim::damerau_levenshtein(word, secret) <= 2
+}
+
+/// How many characters one ASCII word has that the other lacks, counted with repetition, on
+/// the side that has more: a lower bound of their edit distance, since an insertion, a
+/// deletion or a substitution changes it by at most one and a transposition not at all.
+fn bag_distance(a: &str, b: &str) -> usize {
+    let mut counts = [0i32; 128];
+    for byte in a.bytes() {
+        counts[usize::from(byte & 0x7f)] += 1;
+    }
+    for byte in b.bytes() {
+        counts[usize::from(byte & 0x7f)] -= 1;
+    }
+    let surplus: i32 = counts.iter().filter(|c| **c > 0).sum();
+    let deficit: i32 = -counts.iter().filter(|c| **c < 0).sum::<i32>();
+    surplus.max(deficit).unsigned_abs() as usize
 }
 
 /// What replaces a secret in messages and explain outputs.
@@ -414,16 +433,21 @@ mod tests {
         );
     }
 
-    /// The length test decides nothing the distance would not.
+    /// The length and bag tests decide nothing the distance would not: random words, and
+    /// words a few random edits away from a secret word (random words are rarely that close).
     #[test]
     fn misspellings_are_what_the_distance_says() {
+        use proptest::prelude::any;
         use proptest::test_runner::{Config, TestRunner};
-        let mut runner = TestRunner::new(Config {
-            cases: 2048,
-            failure_persistence: None,
-            ..Config::default()
-        });
-        runner
+        // A runner per property: a runner counts its successes across runs.
+        let runner = || {
+            TestRunner::new(Config {
+                cases: 2048,
+                failure_persistence: None,
+                ..Config::default()
+            })
+        };
+        runner()
             .run(
                 &proptest::string::string_regex("[a-z0-9]{0,12}").expect("regex"),
                 |word| {
@@ -436,6 +460,42 @@ mod tests {
                     Ok(())
                 },
             )
+            .unwrap_or_else(|e| panic!("{e}"));
+        // (secret word, edits): each edit deletes, replaces, inserts before or swaps with its
+        // successor the character at a position (modulo the length), with a letter or digit.
+        let edit = (
+            0..4u8,
+            any::<usize>(),
+            proptest::char::ranges(vec!['a'..='z', '0'..='9'].into()),
+        );
+        let near = (
+            0..SECRET_WORDS.len(),
+            proptest::collection::vec(edit, 0..=4),
+        );
+        runner()
+            .run(&near, |(secret, edits)| {
+                let mut word: Vec<char> = SECRET_WORDS[secret].chars().collect();
+                for (op, at, c) in edits {
+                    let at = at % (word.len() + 1);
+                    match op {
+                        0 if at < word.len() => drop(word.remove(at)),
+                        1 if at < word.len() => word[at] = c,
+                        3 if at + 1 < word.len() => word.swap(at, at + 1),
+                        _ => word.insert(at, c),
+                    }
+                }
+                let word: String = word.into_iter().collect();
+                for secret in SECRET_WORDS {
+                    proptest::prop_assert_eq!(
+                        misspelling_of(&word, secret),
+                        strsim::damerau_levenshtein(&word, secret) <= 2,
+                        "{} vs {}",
+                        word,
+                        secret
+                    );
+                }
+                Ok(())
+            })
             .unwrap_or_else(|e| panic!("{e}"));
         assert!(misspelling_of("pasword", "password"));
         assert!(misspelling_of("scret", "secret"));

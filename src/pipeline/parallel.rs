@@ -25,9 +25,11 @@ pub fn for_each_in_order<T: Sync, R: Send>(
     work: impl Fn(&T) -> R + Sync,
     mut consume: impl FnMut(R),
 ) {
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(items.len().max(1));
+    // One item needs no worker, nor the cgroup files `available_parallelism` reads.
+    let threads = match items.len() {
+        0 | 1 => 1,
+        n => std::thread::available_parallelism().map_or(1, |cores| cores.get().min(n)),
+    };
     if threads == 1 {
         // One pod (or one core): no worker thread, whose start and malloc arena would cost
         // more than the pod.
