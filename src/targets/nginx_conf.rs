@@ -95,7 +95,7 @@ fn tokens(text: &str) -> Result<Vec<(Token, usize)>, String> {
                     loop {
                         let d = chars
                             .next()
-                            .ok_or(format!("line {start}: unterminated quote"))?;
+                            .ok_or_else(|| format!("line {start}: unterminated quote"))?;
                         match d {
                             '\\' => {
                                 word.push(d);
