@@ -40,7 +40,8 @@ fn fix_bash_hyphenated_name(script: &str) -> String {
 /// clap_complete's fish script completes the values of options but not of positional
 /// arguments (`completions <TAB>` offered file names): one line per such argument.
 fn fish_positional_values() -> String {
-    let command = command();
+    let mut command = command();
+    command.build();
     let function = format!("__fish_{}_using_subcommand", BIN.replace('-', "_"));
     let mut lines = String::new();
     for sub in command.get_subcommands() {

@@ -225,6 +225,10 @@ pub fn carried_overrides(ctx: &Ctx<'_>) -> Vec<Carried> {
         (ctx.groups_domain(), &carry.groups),
         (UPLOAD_HOST.to_owned(), &carry.upload),
     ] {
+        // Most sections carry nothing: no need to serialise their ~150 options.
+        if section.reasons.is_empty() {
+            continue;
+        }
         let json = serde_json::to_value(&section.settings).expect("settings serialize");
         for (option, reason) in &section.reasons {
             let value = json
