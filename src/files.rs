@@ -78,8 +78,15 @@ pub fn is_refusal(error: &std::io::Error) -> bool {
 }
 
 fn read_limited(file: File, path: &Path, limit: u64) -> std::io::Result<Bounded> {
-    let is_file = file.metadata().is_ok_and(|m| m.is_file());
-    let mut bytes = Vec::new();
+    let metadata = file.metadata().ok();
+    let is_file = metadata.as_ref().is_some_and(|m| m.is_file());
+    // Room for the whole file (up to the limit) and one byte more: one read takes it all and
+    // the next sees its end (`take` hides the size, so `read_to_end` would otherwise probe
+    // with a 32-byte read and double from there: nine reads for a 2 KB prose.toml).
+    let expected = metadata
+        .filter(|_| is_file)
+        .map_or(0, |m| m.len().min(limit));
+    let mut bytes = Vec::with_capacity(usize::try_from(expected).unwrap_or(0) + 1);
     file.take(limit + 1).read_to_end(&mut bytes)?;
     if bytes.len() as u64 <= limit {
         return Ok(Bounded::Bytes(bytes));
