@@ -3,7 +3,7 @@
 //! (walkdir stays the walker). Built trees, scratch copies and vendored checkouts that a
 //! repository ignores are not pods to check.
 
-use std::cell::RefCell;
+use std::cell::{OnceCell, RefCell};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
@@ -15,33 +15,48 @@ use crate::files::{Bounded, read_bounded};
 /// A `.gitignore` larger than this is not read (a real one is a few kilobytes).
 const MAX_GITIGNORE_BYTES: u64 = 1024 * 1024;
 
-/// The ignore rules of one walk.
+/// The ignore rules of one walk. Nothing is read from disk until a path is asked about.
 pub struct GitIgnores {
-    /// The walk's root as given, and as an absolute path (matchers work on absolute paths).
+    /// The walk's root as given.
     root: PathBuf,
+    /// Found on the first question: see [`Place`].
+    place: OnceCell<Place>,
+    /// The matcher of each directory seen (`None`: it has no `.gitignore`).
+    matchers: RefCell<HashMap<PathBuf, Option<Gitignore>>>,
+}
+
+/// Where the walk is.
+struct Place {
+    /// The walk's root as an absolute path (matchers work on absolute paths).
     absolute_root: PathBuf,
     /// The highest directory whose `.gitignore` applies: the repository's root (the nearest
     /// directory with a `.git`), or the walk's root outside a repository.
     top: PathBuf,
-    /// The matcher of each directory seen (`None`: it has no `.gitignore`).
-    matchers: RefCell<HashMap<PathBuf, Option<Gitignore>>>,
 }
 
 impl GitIgnores {
     /// The rules for a walk of `root` (a directory).
     pub fn for_walk(root: &Path) -> GitIgnores {
-        let absolute_root = root.canonicalize().unwrap_or_else(|_| root.to_owned());
-        let top = absolute_root
-            .ancestors()
-            .find(|dir| dir.join(".git").exists())
-            .unwrap_or(&absolute_root)
-            .to_owned();
         GitIgnores {
             root: root.to_owned(),
-            absolute_root,
-            top,
+            place: OnceCell::new(),
             matchers: RefCell::default(),
         }
+    }
+
+    fn place(&self) -> &Place {
+        self.place.get_or_init(|| {
+            let absolute_root = self
+                .root
+                .canonicalize()
+                .unwrap_or_else(|_| self.root.clone());
+            let top = absolute_root
+                .ancestors()
+                .find(|dir| dir.join(".git").exists())
+                .unwrap_or(&absolute_root)
+                .to_owned();
+            Place { absolute_root, top }
+        })
     }
 
     /// Whether the walk skips `path` (a path the walk of the root yielded, not the root):
@@ -52,7 +67,8 @@ impl GitIgnores {
         let Ok(relative) = path.strip_prefix(&self.root) else {
             return false;
         };
-        let absolute = self.absolute_root.join(relative);
+        let place = self.place();
+        let absolute = place.absolute_root.join(relative);
         for dir in absolute.ancestors().skip(1) {
             if let Some(matcher) = self.matcher(dir) {
                 match matcher.matched(&absolute, is_dir) {
@@ -61,7 +77,7 @@ impl GitIgnores {
                     Match::None => {}
                 }
             }
-            if dir == self.top {
+            if dir == place.top {
                 break;
             }
         }

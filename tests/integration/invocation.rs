@@ -73,9 +73,10 @@ fn directory_walks_skip_what_gitignore_excludes() {
     let setup = || {
         cli()
             .file(".git/HEAD", "ref: refs/heads/main\n")
-            .file(".gitignore", "/scratch/\nbuild-*/\n")
+            .file(".gitignore", "/scratch/\nbuild-*/\n/solo/prose.toml\n")
             .file("pods/.gitignore", "!build-keep/\n")
             .file("pods/crisp/prose.toml", POD)
+            .file("solo/prose.toml", POD)
             .file("pods/build-1/prose.toml", "not toml [")
             .file("pods/build-keep/prose.toml", POD)
             .file("scratch/broken/prose.toml", "not toml [")
@@ -98,6 +99,13 @@ fn directory_walks_skip_what_gitignore_excludes() {
         .run()
         .status(1)
         .stderr_has("checked 1 pod: 0 valid, 1 invalid");
+    // So is a pod directory whose own prose.toml is ignored: it is the pod named (found from
+    // above, it is skipped: the first run counts two pods).
+    setup()
+        .args(&["check", "--no-env", "solo"])
+        .run()
+        .status(0)
+        .stderr_has("checked 1 pod: 1 valid");
 }
 
 #[test]
