@@ -66,12 +66,6 @@ fn init(c: &mut Criterion) {
     });
     // What it used to do: generate it from the model's types (`prose-compile schema` still does).
     group.bench_function("schema_generate", |b| b.iter(schema::schema));
-    let json = schema::schema_cached();
-    // Compiling the schema at run time: now paid only to explain an invalid configuration
-    // (a valid one is decided by the validator compiled with the binary).
-    group.bench_function("validator_compile", |b| {
-        b.iter(|| validate::compile_validator(black_box(json)).expect("schema compiles"))
-    });
     group.bench_function("templates_compile", |b| {
         b.iter(|| Templates::embedded(&targets::template_sources()))
     });

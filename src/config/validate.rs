@@ -3,10 +3,9 @@
 //! diagnostic on the exact key or value, with a help line.
 
 use super::keys;
-use std::sync::OnceLock;
 
+use jsonschema::ValidationError;
 use jsonschema::error::{TypeKind, ValidationErrorKind};
-use jsonschema::{ValidationError, Validator};
 use serde_json::Value as Json;
 
 use crate::config::domains;
@@ -19,8 +18,9 @@ use crate::diagnostics::{Diagnostic, code};
 use crate::provenance::{Node, Origin, Value, dotted};
 
 /// The validator of the committed schema (`schema/prose.schema.json`), compiled into the
-/// binary at build time: deciding that a configuration is valid costs a process nothing to
-/// compile. It is compiled from `src/config/validator.schema.json`, the committed schema
+/// binary at build time: deciding that a configuration is valid, and listing what is wrong
+/// with one that is not, costs a process nothing to compile, and the binary carries no
+/// JSON Schema engine (the run-time one weighed 2.7 MB, docs/performance.md). It is compiled from `src/config/validator.schema.json`, the committed schema
 /// without the patterns the string formats add for editors (`schema::validator_schema`: every
 /// `format` is checked by [`formats::check`], which accepts nothing those patterns refuse,
 /// and the patterns would be regular expressions compiled at run time). Both files are the
@@ -51,7 +51,7 @@ use crate::provenance::{Node, Origin, Value, dotted};
         "prose-compile-module-name" => crate::config::validate::format::module_name,
         "prose-compile-byte-count" => crate::config::validate::format::byte_count,
     },
-    methods = { is_valid = true, validate = false, iter_errors = false }
+    methods = { is_valid = true, validate = false, iter_errors = true }
 )]
 struct BuiltinSchema;
 
@@ -106,46 +106,18 @@ mod format {
     }
 }
 
-/// The validator compiled at run time, once per process, that explains an invalid
-/// configuration: its errors carry what the diagnostics need (e.g. the offending key of a
-/// `propertyNames` error, which the generated validator does not report).
-fn validator(schema: &Json) -> Option<&'static Validator> {
-    static VALIDATOR: OnceLock<Option<Validator>> = OnceLock::new();
-    VALIDATOR.get_or_init(|| compile_validator(schema)).as_ref()
-}
-
-/// Compiles `schema` at run time into a validator with the same format checkers as the
-/// built-in one (`benches/` measure what this costs a process).
-pub fn compile_validator(schema: &Json) -> Option<Validator> {
-    let mut options = jsonschema::options().should_validate_formats(true);
-    for format in formats::FORMATS {
-        let check = format.check;
-        options = options.with_format(format.name, move |v: &str| check(v).is_ok());
-    }
-    options.build(schema).ok()
-}
-
 /// Reports every schema violation of the tree.
 pub fn schema_errors(tree: &Node, sources: &Sources, diagnostics: &mut Vec<Diagnostic>) {
     let instance = tree.to_json();
     // A valid configuration, the common case (every build of a working `prose.toml`), is
-    // decided by the validator compiled with the binary; only an invalid one pays for
-    // compiling the schema at run time, to explain each error.
+    // decided without collecting errors.
     if BuiltinSchema::is_valid(&instance) {
         return;
     }
-    // Explaining needs the full schema (parsing it costs more than validating).
-    let schema = crate::config::schema::schema_cached();
-    let Some(validator) = validator(schema) else {
-        diagnostics.push(Diagnostic::error(
-            code::INTERNAL,
-            "internal error: the built-in schema does not compile",
-        ));
-        return;
-    };
-    let nav = SchemaNav::new(schema);
+    // Explaining reads the full schema (its descriptions, keys and alternatives).
+    let nav = SchemaNav::new(crate::config::schema::schema_cached());
     let mut found: Vec<Diagnostic> = Vec::new();
-    for error in validator.iter_errors(&instance) {
+    for error in BuiltinSchema::iter_errors(&instance) {
         if checked_across_keys(&error) {
             continue;
         }
@@ -205,6 +177,11 @@ fn translate(
     };
     let value_span = node.origin.span();
     let _ = sources;
+    // The compiled validator reports a bad key name as the error of the name's own schema
+    // (its format), at the table, with the name as the instance.
+    if error.schema_path().to_string().contains("/propertyNames/") {
+        return vec![bad_key_name(&key, path, node, error.instance().as_str())];
+    }
     match error.kind() {
         ValidationErrorKind::AdditionalProperties { unexpected } => unexpected
             .iter()
@@ -325,28 +302,15 @@ fn translate(
             Some(format) => vec![format_error(&key, node, format)],
             None => vec![pattern_error(&key, node, pattern)],
         },
-        ValidationErrorKind::Format { format } => vec![format_error(&key, node, format)],
+        // The compiled validator checks the model's plain patterns as formats of their own.
+        ValidationErrorKind::Format { format } => {
+            match formats::PLAIN_PATTERNS.iter().find(|p| p.format == format) {
+                Some(plain) => vec![pattern_error(&key, node, plain.pattern)],
+                None => vec![format_error(&key, node, format)],
+            }
+        }
         ValidationErrorKind::PropertyNames { error } => {
-            let name = error.instance().as_str().unwrap_or_default().to_owned();
-            let child = node.as_table().and_then(|t| t.get(&name));
-            let span = child.and_then(|c| c.key_span.or(c.origin.span()));
-            let format = if path == ["prosody"] {
-                "prosody-host"
-            } else {
-                "lua-identifier"
-            };
-            let problem = formats::check(format, &name)
-                .err()
-                .unwrap_or(formats::Problem {
-                    message: format!("`{}` is not allowed here", formats::shown(&name)),
-                    help: String::new(),
-                });
-            vec![
-                Diagnostic::error(code::KEY_NAME, format!("`{key}`: {}", problem.message))
-                    .key(dotted(&[path, &[name]].concat()))
-                    .at(span, "invalid name")
-                    .help(problem.help),
-            ]
+            vec![bad_key_name(&key, path, node, error.instance().as_str())]
         }
         ValidationErrorKind::UniqueItems => vec![
             Diagnostic::error(
@@ -369,6 +333,29 @@ fn translate(
                 .at(value_span, "invalid"),
         ],
     }
+}
+
+/// A key of the table at `path` that its `propertyNames` refuses: Prosody host names under
+/// `[prosody]`, Lua identifiers for options.
+fn bad_key_name(key: &str, path: &[String], node: &Node, name: Option<&str>) -> Diagnostic {
+    let name = name.unwrap_or_default();
+    let child = node.as_table().and_then(|t| t.get(name));
+    let span = child.and_then(|c| c.key_span.or(c.origin.span()));
+    let format = if path == ["prosody"] {
+        "prosody-host"
+    } else {
+        "lua-identifier"
+    };
+    let problem = formats::check(format, name)
+        .err()
+        .unwrap_or(formats::Problem {
+            message: format!("`{}` is not allowed here", formats::shown(name)),
+            help: String::new(),
+        });
+    Diagnostic::error(code::KEY_NAME, format!("`{key}`: {}", problem.message))
+        .key(dotted(&[path, &[name.to_owned()]].concat()))
+        .at(span, "invalid name")
+        .help(problem.help)
 }
 
 fn file_start(node: &Node, sources: &Sources) -> Option<Span> {
@@ -1050,12 +1037,24 @@ mod tests {
         assert_eq!(format::PLAIN, plain);
     }
 
-    /// The generated validator decides validity; the run-time one explains the errors: they
-    /// must agree on what is valid. (`tests/cases/check/` adds every bad input of the corpus.)
+    /// The generated validator and one compiled at run time from the schema editors read must
+    /// agree on what is valid. (`tests/cases/check/` adds every bad input of the corpus.)
+    /// The committed schema compiled at run time, as an editor's validator reads it (with the
+    /// formats' patterns), with the same format checkers as the built-in one.
+    fn compile_at_run_time() -> jsonschema::Validator {
+        let mut options = jsonschema::options().should_validate_formats(true);
+        for format in formats::FORMATS {
+            let check = format.check;
+            options = options.with_format(format.name, move |v: &str| check(v).is_ok());
+        }
+        options
+            .build(crate::config::schema::schema_cached())
+            .expect("schema compiles")
+    }
+
     #[test]
     fn the_built_in_validator_agrees_with_one_compiled_at_run_time() {
-        let runtime =
-            compile_validator(crate::config::schema::schema_cached()).expect("schema compiles");
+        let runtime = compile_at_run_time();
         let instances = [
             json!({"server": {"domain": "crisp.chat"}}),
             json!({}),
@@ -1075,6 +1074,12 @@ mod tests {
             assert_eq!(
                 BuiltinSchema::is_valid(instance),
                 runtime.is_valid(instance),
+                "{instance}"
+            );
+            // The errors it lists (to explain) and its verdict agree.
+            assert_eq!(
+                BuiltinSchema::iter_errors(instance).next().is_none(),
+                BuiltinSchema::is_valid(instance),
                 "{instance}"
             );
         }

@@ -29,7 +29,8 @@ use std::path::{Path, PathBuf};
 use crate::targets::{self, Validator};
 pub use manifest::{Mismatch, check_manifest, check_tree};
 pub use tools::{
-    compose_schema, json, lua_syntax, nginx_sites, prosody_config, systemd_unit, toml, xml,
+    ComposeSpec, compose_schema, json, lua_syntax, nginx_sites, prosody_config, systemd_unit, toml,
+    xml,
 };
 
 /// The verdict of one validator on one file (or one set of nginx sites).
@@ -103,12 +104,6 @@ pub fn require_or_skip(outcome: &Outcome) -> bool {
 /// in the order of the targets that write them. Files absent from the tree are skipped without
 /// a report.
 pub fn verify_tree(root: &Path) -> Vec<Report> {
-    verify_tree_with(root, None)
-}
-
-/// [`verify_tree`], with the Compose Specification schema read from `compose_spec` instead of
-/// the copy built into the binary.
-pub fn verify_tree_with(root: &Path, compose_spec: Option<&Path>) -> Vec<Report> {
     // A Kubernetes tree (a pod's, or the fleet root) has a kustomization at its root.
     if root.join(targets::kubernetes::KUSTOMIZATION).is_file() {
         return kubernetes::verify(root);
@@ -134,7 +129,7 @@ pub fn verify_tree_with(root: &Path, compose_spec: Option<&Path>) -> Vec<Report>
         if !file.is_file() {
             continue;
         }
-        if let Some((tool, outcome)) = run_on_file(check.validator, &file, compose_spec) {
+        if let Some((tool, outcome)) = run_on_file(check.validator, &file) {
             reports.push(Report {
                 tool,
                 file,
@@ -146,18 +141,14 @@ pub fn verify_tree_with(root: &Path, compose_spec: Option<&Path>) -> Vec<Report>
 }
 
 /// The tool name and verdict of a validator on one file.
-fn run_on_file(
-    validator: Validator,
-    file: &Path,
-    compose_spec: Option<&Path>,
-) -> Option<(&'static str, Outcome)> {
+fn run_on_file(validator: Validator, file: &Path) -> Option<(&'static str, Outcome)> {
     Some(match validator {
         Validator::Luac => ("luac", lua_syntax(file)),
         Validator::Prosodyctl => ("prosodyctl", prosody_config(file)),
         Validator::Xmllint => ("xmllint", xml(file)),
         Validator::Json => ("serde_json", json(file)),
         Validator::Toml => ("tomllib", toml(file)),
-        Validator::ComposeSchema => ("compose-spec", compose_schema(file, compose_spec)),
+        Validator::ComposeSchema => ("compose-spec", compose_schema(file)),
         Validator::SystemdAnalyze => ("systemd-analyze", systemd_unit(file)),
         Validator::Sysusers => ("systemd-sysusers", host::sysusers(file)),
         Validator::Tmpfiles => ("systemd-tmpfiles", host::tmpfiles(file)),
@@ -181,6 +172,6 @@ fn run_on_set(validator: Validator, files: &[PathBuf]) -> Option<(&'static str, 
                 .unwrap_or(Outcome::Passed);
             Some(("named-checkzone", worst))
         }
-        other => run_on_file(other, files.first()?, None),
+        other => run_on_file(other, files.first()?),
     }
 }

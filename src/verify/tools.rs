@@ -798,24 +798,22 @@ fn relative_exec_lines(unit: &str) -> Vec<&str> {
 /// The pod's config directory, where compose.yaml is installed.
 const COMPOSE_REROOTED: &str = "/etc/prose";
 
-/// The Compose Specification's JSON Schema (draft-07, the compose-spec project's
-/// `schema/compose-spec.json`, Apache License 2.0; see `tests/fixtures/schemas/README.md`).
-const COMPOSE_SPEC: &str = include_str!("../../tests/fixtures/schemas/compose-spec.json");
+/// The validator of the Compose Specification's JSON Schema (draft-07, the compose-spec
+/// project's `schema/compose-spec.json`, Apache License 2.0; see
+/// `tests/fixtures/schemas/README.md`), compiled into the binary at build time.
+#[jsonschema::validator(
+    path = "tests/fixtures/schemas/compose-spec.json",
+    draft = Draft7,
+    methods = { is_valid = false, validate = false, iter_errors = true }
+)]
+pub struct ComposeSpec;
 
 /// The compose file as Compose v2 reads it, without Docker: the YAML, validated against the
-/// Compose Specification schema (`schema`, or the built-in copy) as written and once its
-/// variables are interpolated as Compose v2 does with an empty environment (the defaults);
-/// then every env file compose requires must be in the tree (the file's directory stands for
-/// `/etc/prose`). So a tree installed on an empty host starts.
-pub fn compose_schema(file: &Path, schema: Option<&Path>) -> Outcome {
-    let schema = match schema {
-        Some(path) => read_json(path),
-        None => serde_json::from_str(COMPOSE_SPEC).map_err(|e| e.to_string()),
-    };
-    let schema = match schema {
-        Ok(schema) => schema,
-        Err(e) => return setup_failed("the compose schema", e),
-    };
+/// Compose Specification schema ([`ComposeSpec`]) as written and once its variables are
+/// interpolated as Compose v2 does with an empty environment (the defaults); then every env
+/// file compose requires must be in the tree (the file's directory stands for `/etc/prose`).
+/// So a tree installed on an empty host starts.
+pub fn compose_schema(file: &Path) -> Outcome {
     let text = match fs::read_to_string(file) {
         Ok(text) => text,
         Err(e) => return setup_failed("the compose file", e),
@@ -828,10 +826,6 @@ pub fn compose_schema(file: &Path, schema: Option<&Path>) -> Outcome {
             };
         }
     };
-    let validator = match jsonschema::draft7::new(&schema) {
-        Ok(validator) => validator,
-        Err(e) => return setup_failed("the compose schema", e),
-    };
     let interpolated =
         match super::interpolate::interpolate_document(&instance, &Default::default()) {
             Ok(value) => value,
@@ -843,7 +837,7 @@ pub fn compose_schema(file: &Path, schema: Option<&Path>) -> Outcome {
         };
     let mut errors: Vec<String> = Vec::new();
     for (what, document) in [("", &instance), ("interpolated: ", &interpolated)] {
-        errors.extend(validator.iter_errors(document).map(|e| {
+        errors.extend(ComposeSpec::iter_errors(document).map(|e| {
             format!(
                 "{what}{}: {e}",
                 pointer_or_root(&e.instance_path().to_string())

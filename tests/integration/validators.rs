@@ -354,16 +354,44 @@ fn compose_schema_passes_the_good_and_the_upstream_files() {
     let (_dir, good) = installed_compose("compose-good.yaml", &["prose-server.env"]);
     let (_dir2, upstream) = installed_compose("compose-upstream-v2.yaml", &["prose.env"]);
     for file in [good, upstream] {
-        let outcome = verify::compose_schema(&file, Some(&compose_spec()));
+        let outcome = verify::compose_schema(&file);
         assert!(outcome.is_passed(), "{}: {outcome}", file.display());
-        // The copy built into the binary is the same schema.
-        assert_eq!(verify::compose_schema(&file, None), outcome);
     }
+}
+
+/// The validator compiled into the binary and the schema compiled at run time by the same
+/// engine report the same errors, on every compose fixture, good and bad.
+#[test]
+fn the_built_in_compose_validator_agrees_with_the_schema_compiled_at_run_time() {
+    let spec: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(compose_spec()).unwrap()).unwrap();
+    let runtime = jsonschema::draft7::new(&spec).unwrap();
+    let mut bad = 0;
+    for entry in fs::read_dir(fixture("")).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if !(name.starts_with("compose") && name.ends_with(".yaml")) {
+            continue;
+        }
+        let document: serde_json::Value =
+            serde_yaml_ng::from_str(&fs::read_to_string(&path).unwrap()).unwrap();
+        let errors = |iter: jsonschema::ErrorIterator<'_>| -> Vec<String> {
+            let mut errors: Vec<String> = iter
+                .map(|e| format!("{}: {e}", e.instance_path()))
+                .collect();
+            errors.sort();
+            errors
+        };
+        let built_in = errors(verify::ComposeSpec::iter_errors(&document));
+        assert_eq!(built_in, errors(runtime.iter_errors(&document)), "{name}");
+        bad += usize::from(!built_in.is_empty());
+    }
+    assert!(bad >= 1, "no compose fixture has a schema error");
 }
 
 #[test]
 fn compose_schema_fails_an_unknown_service_key() {
-    let outcome = verify::compose_schema(&fixture("compose-bad.yaml"), Some(&compose_spec()));
+    let outcome = verify::compose_schema(&fixture("compose-bad.yaml"));
     assert_failed_with(&outcome, "/services/app");
     assert_failed_with(&outcome, "restrat");
 }
@@ -373,14 +401,14 @@ fn compose_schema_fails_an_unknown_service_key() {
 #[test]
 fn compose_schema_fails_a_required_env_file_the_tree_lacks() {
     let (_dir, file) = installed_compose("compose-upstream-v2.yaml", &[]);
-    let outcome = verify::compose_schema(&file, None);
+    let outcome = verify::compose_schema(&file);
     assert_failed_with(
         &outcome,
         "`/etc/prose/prose.env` is required but not in the tree",
     );
     let (_dir, file) = installed_compose("compose-good.yaml", &[]);
     assert_failed_with(
-        &verify::compose_schema(&file, None),
+        &verify::compose_schema(&file),
         "services.server.env_file: `/etc/prose/prose-server.env` is required",
     );
 }
@@ -398,7 +426,7 @@ fn compose_schema_fails_a_required_variable_without_a_value() {
     );
     fs::write(dir.path().join("prose-server.env"), "").unwrap();
     assert_failed_with(
-        &verify::compose_schema(&file, None),
+        &verify::compose_schema(&file),
         "required variable PROSE_APP_WEB_VERSION is missing a value: set it in compose.env",
     );
 }
@@ -413,7 +441,7 @@ fn compose_schema_fails_yaml_that_does_not_parse() {
         "services:\n  - [\n",
         "compose.yaml",
     );
-    let outcome = verify::compose_schema(&file, Some(&compose_spec()));
+    let outcome = verify::compose_schema(&file);
     assert!(outcome.is_failed(), "expected a failure, got {outcome}");
 }
 
@@ -477,7 +505,7 @@ fn good_tree() -> tempfile::TempDir {
 #[test]
 fn verify_tree_runs_every_validator_and_passes_a_good_tree() {
     let tree = good_tree();
-    let reports = verify::verify_tree_with(tree.path(), Some(&compose_spec()));
+    let reports = verify::verify_tree(tree.path());
     let tools: Vec<&str> = reports.iter().map(|r| r.tool).collect();
     assert_eq!(
         tools,
