@@ -660,9 +660,12 @@ fn not_this_pod(config: &Config, platform: &Platform, file: &str) -> Result<(), 
 fn changed_lines(before: &[u8], after: &[u8]) -> Vec<usize> {
     let before = String::from_utf8_lossy(before);
     let after = String::from_utf8_lossy(after);
-    let diff = similar::TextDiff::from_lines(before.as_ref(), after.as_ref());
+    let ops = crate::output::line_ops(
+        &crate::output::lines(&before),
+        &crate::output::lines(&after),
+    );
     let mut out = Vec::new();
-    for op in diff.ops() {
+    for op in &ops {
         if let similar::DiffOp::Delete {
             old_index, old_len, ..
         }

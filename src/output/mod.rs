@@ -44,7 +44,7 @@ mod write;
 use std::collections::BTreeMap;
 use std::path::{Component, Path};
 
-pub use diff::unified_diff;
+pub use diff::{line_ops, lines, unified_diff};
 pub use manifest::{Manifest, parse_manifest, sha256_hex};
 pub use plan::{Change, plan, plan_with};
 pub use record::{RecordInput, Recorded, recorded_up_to_date};
