@@ -20,8 +20,8 @@ use crate::provenance::{Node, Origin, Value, dotted};
 /// The validator of the committed schema (`schema/prose.schema.json`), compiled into the
 /// binary at build time: deciding that a configuration is valid, and listing what is wrong
 /// with one that is not, costs a process nothing to compile, and the binary carries no
-/// JSON Schema engine (the run-time one weighed 2.7 MB, docs/performance.md). It is compiled from `src/config/validator.schema.json`, the committed schema
-/// without the patterns the string formats add for editors (`schema::validator_schema`: every
+/// JSON Schema engine (the run-time one was 2.7 MB of it, docs/performance.md). It is
+/// compiled from `src/config/validator.schema.json`, the committed schema without the patterns the string formats add for editors (`schema::validator_schema`: every
 /// `format` is checked by [`formats::check`], which accepts nothing those patterns refuse,
 /// and the patterns would be regular expressions compiled at run time). Both files are the
 /// generated ones (`tests/integration/front_end.rs` fails when they drift).
@@ -123,8 +123,8 @@ pub fn schema_errors(tree: &Node, sources: &Sources, diagnostics: &mut Vec<Diagn
         }
         let path = pointer_segments(&error.instance_path().to_string());
         for diagnostic in translate(&error, &path, tree, &nav, sources) {
-            // A format's pattern (or its `not`) and the format itself fail together: one
-            // diagnostic, from the format's checker.
+            // Several keywords that fail on one value with the same explanation: one
+            // diagnostic.
             if !found.iter().any(|d| same_diagnostic(d, &diagnostic)) {
                 found.push(diagnostic);
             }
@@ -298,10 +298,6 @@ fn translate(
                 .help(length_help(nav, path)),
             ]
         }
-        ValidationErrorKind::Pattern { pattern } => match format_of_pattern(pattern) {
-            Some(format) => vec![format_error(&key, node, format)],
-            None => vec![pattern_error(&key, node, pattern)],
-        },
         // The compiled validator checks the model's plain patterns as formats of their own.
         ValidationErrorKind::Format { format } => {
             match formats::PLAIN_PATTERNS.iter().find(|p| p.format == format) {
@@ -520,14 +516,6 @@ fn length_help(nav: &SchemaNav<'_>, path: &[String]) -> String {
         (None, Some(max)) => format!("write at most {max} characters"),
         (None, None) => "check the value's length".into(),
     }
-}
-
-/// The format whose `pattern` this is (the schema states it beside the format for editors).
-fn format_of_pattern(pattern: &str) -> Option<&'static str> {
-    formats::FORMATS
-        .iter()
-        .find(|f| f.pattern == Some(pattern))
-        .map(|f| f.name)
 }
 
 /// A value that is not of its format, explained by the format's checker.
