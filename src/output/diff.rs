@@ -57,29 +57,27 @@ fn unified(old: &str, new: &str, old_name: &str, new_name: &str) -> String {
         let _ = writeln!(out, "{}", similar::udiff::UnifiedHunkHeader::new(hunk));
         for op in hunk {
             let (tag, old_range, new_range) = op.as_tag_tuple();
-            let (removed, added) = match tag {
-                similar::DiffTag::Equal => (&old_lines[old_range], &[][..]),
-                _ => (&old_lines[old_range], &new_lines[new_range]),
-            };
-            let sign = if tag == similar::DiffTag::Equal {
-                ' '
+            if tag == similar::DiffTag::Equal {
+                push_lines(&mut out, ' ', &old_lines[old_range]);
             } else {
-                '-'
-            };
-            for (sign, line) in removed
-                .iter()
-                .map(|line| (sign, line))
-                .chain(added.iter().map(|line| ('+', line)))
-            {
-                out.push(sign);
-                out.push_str(line);
-                if !line.ends_with(['\r', '\n']) {
-                    out.push_str("\n\\ No newline at end of file\n");
-                }
+                push_lines(&mut out, '-', &old_lines[old_range]);
+                push_lines(&mut out, '+', &new_lines[new_range]);
             }
         }
     }
     out
+}
+
+/// `lines` (each with its terminator, but maybe the last) after `sign`, as a unified diff shows
+/// them.
+fn push_lines(out: &mut String, sign: char, lines: &[&str]) {
+    for line in lines {
+        out.push(sign);
+        out.push_str(line);
+        if !line.ends_with(['\r', '\n']) {
+            out.push_str("\n\\ No newline at end of file\n");
+        }
+    }
 }
 
 /// The diff's content lines (` `, `-`, `+`) through [`crate::diagnostics::redact_line`].
