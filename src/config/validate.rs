@@ -178,7 +178,8 @@ fn translate(
     let value_span = node.origin.span();
     let _ = sources;
     // The compiled validator reports a bad key name as the error of the name's own schema
-    // (its format), at the table, with the name as the instance.
+    // (its format), at the table, with the name as the instance (never as a `PropertyNames`
+    // error, which only the run-time engine can build).
     if error.schema_path().to_string().contains("/propertyNames/") {
         return vec![bad_key_name(&key, path, node, error.instance().as_str())];
     }
@@ -304,9 +305,6 @@ fn translate(
                 Some(plain) => vec![pattern_error(&key, node, plain.pattern)],
                 None => vec![format_error(&key, node, format)],
             }
-        }
-        ValidationErrorKind::PropertyNames { error } => {
-            vec![bad_key_name(&key, path, node, error.instance().as_str())]
         }
         ValidationErrorKind::UniqueItems => vec![
             Diagnostic::error(
