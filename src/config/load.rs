@@ -282,7 +282,7 @@ pub fn load(path: &Path, options: &LoadOptions) -> Result<Loaded, LoadError> {
     let config = if diagnostics.iter().any(Diagnostic::is_error) {
         None
     } else {
-        match serde_json::from_value::<Config>(tree.to_json()) {
+        match Config::from_json(&tree.to_json()) {
             Ok(mut config) => {
                 config.deployment = compat::Deployment {
                     pins,

@@ -5,7 +5,7 @@ pub mod compat;
 pub mod containers;
 pub mod domains;
 pub mod env;
-pub mod formats;
+pub use prose_compile_validators::formats;
 pub mod host;
 pub mod k8s_names;
 pub mod keys;

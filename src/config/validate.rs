@@ -1,12 +1,15 @@
-//! Validation: the generated JSON Schema (run with the jsonschema crate, with our format
-//! checkers) plus the checks a schema cannot express. Every schema error is translated into a
-//! diagnostic on the exact key or value, with a help line.
+//! Validation: the generated JSON Schema (its validator compiled into the binary,
+//! [`ConfigSchema`] of `schema/validators`, with our format checkers) plus the checks a schema
+//! cannot express. Every schema error is translated into a diagnostic on the exact key or
+//! value, with a help line.
 
 use super::keys;
 
 use jsonschema::ValidationError;
 use jsonschema::error::{TypeKind, ValidationErrorKind};
 use serde_json::Value as Json;
+
+use prose_compile_validators::ConfigSchema;
 
 use crate::config::domains;
 use crate::config::formats;
@@ -17,107 +20,18 @@ use crate::diagnostics::source::{Sources, Span};
 use crate::diagnostics::{Diagnostic, code};
 use crate::provenance::{Node, Origin, Value, dotted};
 
-/// The validator of the committed schema (`schema/prose.schema.json`), compiled into the
-/// binary at build time: deciding that a configuration is valid, and listing what is wrong
-/// with one that is not, costs a process nothing to compile, and the binary carries no
-/// JSON Schema engine (the run-time one was 2.7 MB of it, docs/performance.md). It is
-/// compiled from `src/config/validator.schema.json`, the committed schema without the patterns the string formats add for editors (`schema::validator_schema`: every
-/// `format` is checked by [`formats::check`], which accepts nothing those patterns refuse,
-/// and the patterns would be regular expressions compiled at run time). Both files are the
-/// generated ones (`tests/integration/front_end.rs` fails when they drift).
-#[jsonschema::validator(
-    path = "src/config/validator.schema.json",
-    draft = Draft202012,
-    validate_formats = true,
-    formats = {
-        "idn-hostname" => crate::config::validate::format::idn_hostname,
-        "prosody-host" => crate::config::validate::format::prosody_host,
-        "email" => crate::config::validate::format::email,
-        "uri" => crate::config::validate::format::uri,
-        "dashboard-url" => crate::config::validate::format::dashboard_url,
-        "duration" => crate::config::validate::format::duration,
-        "fixed-duration" => crate::config::validate::format::fixed_duration,
-        "retention" => crate::config::validate::format::retention,
-        "jid-node" => crate::config::validate::format::jid_node,
-        "ipv4" => crate::config::validate::format::ipv4,
-        "ipv6" => crate::config::validate::format::ipv6,
-        "ip" => crate::config::validate::format::ip,
-        "absolute-path" => crate::config::validate::format::absolute_path,
-        "prosody-size" => crate::config::validate::format::prosody_size,
-        "prosody-rate" => crate::config::validate::format::prosody_rate,
-        "prosody-duration" => crate::config::validate::format::prosody_duration,
-        "lua-identifier" => crate::config::validate::format::lua_identifier,
-        "prose-compile-no-control" => crate::config::validate::format::no_control,
-        "prose-compile-module-name" => crate::config::validate::format::module_name,
-        "prose-compile-byte-count" => crate::config::validate::format::byte_count,
-    },
-    methods = { is_valid = true, validate = false, iter_errors = true }
-)]
-struct BuiltinSchema;
-
-/// One `fn(&str) -> bool` per format of [`formats::FORMATS`], for the validator above.
-mod format {
-    macro_rules! checks {
-        ($($name:ident => $format:literal),* $(,)?) => {
-            $(pub(super) fn $name(value: &str) -> bool {
-                crate::config::formats::check($format, value).is_ok()
-            })*
-            /// Every format registered with the validator, to test against `FORMATS`.
-            #[cfg(test)]
-            pub(super) const REGISTERED: &[&str] = &[$($format),*];
-        };
-    }
-    checks! {
-        idn_hostname => "idn-hostname",
-        prosody_host => "prosody-host",
-        email => "email",
-        uri => "uri",
-        dashboard_url => "dashboard-url",
-        duration => "duration",
-        fixed_duration => "fixed-duration",
-        retention => "retention",
-        jid_node => "jid-node",
-        ipv4 => "ipv4",
-        ipv6 => "ipv6",
-        ip => "ip",
-        absolute_path => "absolute-path",
-        prosody_size => "prosody-size",
-        prosody_rate => "prosody-rate",
-        prosody_duration => "prosody-duration",
-        lua_identifier => "lua-identifier",
-    }
-
-    /// One `fn(&str) -> bool` per [`formats::PLAIN_PATTERNS`](crate::config::formats::PLAIN_PATTERNS).
-    macro_rules! plain {
-        ($($name:ident => $format:literal),* $(,)?) => {
-            $(pub(super) fn $name(value: &str) -> bool {
-                let plain = crate::config::formats::PLAIN_PATTERNS.iter().find(|p| p.format == $format);
-                plain.is_some_and(|p| (p.matches)(value))
-            })*
-            /// Every plain pattern registered with the validator.
-            #[cfg(test)]
-            pub(super) const PLAIN: &[&str] = &[$($format),*];
-        };
-    }
-    plain! {
-        no_control => "prose-compile-no-control",
-        module_name => "prose-compile-module-name",
-        byte_count => "prose-compile-byte-count",
-    }
-}
-
 /// Reports every schema violation of the tree.
 pub fn schema_errors(tree: &Node, sources: &Sources, diagnostics: &mut Vec<Diagnostic>) {
     let instance = tree.to_json();
     // A valid configuration, the common case (every build of a working `prose.toml`), is
     // decided without collecting errors.
-    if BuiltinSchema::is_valid(&instance) {
+    if ConfigSchema::is_valid(&instance) {
         return;
     }
     // Explaining reads the full schema (its descriptions, keys and alternatives).
     let nav = SchemaNav::new(crate::config::schema::schema_cached());
     let mut found: Vec<Diagnostic> = Vec::new();
-    for error in BuiltinSchema::iter_errors(&instance) {
+    for error in ConfigSchema::iter_errors(&instance) {
         if checked_across_keys(&error) {
             continue;
         }
@@ -1015,14 +929,6 @@ mod tests {
 
     use super::*;
 
-    #[test]
-    fn the_built_in_validator_checks_every_format() {
-        let names: Vec<&str> = formats::FORMATS.iter().map(|f| f.name).collect();
-        assert_eq!(format::REGISTERED, names);
-        let plain: Vec<&str> = formats::PLAIN_PATTERNS.iter().map(|p| p.format).collect();
-        assert_eq!(format::PLAIN, plain);
-    }
-
     /// The generated validator and one compiled at run time from the schema editors read must
     /// agree on what is valid. (`tests/cases/check/` adds every bad input of the corpus.)
     /// The committed schema compiled at run time, as an editor's validator reads it (with the
@@ -1058,19 +964,19 @@ mod tests {
         ];
         for instance in &instances {
             assert_eq!(
-                BuiltinSchema::is_valid(instance),
+                ConfigSchema::is_valid(instance),
                 runtime.is_valid(instance),
                 "{instance}"
             );
             // The errors it lists (to explain) and its verdict agree.
             assert_eq!(
-                BuiltinSchema::iter_errors(instance).next().is_none(),
-                BuiltinSchema::is_valid(instance),
+                ConfigSchema::iter_errors(instance).next().is_none(),
+                ConfigSchema::is_valid(instance),
                 "{instance}"
             );
         }
-        assert!(BuiltinSchema::is_valid(&instances[0]));
-        assert!(!BuiltinSchema::is_valid(&instances[4]));
-        assert!(!BuiltinSchema::is_valid(&instances[10]));
+        assert!(ConfigSchema::is_valid(&instances[0]));
+        assert!(!ConfigSchema::is_valid(&instances[4]));
+        assert!(!ConfigSchema::is_valid(&instances[10]));
     }
 }

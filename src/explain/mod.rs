@@ -472,7 +472,7 @@ impl LineProbe<'_> {
         for (old, new) in renames {
             rename_hosts(&mut changed, &old, &new);
         }
-        let config = serde_json::from_value::<Config>(changed).ok()?;
+        let config = Config::from_json(&changed).ok()?;
         Some(self.lines_moved(&render(&config, self.platform)?, NEIGHBOURS))
     }
 
@@ -693,7 +693,7 @@ fn variants(base: &Json, path: &[String]) -> Vec<Config> {
         if let Some(slot) = changed.pointer_mut(&pointer(path)) {
             *slot = candidate;
         }
-        if let Ok(variant) = serde_json::from_value::<Config>(changed) {
+        if let Ok(variant) = Config::from_json(&changed) {
             return vec![variant];
         }
     }

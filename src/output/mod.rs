@@ -171,7 +171,7 @@ impl OutputTree {
     /// The `sha256sum -c` compatible manifest of the tree's world-readable files
     /// (`SHA256SUMS`).
     pub fn manifest(&self) -> String {
-        self.manifest_where(is_public)
+        self.manifest_where(&is_public)
     }
 
     /// The manifest of the files that are not world-readable (`SHA256SUMS.private`) and the
@@ -179,17 +179,18 @@ impl OutputTree {
     pub fn private_manifest(&self) -> Option<(String, u32)> {
         let private: Vec<&GeneratedFile> = self.files.values().filter(|f| !is_public(f)).collect();
         let mode = private.iter().fold(0o666, |mode, f| mode & f.mode) | 0o600;
-        (!private.is_empty()).then(|| (self.manifest_where(|f| !is_public(f)), mode))
+        (!private.is_empty()).then(|| (self.manifest_where(&|f| !is_public(f)), mode))
     }
 
     /// Both manifests in one (the journal's, which is private to the build).
     pub fn full_manifest(&self) -> String {
-        self.manifest_where(|_| true)
+        self.manifest_where(&|_| true)
     }
 
     /// The manifest lines of the files `listed` keeps, and of the links to them (with the
     /// digest of the file they name: what `sha256sum -c` reads through the link), by path.
-    fn manifest_where(&self, listed: impl Fn(&GeneratedFile) -> bool) -> String {
+    /// (`dyn`: one copy of the function, and of its sort, for the three manifests.)
+    fn manifest_where(&self, listed: &dyn Fn(&GeneratedFile) -> bool) -> String {
         let files = self
             .files
             .values()

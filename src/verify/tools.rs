@@ -798,19 +798,7 @@ fn relative_exec_lines(unit: &str) -> Vec<&str> {
 /// The pod's config directory, where compose.yaml is installed.
 const COMPOSE_REROOTED: &str = "/etc/prose";
 
-/// The validator of the Compose Specification's JSON Schema (draft-07, the compose-spec
-/// project's `schema/compose-spec.json`, Apache License 2.0; see
-/// `tests/fixtures/schemas/README.md`), compiled into the binary at build time. Its patterns
-/// (names such as `^[a-zA-Z0-9._-]+$`, the `pull_policy` words) run on the `regex` crate, which
-/// the binary has for `.gitignore` rules anyway, instead of a second, backtracking engine
-/// (−0.2 MB); none uses what only ECMA-262 has (look-around, backreferences).
-#[jsonschema::validator(
-    path = "tests/fixtures/schemas/compose-spec.json",
-    draft = Draft7,
-    methods = { is_valid = false, validate = false, iter_errors = true },
-    pattern_options = { engine = regex }
-)]
-pub struct ComposeSpec;
+pub use prose_compile_validators::ComposeSpec;
 
 /// The compose file as Compose v2 reads it, without Docker: the YAML, validated against the
 /// Compose Specification schema ([`ComposeSpec`]) as written and once its variables are

@@ -100,15 +100,15 @@ fn number(n: &Option<u32>) -> Option<Value> {
 }
 
 /// A table the API reads through figment, whose tables are sorted maps: keys in order.
-fn sorted(entries: impl IntoIterator<Item = (String, Value)>) -> Value {
-    let mut entries: Vec<(String, Value)> = entries.into_iter().collect();
+/// (A `Vec`, not any iterator: one copy of the function and of its sort.)
+fn sorted(mut entries: Vec<(String, Value)>) -> Value {
     entries.sort_by(|a, b| a.0.cmp(&b.0));
     Value::Map(entries.into_iter().collect())
 }
 
 fn string_map(m: &Option<IndexMap<String, String>>) -> Option<Value> {
     m.as_ref()
-        .map(|m| sorted(m.iter().map(|(k, v)| (k.clone(), Value::string(v.as_str())))))
+        .map(|m| sorted(m.iter().map(|(k, v)| (k.clone(), Value::string(v.as_str()))).collect()))
 }
 
 type Rendered = Result<Value, (Vec<String>, Refusal)>;

@@ -1,9 +1,10 @@
 //! String formats of `prose.toml` values (hostnames, durations, URLs, sizes, …).
 //!
-//! One checker per JSON Schema `format` name. The same checkers serve the run-time schema
-//! validator (registered with jsonschema as custom formats) and the diagnostics, which call
-//! [`check`] again to say *why* a value is wrong. Keeping both in one place means the schema
-//! an editor sees and the rules the compiler enforces cannot drift apart.
+//! One checker per JSON Schema `format` name. The same checkers serve the validator compiled
+//! from the schema ([`crate::ConfigSchema`], which registers each as its format) and the
+//! program's diagnostics, which call [`check`] again to say *why* a value is wrong. Keeping
+//! both in one place means the schema an editor sees and the rules the compiler enforces
+//! cannot drift apart.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
