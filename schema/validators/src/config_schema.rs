@@ -37,7 +37,8 @@
 )]
 pub struct ConfigSchema;
 
-/// One `fn(&str) -> bool` per format of [`formats::FORMATS`](crate::formats::FORMATS), for the validator above.
+/// One `fn(&str) -> bool` per format of [`formats::FORMATS`](crate::formats::FORMATS), for the
+/// validator above.
 mod format {
     macro_rules! checks {
         ($($name:ident => $format:literal),* $(,)?) => {
