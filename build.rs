@@ -26,7 +26,7 @@ fn main() {
     println!("cargo::rerun-if-changed={SCHEMA}");
     println!("cargo::rerun-if-changed=src/config/schema_structure_format.rs");
     // The linker reads it (scripts/build-release): Cargo must relink when it changes.
-    println!("cargo::rerun-if-changed=scripts/function-order.txt");
+    println!("cargo::rerun-if-changed=scripts/function-order");
     let text = std::fs::read_to_string(SCHEMA).expect("the committed schema is readable");
     let root: Value = serde_json::from_str(&text).expect("the committed schema is JSON");
     let mut text = String::new();

@@ -2,6 +2,10 @@
 
 mod cli;
 
+#[cfg(target_env = "musl")]
+#[global_allocator]
+static ALLOCATOR: cli::allocator::Allocator = cli::allocator::Allocator::new();
+
 fn main() -> std::process::ExitCode {
     cli::main()
 }

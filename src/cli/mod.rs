@@ -2,6 +2,8 @@
 //! one command of the library, and turn its outcome into the exit code ([`exit`]). Each
 //! command is a module with its typed JSON report and its human printer.
 
+#[cfg(target_env = "musl")]
+pub mod allocator;
 mod args;
 mod audit;
 mod build;
