@@ -4,7 +4,7 @@ mod cli;
 
 #[cfg(target_env = "musl")]
 #[global_allocator]
-static ALLOCATOR: cli::allocator::Allocator = cli::allocator::Allocator::new();
+static ALLOCATOR: cli::allocator::Allocator = cli::allocator::Allocator;
 
 fn main() -> std::process::ExitCode {
     cli::main()

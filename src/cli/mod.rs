@@ -2,7 +2,8 @@
 //! one command of the library, and turn its outcome into the exit code ([`exit`]). Each
 //! command is a module with its typed JSON report and its human printer.
 
-#[cfg(target_env = "musl")]
+// The musl build's allocator; its tests run on every target.
+#[cfg(any(target_env = "musl", test))]
 pub mod allocator;
 mod args;
 mod audit;
@@ -14,6 +15,9 @@ mod explain;
 mod github;
 mod init;
 mod live;
+// The musl build's memcpy, memmove, memcmp, bcmp; their tests run on every x86-64 target.
+#[cfg(all(target_arch = "x86_64", any(target_env = "musl", test)))]
+mod mem_functions;
 mod shell;
 mod target;
 mod ui;

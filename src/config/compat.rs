@@ -288,8 +288,17 @@ table! {
 /// The row of a key: the most specific row whose key is a prefix of `path`.
 /// (Asked for every value of every configuration: it allocates nothing.)
 pub fn entry(path: &[&str]) -> Option<&'static Entry> {
+    let first = path.first()?;
     TABLE
         .iter()
+        // Most rows fail on their first segment, which is cheap to compare before splitting.
+        .filter(|e| {
+            let rest = e
+                .key
+                .strip_prefix(first)
+                .or_else(|| e.key.strip_prefix('*'));
+            rest.is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
+        })
         .filter(|e| {
             let mut path = path.iter();
             e.key.split('.').all(|pattern| {

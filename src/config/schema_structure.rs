@@ -67,7 +67,13 @@ impl Structure {
 
     /// The value of an object's key.
     pub fn get(&self, key: &str) -> Option<&'static Structure> {
-        self.entries().iter().find(|entry| entry.key() == key)
+        // Lengths first, then bytes: slicing the text as `str` at every entry (two
+        // char-boundary checks) made this 5 % of a `check`.
+        let key = key.as_bytes();
+        self.entries().iter().find(|entry| {
+            entry.key_len as usize == key.len()
+                && TEXT.as_bytes()[entry.key_start as usize..][..key.len()] == *key
+        })
     }
 
     pub fn as_str(&self) -> Option<&'static str> {

@@ -13,17 +13,25 @@
 
 /// Whether a key holds a secret that must never be printed.
 pub fn is_secret_key(key: &str) -> bool {
-    let last = key.rsplit('.').next().unwrap_or(key).to_ascii_lowercase();
+    // Asked for every value of every configuration, several times: it allocates nothing.
+    let mut segments = key.rsplit('.');
+    let last = segments.next().unwrap_or(key);
     // Map values under a `passphrases` table are secrets whatever their key (a fingerprint).
-    let under_passphrases = key
-        .rsplit('.')
-        .skip(1)
-        .any(|segment| segment.eq_ignore_ascii_case("passphrases"));
+    let under_passphrases = segments.any(|segment| segment.eq_ignore_ascii_case("passphrases"));
     under_passphrases
-        || last == "session_token"
-        || last.contains("passphrase")
-        || (last != "min_password_length"
-            && (last.contains("secret") || last.contains("password") || last.contains("key")))
+        || last.eq_ignore_ascii_case("session_token")
+        || contains_ignoring_case(last, "passphrase")
+        || (!last.eq_ignore_ascii_case("min_password_length")
+            && (contains_ignoring_case(last, "secret")
+                || contains_ignoring_case(last, "password")
+                || contains_ignoring_case(last, "key")))
+}
+
+/// Whether `text` contains `word` (lowercase ASCII), ignoring the case of ASCII letters.
+fn contains_ignoring_case(text: &str, word: &str) -> bool {
+    text.as_bytes()
+        .windows(word.len())
+        .any(|window| window.eq_ignore_ascii_case(word.as_bytes()))
 }
 
 /// Words that name a secret, and the misspellings close to them (edit distance).
@@ -357,6 +365,54 @@ pub fn mask_secret_lines(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The allocation-free `is_secret_key` decides as lowercasing the key first did.
+    #[test]
+    fn secret_keys_are_decided_as_by_lowercasing() {
+        fn lowercased(key: &str) -> bool {
+            let last = key.rsplit('.').next().unwrap_or(key).to_ascii_lowercase();
+            key.rsplit('.')
+                .skip(1)
+                .any(|segment| segment.eq_ignore_ascii_case("passphrases"))
+                || last == "session_token"
+                || last.contains("passphrase")
+                || (last != "min_password_length"
+                    && (last.contains("secret")
+                        || last.contains("password")
+                        || last.contains("key")))
+        }
+        let keys = [
+            "",
+            ".",
+            "key",
+            "KEY",
+            "monkey",
+            "keystone",
+            "api.KeY",
+            "a.b.Session_Token",
+            "session_token.x",
+            "smtp_Password",
+            "auth.min_password_length",
+            "auth.MIN_PASSWORD_LENGTH",
+            "auth.min_password_lengths",
+            "x.PassPhrase_file",
+            "x.Passphrases.ab12",
+            "passphrases",
+            "Passphrases.",
+            "é.secrète",
+            "sécret",
+            "ŝecret",
+            "k",
+            "ke",
+            "eyk",
+            "server.domain",
+            "notifiers.email.smtp_username",
+        ];
+        for key in keys {
+            assert_eq!(is_secret_key(key), lowercased(key), "{key:?}");
+        }
+        assert!(is_secret_key("api.KeY") && !is_secret_key("server.domain"));
+    }
 
     #[test]
     fn misspelled_and_separated_secret_keys_look_secret() {

@@ -108,12 +108,12 @@ fn tokens(text: &str) -> Result<Vec<(Token, usize)>, String> {
                             d => word.push(d),
                         }
                     }
-                    if chars.peek().is_some_and(|n| !" \t\r\n;{})".contains(*n)) {
+                    if chars.peek().is_some_and(|n| !(ends_word(*n) || *n == ')')) {
                         return Err(format!("line {line}: unexpected text after a quoted value"));
                     }
                 } else {
                     word.push(c);
-                    while let Some(d) = chars.next_if(|d| !" \t\r\n;{}".contains(*d)) {
+                    while let Some(d) = chars.next_if(|d| !ends_word(*d)) {
                         word.push(d);
                         if d == '\\' {
                             word.extend(chars.next());
@@ -125,6 +125,12 @@ fn tokens(text: &str) -> Result<Vec<(Token, usize)>, String> {
         }
     }
     Ok(out)
+}
+
+/// Whether `c` ends an unquoted word (a `match`, not a search of a string: it is asked for
+/// every character of every site).
+fn ends_word(c: char) -> bool {
+    matches!(c, ' ' | '\t' | '\r' | '\n' | ';' | '{' | '}')
 }
 
 /// The first structural problem of an nginx site, if any.
