@@ -55,7 +55,7 @@ pub fn route(path: &[&str], pins: &Pins) -> Route {
                     "ignores"
                 }
             ),
-            help: match did_you_mean(option, prosody_options()) {
+            help: match did_you_mean(option, prosody_options().iter().copied()) {
                 Some(close) => format!("did you mean `{close}`?"),
                 None => "the Pod API writes prosody.cfg.lua from prose.toml: an option it does \
                          not know never reaches Prosody at run time"
@@ -113,12 +113,16 @@ pub fn route(path: &[&str], pins: &Pins) -> Route {
     }
 }
 
-/// The typed Prosody options (`ProsodySettings`): what the Pod API knows.
-fn prosody_options() -> Vec<&'static str> {
-    let nav = SchemaNav::new(structure());
-    nav.at(&["prosody", "global", "overrides"])
-        .map(|s| nav.property_names(s))
-        .unwrap_or_default()
+/// The typed Prosody options (`ProsodySettings`): what the Pod API knows. Listed once per
+/// process: every Prosody key routed asks.
+fn prosody_options() -> &'static [&'static str] {
+    static OPTIONS: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
+    OPTIONS.get_or_init(|| {
+        let nav = SchemaNav::new(structure());
+        nav.at(&["prosody", "global", "overrides"])
+            .map(|s| nav.property_names(s))
+            .unwrap_or_default()
+    })
 }
 
 fn known_prosody_option(option: &str) -> bool {
@@ -319,7 +323,10 @@ pub fn check_http_port(assignments: &[Assignment], tree: &Node, diagnostics: &mu
 pub fn env_secrets(tree: &Node, server_env: Option<SourceId>, sources: &Sources) -> Vec<EnvSecret> {
     let mut found = Vec::new();
     tree.for_each_leaf(&mut Vec::new(), &mut |path, node| {
-        if !is_secret_key(&dotted(path)) {
+        // The origin first: most values come from the file, and need no key built.
+        if !matches!(node.origin, Origin::Env { .. } | Origin::Set(_))
+            || !is_secret_key(&dotted(path))
+        {
             return;
         }
         let (variable, from) = match &node.origin {

@@ -64,6 +64,9 @@ pub fn idna2003_mismatch(domain: &str) -> Option<Problem> {
 
 /// The labels of `domain` that mix scripts, each with the scripts it mixes.
 pub fn mixed_script_labels(domain: &str) -> Vec<(String, Vec<&'static str>)> {
+    if !may_mix_scripts(domain) {
+        return Vec::new();
+    }
     let (unicode, _) = idna::domain_to_unicode(domain);
     unicode
         .split('.')
@@ -80,9 +83,56 @@ pub fn mixed_script_labels(domain: &str) -> Vec<(String, Vec<&'static str>)> {
         .collect()
 }
 
+/// Whether a name can have a label that mixes scripts: every ASCII letter is Latin (digits
+/// and `-` are of no script), so only a name with other characters, or with a punycode
+/// (`xn--`) label that decodes to them, can.
+pub fn may_mix_scripts(name: &str) -> bool {
+    !name.is_ascii()
+        || name
+            .as_bytes()
+            .windows(4)
+            .any(|w| w.eq_ignore_ascii_case(b"xn--"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The shortcut decides as the full computation: a name it passes over has no
+    /// mixed label, and the names that mix are not passed over.
+    #[test]
+    fn only_names_that_may_mix_scripts_are_decoded() {
+        for name in [
+            "crisp.chat",
+            "CRISP.Chat",
+            "a-b.c_d",
+            "xn--rsum-bpad.example",
+            "XN--80ak6aa92e.com",
+            "xn--crisp-chat-0ji.example",
+            "crisp.ch\u{430}t",
+            "\u{440}\u{430}ypal.com",
+            "",
+        ] {
+            let mixed = mixed_script_labels(name);
+            let full: Vec<_> = {
+                let (unicode, _) = idna::domain_to_unicode(name);
+                unicode
+                    .split('.')
+                    .filter(|label| !label.is_single_script())
+                    .map(str::to_owned)
+                    .collect()
+            };
+            assert_eq!(
+                mixed.iter().map(|(l, _)| l.clone()).collect::<Vec<_>>(),
+                full,
+                "{name}"
+            );
+            if !full.is_empty() {
+                assert!(may_mix_scripts(name), "{name}");
+            }
+        }
+        assert!(!may_mix_scripts("crisp.chat") && may_mix_scripts("xn--80ak6aa92e.com"));
+    }
 
     #[test]
     fn deviation_characters_are_read_differently() {

@@ -104,10 +104,12 @@ pub fn mask_secrets(text: &str, root: Option<&Node>, secrets: &mut Secrets) -> S
     let mut bytes = text.as_bytes().to_vec();
     if let Some(root) = root {
         root.for_each_value(&mut Vec::new(), &mut |path, node| {
-            let secret = path.iter().any(|k| is_secret_key(k));
+            // The cheap tests first: a table or an array is not masked itself.
             let leaf = !matches!(node.value, Value::Table(_) | Value::Array(_));
-            if let (true, true, Some(span)) = (secret, leaf, node.origin.span())
+            if leaf
+                && let Some(span) = node.origin.span()
                 && span.end <= text.len()
+                && path.iter().any(|k| is_secret_key(k))
             {
                 secrets.add(
                     match &node.value {

@@ -170,7 +170,7 @@ impl<'a, J: SchemaDoc> SchemaNav<'a, J> {
             .find_map(|alt| alt.get("properties").and_then(|p| p.get(key)))
     }
 
-    fn child(&self, schema: &'a J, key: &str) -> Option<&'a J> {
+    pub fn child(&self, schema: &'a J, key: &str) -> Option<&'a J> {
         for alt in self.alternatives(schema) {
             if let Some(found) = alt.get("properties").and_then(|p| p.get(key)) {
                 return Some(self.resolve(found));

@@ -18,20 +18,39 @@ pub fn is_secret_key(key: &str) -> bool {
     let last = segments.next().unwrap_or(key);
     // Map values under a `passphrases` table are secrets whatever their key (a fingerprint).
     let under_passphrases = segments.any(|segment| segment.eq_ignore_ascii_case("passphrases"));
-    under_passphrases
-        || last.eq_ignore_ascii_case("session_token")
-        || contains_ignoring_case(last, "passphrase")
-        || (!last.eq_ignore_ascii_case("min_password_length")
-            && (contains_ignoring_case(last, "secret")
-                || contains_ignoring_case(last, "password")
-                || contains_ignoring_case(last, "key")))
+    under_passphrases || last.eq_ignore_ascii_case("session_token") || names_a_secret(last)
+}
+
+/// Whether a key's last segment contains `passphrase`, or `secret`, `password` or `key`
+/// (except in `min_password_length`), ignoring ASCII case: one pass, each word compared only
+/// where its first letter is.
+fn names_a_secret(last: &str) -> bool {
+    let exempt = last.eq_ignore_ascii_case("min_password_length");
+    let bytes = last.as_bytes();
+    (0..bytes.len()).any(|at| {
+        let rest = &bytes[at..];
+        let starts = |word: &[u8]| {
+            rest.get(..word.len())
+                .is_some_and(|r| r.eq_ignore_ascii_case(word))
+        };
+        match rest[0].to_ascii_lowercase() {
+            b'p' => starts(b"passphrase") || (!exempt && starts(b"password")),
+            b's' => !exempt && starts(b"secret"),
+            b'k' => !exempt && starts(b"key"),
+            _ => false,
+        }
+    })
 }
 
 /// Whether `text` contains `word` (lowercase ASCII), ignoring the case of ASCII letters.
-fn contains_ignoring_case(text: &str, word: &str) -> bool {
-    text.as_bytes()
-        .windows(word.len())
-        .any(|window| window.eq_ignore_ascii_case(word.as_bytes()))
+fn contains_bytes_ignoring_case(text: &[u8], word: &[u8]) -> bool {
+    let Some((&first, rest)) = word.split_first() else {
+        return true;
+    };
+    // The first byte alone rules most positions out, without a comparison of slices.
+    text.windows(word.len()).any(|window| {
+        window[0].eq_ignore_ascii_case(&first) && window[1..].eq_ignore_ascii_case(rest)
+    })
 }
 
 /// Words that name a secret, and the misspellings close to them (edit distance).
@@ -45,21 +64,28 @@ pub fn looks_secret(key: &str) -> bool {
     if is_secret_key(key) {
         return true;
     }
-    let lower = key.to_ascii_lowercase();
-    if lower.ends_with("_length") {
+    let bytes = key.as_bytes();
+    if bytes.len() >= 7 && bytes[bytes.len() - 7..].eq_ignore_ascii_case(b"_length") {
         return false;
     }
     // A key is a few dozen characters; a longer one is hostile, and comparing it costs time.
-    let lower: String = lower.chars().take(256).collect();
-    lower.contains("pass")
-        || lower.contains("pwd")
+    // Lowercased on the stack: this is asked for every key of a file shown in a diagnostic.
+    let mut lower = [0u8; 256];
+    let lower = &mut lower[..bytes.len().min(256)];
+    lower.copy_from_slice(&bytes[..lower.len()]);
+    lower.make_ascii_lowercase();
+    contains_bytes_ignoring_case(lower, b"pass")
+        || contains_bytes_ignoring_case(lower, b"pwd")
         || lower
-            .split(|c: char| !c.is_ascii_alphanumeric())
+            // Non-ASCII bytes separate words too, so each word is ASCII: a `str`.
+            .split(|b| !b.is_ascii_alphanumeric())
             .filter(|w| w.len() >= 4)
+            .filter_map(|w| std::str::from_utf8(w).ok())
             .any(|word| {
-                SECRET_WORDS
-                    .iter()
-                    .any(|secret| word.contains(secret) || misspelling_of(word, secret))
+                SECRET_WORDS.iter().any(|secret| {
+                    contains_bytes_ignoring_case(word.as_bytes(), secret.as_bytes())
+                        || misspelling_of(word, secret)
+                })
             })
 }
 
@@ -85,8 +111,19 @@ fn bag_distance(a: &str, b: &str) -> usize {
     for byte in b.bytes() {
         counts[usize::from(byte & 0x7f)] -= 1;
     }
-    let surplus: i32 = counts.iter().filter(|c| **c > 0).sum();
-    let deficit: i32 = -counts.iter().filter(|c| **c < 0).sum::<i32>();
+    // A byte's count is positive only if `a` has it, negative only if `b` has it: summed by
+    // walking the words (each byte once, then zeroed), not the 128 counts.
+    let (mut surplus, mut deficit) = (0, 0);
+    for byte in a.bytes() {
+        let count = &mut counts[usize::from(byte & 0x7f)];
+        surplus += (*count).max(0);
+        *count = (*count).min(0);
+    }
+    for byte in b.bytes() {
+        let count = &mut counts[usize::from(byte & 0x7f)];
+        deficit -= (*count).min(0);
+        *count = (*count).max(0);
+    }
     surplus.max(deficit).unsigned_abs() as usize
 }
 
@@ -435,6 +472,98 @@ mod tests {
             "level",
         ] {
             assert!(!looks_secret(key), "{key}");
+        }
+    }
+
+    #[test]
+    fn bag_distance_is_the_larger_surplus_of_either_word() {
+        fn reference(a: &str, b: &str) -> usize {
+            let mut counts = [0i32; 128];
+            a.bytes().for_each(|c| counts[usize::from(c & 0x7f)] += 1);
+            b.bytes().for_each(|c| counts[usize::from(c & 0x7f)] -= 1);
+            let surplus: i32 = counts.iter().filter(|c| **c > 0).sum();
+            let deficit: i32 = -counts.iter().filter(|c| **c < 0).sum::<i32>();
+            surplus.max(deficit).unsigned_abs() as usize
+        }
+        let words = [
+            "",
+            "a",
+            "password",
+            "pasword",
+            "passwrod",
+            "drowssap",
+            "secret",
+            "scret",
+            "ssssecret",
+            "passphrase",
+            "aabbcc",
+            "abcabc",
+            "zzzz",
+            "smtp",
+            "passwd",
+        ];
+        for a in words {
+            for b in words {
+                assert_eq!(bag_distance(a, b), reference(a, b), "{a} {b}");
+            }
+        }
+    }
+
+    /// The allocation-free `looks_secret` decides as the straightforward one it replaced
+    /// (lowercase copy, `str` searches), on the model's keys and variants of them.
+    #[test]
+    fn looks_secret_decides_as_the_string_version() {
+        fn reference(key: &str) -> bool {
+            if is_secret_key(key) {
+                return true;
+            }
+            let lower = key.to_ascii_lowercase();
+            if lower.ends_with("_length") {
+                return false;
+            }
+            let lower: String = lower.chars().take(256).collect();
+            lower.contains("pass")
+                || lower.contains("pwd")
+                || lower
+                    .split(|c: char| !c.is_ascii_alphanumeric())
+                    .filter(|w| w.len() >= 4)
+                    .any(|word| {
+                        SECRET_WORDS
+                            .iter()
+                            .any(|secret| word.contains(secret) || misspelling_of(word, secret))
+                    })
+        }
+        let nav = crate::config::schema_nav::SchemaNav::new(crate::config::schema::schema_cached());
+        let mut keys = nav.all_paths();
+        assert!(keys.len() > 100, "{}", keys.len());
+        let variants: Vec<String> = keys
+            .iter()
+            .flat_map(|k| {
+                [
+                    k.to_uppercase(),
+                    k.replace('.', "__"),
+                    format!("{k}_LENGTH"),
+                    format!("é{k}ü"),
+                    k.replace("ss", "s"),
+                    k.replace("ec", "ce"),
+                ]
+            })
+            .collect();
+        keys.extend(variants);
+        keys.extend(
+            [
+                "",
+                "pwd",
+                "PaSs",
+                "x-scret-y",
+                "tokenkey",
+                "passphrase_length",
+                "sécret",
+            ]
+            .map(String::from),
+        );
+        for key in &keys {
+            assert_eq!(looks_secret(key), reference(key), "{key}");
         }
     }
 

@@ -104,12 +104,11 @@ impl Table {
         table.comments.push(comment);
     }
 
-    /// Sorts keys as the model lists them (map keys alphabetically, after).
-    fn sort(&mut self, nav: &SchemaNav<'_, Structure>, path: &mut Vec<String>) {
-        let order: Vec<&str> = nav
-            .at(path)
-            .map(|s| nav.property_names(s))
-            .unwrap_or_default();
+    /// Sorts keys as the model lists them (map keys alphabetically, after). `schema` is this
+    /// table's (none for a map's entries, or where the model has no table): each level finds
+    /// its children's from its own, not from the root again.
+    fn sort<'s>(&mut self, nav: &SchemaNav<'s, Structure>, schema: Option<&'s Structure>) {
+        let order: Vec<&str> = schema.map(|s| nav.property_names(s)).unwrap_or_default();
         let rank = |key: &str| order.iter().position(|k| *k == key).unwrap_or(usize::MAX);
         // Each key ranked once (a comparison that ranks both sides searched the order
         // O(n log n) times: 2 % of a `check`).
@@ -117,9 +116,7 @@ impl Table {
             .sort_by_cached_key(|key, _| (rank(key), key.clone()));
         for (key, item) in self.entries.iter_mut() {
             if let Item::Table(table) = item {
-                path.push(key.clone());
-                table.sort(nav, path);
-                path.pop();
+                table.sort(nav, schema.and_then(|s| nav.child(s, key)));
             }
         }
     }
@@ -254,8 +251,9 @@ pub fn render_with(ctx: &RenderContext, policy: SecretPolicy<'_>) -> Rendered {
         );
     }
     let nav = SchemaNav::new(crate::config::schema_structure::structure());
-    files.toml.sort(&nav, &mut Vec::new());
-    files.server.sort(&nav, &mut Vec::new());
+    let root = nav.at::<&str>(&[]);
+    files.toml.sort(&nav, root);
+    files.server.sort(&nav, root);
     Rendered {
         server_variables: env_values(&files.server)
             .into_iter()
