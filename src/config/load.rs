@@ -13,7 +13,7 @@ use super::containers;
 use super::env::{self, FileVariable, SetArg};
 use super::limits;
 use super::parse::{mask_secrets, parse_toml};
-use super::presets::{self, BUILTIN_PRESETS_TOML};
+use super::presets;
 use crate::config::validate;
 use crate::diagnostics::source::{SourceKind, Sources, Span};
 use crate::diagnostics::{self, Diagnostic, code};
@@ -416,13 +416,9 @@ fn read_config(
 
 /// Puts the resolved preset chain under the user's values.
 fn with_presets(user: Node, diagnostics: &mut Vec<Diagnostic>) -> Node {
-    let mut ignored = Vec::new();
-    let mut builtin = parse_toml(
-        BUILTIN_PRESETS_TOML,
-        crate::diagnostics::source::SourceId(usize::MAX),
-        &mut ignored,
-    )
-    .unwrap_or_else(|| Node::table(Origin::Default));
+    let mut builtin = presets::builtin_tree()
+        .cloned()
+        .unwrap_or_else(|| Node::table(Origin::Default));
     forget_origin(&mut builtin);
     // Each built-in preset's values are that preset's (what `explain` shows them replaced by).
     if let Some(table) = builtin.as_table_mut() {

@@ -445,14 +445,9 @@ pub fn builtin_presets() -> IndexMap<String, AnalyticsPreset> {
     // deserializers `Config::from_json` has, where TOML's own would be another copy of each.
     // A unit test parses this constant; a failure here would be a build defect, so fall back
     // to no presets rather than abort a user's run.
-    let source = crate::diagnostics::source::SourceId(usize::MAX);
-    super::parse::parse_toml(
-        super::presets::BUILTIN_PRESETS_TOML,
-        source,
-        &mut Vec::new(),
-    )
-    .and_then(|tree| IndexMap::deserialize(&tree.to_json()).ok())
-    .unwrap_or_default()
+    super::presets::builtin_tree()
+        .and_then(|tree| IndexMap::deserialize(&tree.to_json()).ok())
+        .unwrap_or_default()
 }
 
 /// A vendor analytics preset: vendor analytics keys (minus `preset` and `presets`) and the

@@ -8,6 +8,21 @@ use super::schema_nav::{did_you_mean, name_list};
 use crate::diagnostics::{Diagnostic, code};
 use crate::provenance::{Node, Origin};
 
+/// [`BUILTIN_PRESETS_TOML`] as a tree, parsed once per process: the loader layers it under
+/// every pod's values and the typed defaults (`builtin_presets`, in the model) read it too.
+/// `None` would be a build defect (a unit test parses the constant).
+pub fn builtin_tree() -> Option<&'static Node> {
+    static TREE: std::sync::OnceLock<Option<Node>> = std::sync::OnceLock::new();
+    TREE.get_or_init(|| {
+        super::parse::parse_toml(
+            BUILTIN_PRESETS_TOML,
+            crate::diagnostics::source::SourceId(usize::MAX),
+            &mut Vec::new(),
+        )
+    })
+    .as_ref()
+}
+
 /// The reference's default `vendor_analytics.presets`, as TOML (also the source of the
 /// preset layer's provenance: these tables are "built-in").
 pub const BUILTIN_PRESETS_TOML: &str = r#"

@@ -119,7 +119,7 @@ fn tokens(text: &str) -> Result<Vec<(Token<'_>, usize)>, String> {
                         _ => {}
                     }
                 }
-                let word = &text[start..(i - 1).min(text.len())];
+                let word = &text[start..i - 1];
                 if bytes.get(i).is_some_and(|n| !(ends_word(*n) || *n == b')')) {
                     return Err(format!("line {line}: unexpected text after a quoted value"));
                 }

@@ -201,7 +201,8 @@ pub fn render_with(ctx: &RenderContext, policy: SecretPolicy<'_>) -> Rendered {
             Route::Ours | Route::Nowhere { .. } => continue,
         };
         let key = dotted(&path);
-        if let (true, SecretPolicy::FromSecret(secret)) = (is_secret_key(&key), policy) {
+        let secret_key = is_secret_key(&key);
+        if let (true, SecretPolicy::FromSecret(secret)) = (secret_key, policy) {
             let variable = var_name(&segments);
             let (parent, name) = path.split_at(path.len() - 1);
             table.comment(
@@ -218,7 +219,7 @@ pub fn render_with(ctx: &RenderContext, policy: SecretPolicy<'_>) -> Rendered {
             });
             continue;
         }
-        if is_secret_key(&key) {
+        if secret_key {
             if let Some(env) = ctx
                 .config
                 .deployment
