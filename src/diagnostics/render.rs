@@ -28,8 +28,15 @@ pub fn render_human(
     } else {
         GraphicalTheme::unicode_nocolor()
     };
+    // Lines break at spaces only. The Unicode line-break rules miette applies by default
+    // (through ICU's segmenter), then its splitting of words at hyphens, cost two thirds of
+    // drawing a diagnostic (a twentieth of a `check` printing four: docs/performance.md,
+    // "Thirteenth pass"); and the only other places they break English prose are inside
+    // paths, URLs and code spans, which read (and copy) better whole.
     let handler = GraphicalReportHandler::new_themed(theme)
         .with_width(options.width)
+        .with_word_separator(textwrap::WordSeparator::AsciiSpace)
+        .with_word_splitter(textwrap::WordSplitter::NoHyphenation)
         .with_links(false);
     let mut out = String::new();
     for diagnostic in diagnostics {
@@ -318,6 +325,32 @@ mod tests {
         assert!(out.contains(" 1 │ …"), "{out}");
         assert!(out.len() < 2_000, "{}", out.len());
         assert!(out.contains(" 2 │ b = 1"), "{out}");
+    }
+
+    /// Lines break at spaces, so a path, a URL or a hyphenated name is never cut in two; a
+    /// word longer than the line is still cut to fit it.
+    #[test]
+    fn lines_break_at_spaces_only() {
+        let message = "the Pod Server (0.4.3 to 0.5.0) reaches the OAuth 2.0 endpoints at \
+                       http://prose-pod-server:5280/oauth2 whatever `server.http_port` says, and \
+                       writes into /var/lib/prose-pod-server/a-rather-long-directory-name";
+        let out = render("a = 1\n", 0..1, message);
+        let lines: Vec<&str> = out.lines().collect();
+        assert!(
+            lines.iter().all(|line| line.chars().count() <= 100),
+            "{out}"
+        );
+        for whole in [
+            "http://prose-pod-server:5280/oauth2",
+            "/var/lib/prose-pod-server/a-rather-long-directory-name",
+        ] {
+            assert!(lines.iter().any(|line| line.contains(whole)), "{out}");
+        }
+        assert!(lines[2].ends_with("endpoints at"), "{out}");
+        let long = "x".repeat(150);
+        let out = render("a = 1\n", 0..1, &format!("see {long} here"));
+        assert!(out.lines().all(|line| line.chars().count() <= 100), "{out}");
+        assert_eq!(out.matches('x').count(), 150, "{out}");
     }
 
     #[test]
