@@ -12,6 +12,7 @@
 //! refuses them only in `service_accounts`, `vendor_analytics` and `backups`.
 
 use std::fmt;
+use std::sync::OnceLock;
 
 /// A component that reads `prose.toml`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -288,22 +289,39 @@ table! {
 /// The row of a key: the most specific row whose key is a prefix of `path`.
 /// (Asked for every value of every configuration: it allocates nothing.)
 pub fn entry(path: &[&str]) -> Option<&'static Entry> {
-    let first = path.first()?.as_bytes().first();
-    let mut best: Option<(&'static Entry, usize)> = None;
-    for row in TABLE {
-        let opening = row.key.as_bytes().first();
-        // Most rows fail on their first byte: nothing else of them is compared.
-        if opening != first && opening != Some(&b'*') {
-            continue;
+    let (opening, wildcards) = rows_opening_with(path.first()?.as_bytes().first().copied());
+    // The last of the longest matching rows, as `max_by_key` over the table would pick it.
+    opening
+        .iter()
+        .chain(wildcards)
+        .filter_map(|&row| {
+            let row = usize::from(row);
+            matched_depth(TABLE[row].key, path).map(|depth| (depth, row))
+        })
+        .max()
+        .map(|(_, row)| &TABLE[row])
+}
+
+/// The rows a path opening with `byte` (none: an empty first segment) can match, as indices
+/// into [`TABLE`]: those whose key opens with that byte, and those opening with `*`. Built
+/// once per process (scanning the whole table for each key was 2 % of a `check`).
+fn rows_opening_with(byte: Option<u8>) -> (&'static [u8], &'static [u8]) {
+    static INDEX: OnceLock<[Vec<u8>; 256]> = OnceLock::new();
+    const { assert!(TABLE.len() <= 256, "row indices are bytes") };
+    let index = INDEX.get_or_init(|| {
+        let mut index = [const { Vec::new() }; 256];
+        for (row, entry) in TABLE.iter().enumerate() {
+            if let Some(&opening) = entry.key.as_bytes().first() {
+                index[usize::from(opening)].push(row as u8);
+            }
         }
-        // The last of the longest matching rows, as `max_by_key` would pick it.
-        if let Some(depth) = matched_depth(row.key, path)
-            && best.is_none_or(|(_, longest)| depth >= longest)
-        {
-            best = Some((row, depth));
-        }
-    }
-    best.map(|(row, _)| row)
+        index
+    });
+    let opening = match byte {
+        Some(b'*') | None => &[][..],
+        Some(byte) => &index[usize::from(byte)],
+    };
+    (opening, &index[usize::from(b'*')])
 }
 
 /// How many segments a row's key has, if each matches the path's (`*` matches any).
@@ -492,7 +510,18 @@ mod tests {
         let mut keys = nav.all_paths();
         keys.extend(TABLE.iter().map(|e| e.key.replace('*', "crisp.chat")));
         keys.extend(TABLE.iter().map(|e| format!("{}.extra.deeper", e.key)));
-        keys.extend(["", "unknown", "prosody", "prosody.global.overrides.x"].map(String::from));
+        keys.extend(
+            [
+                "",
+                "*",
+                "*.x",
+                ".x",
+                "unknown",
+                "prosody",
+                "prosody.global.overrides.x",
+            ]
+            .map(String::from),
+        );
         assert!(keys.len() > 100, "{}", keys.len());
         for key in &keys {
             let path: Vec<&str> = key.split('.').collect();
