@@ -443,8 +443,7 @@ impl Default for VendorAnalytics {
 pub fn builtin_presets() -> IndexMap<String, AnalyticsPreset> {
     // Read as a `prose.toml` is (parsed to a tree, typed from its JSON): the presets share the
     // deserializers `Config::from_json` has, where TOML's own would be another copy of each.
-    // A unit test parses this constant; a failure here would be a build defect, so fall back
-    // to no presets rather than abort a user's run.
+    // No presets rather than an abort if the built-in tree failed (see `builtin_tree`).
     super::presets::builtin_tree()
         .and_then(|tree| IndexMap::deserialize(&tree.to_json()).ok())
         .unwrap_or_default()
