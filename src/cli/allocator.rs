@@ -175,6 +175,11 @@ const fn block_size(class: usize) -> usize {
     (class + 1) * GRAIN
 }
 
+/// A block of `class` this thread keeps, if any (none while the thread is ending).
+fn cached(class: usize) -> Option<*mut u8> {
+    CACHE.try_with(|cache| cache.take(class)).ok().flatten()
+}
+
 fn heap() -> MutexGuard<'static, Dlmalloc<Pages>> {
     // The lock cannot be left poisoned (a panic aborts the release build, and none of
     // dlmalloc's calls panics); it is taken either way.
@@ -192,9 +197,9 @@ pub struct Allocator;
 unsafe impl GlobalAlloc for Allocator {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         match class_of(layout) {
-            Some(class) => match CACHE.try_with(|cache| cache.take(class)) {
-                Ok(Some(block)) => block,
-                _ => unsafe { heap().c_malloc(block_size(class)) },
+            Some(class) => match cached(class) {
+                Some(block) => block,
+                None => unsafe { heap().c_malloc(block_size(class)) },
             },
             None => unsafe { heap().malloc(layout.size(), layout.align()) },
         }
@@ -216,13 +221,13 @@ unsafe impl GlobalAlloc for Allocator {
 
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
         match class_of(layout) {
-            Some(class) => match CACHE.try_with(|cache| cache.take(class)) {
-                Ok(Some(block)) => {
+            Some(class) => match cached(class) {
+                Some(block) => {
                     // SAFETY: the block holds at least `layout.size()` bytes.
                     unsafe { ptr::write_bytes(block, 0, layout.size()) };
                     block
                 }
-                _ => unsafe { heap().calloc(block_size(class), GRAIN) },
+                None => unsafe { heap().calloc(block_size(class), GRAIN) },
             },
             None => unsafe { heap().calloc(layout.size(), layout.align()) },
         }
