@@ -28,11 +28,11 @@ pub fn render_human(
     } else {
         GraphicalTheme::unicode_nocolor()
     };
-    // Lines break at spaces only. The Unicode line-break rules miette applies by default
-    // (through ICU's segmenter), then its splitting of words at hyphens, cost two thirds of
-    // drawing a diagnostic (a twentieth of a `check` printing four: docs/performance.md,
-    // "Thirteenth pass"); and the only other places they break English prose are inside
-    // paths, URLs and code spans, which read (and copy) better whole.
+    // Lines break at spaces only. Wrapping by the Unicode line-break rules miette applies by
+    // default (through ICU's segmenter) was more than half the cost of drawing a diagnostic,
+    // a twentieth of a `check` printing four (docs/performance.md, "Thirteenth pass"); and
+    // the only other places those rules break English prose are inside paths, URLs and code
+    // spans, which read (and copy) better whole.
     let handler = GraphicalReportHandler::new_themed(theme)
         .with_width(options.width)
         .with_word_separator(textwrap::WordSeparator::AsciiSpace)
