@@ -128,6 +128,22 @@ fn an_up_to_date_tree_is_not_loaded_and_the_report_is_the_same() {
     );
 }
 
+/// Runs a program file this test has just written. A process another test thread started
+/// while the file was open for writing holds that descriptor until its own exec, and until
+/// then the kernel refuses to run the file (ETXTBSY): the run is tried again, for a second
+/// at most.
+fn run_just_written(command: impl Fn() -> Command) -> std::process::Output {
+    for _ in 0..100 {
+        match command().output() {
+            Err(e) if e.kind() == std::io::ErrorKind::ExecutableFileBusy => {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            result => return result.unwrap(),
+        }
+    }
+    panic!("the copied binary stayed busy (ETXTBSY) for a second")
+}
+
 #[test]
 fn every_input_is_part_of_the_digest() {
     let dir = pod_dir("[server]\ndomain = \"example.org\"\n");
@@ -239,14 +255,16 @@ fn every_input_is_part_of_the_digest() {
     settle(dir.path(), &base, &[]);
     let copy = dir.path().join("prose-compile-rebuilt");
     fs::copy(env!("CARGO_BIN_EXE_prose-compile"), &copy).unwrap();
-    let out = Command::new(&copy)
-        .current_dir(dir.path())
-        .env_clear()
-        .env("COLUMNS", "100")
-        .env("PROSE_COMPILE_TRACE_LOADS", "1")
-        .args(base)
-        .output()
-        .unwrap();
+    let out = run_just_written(|| {
+        let mut command = Command::new(&copy);
+        command
+            .current_dir(dir.path())
+            .env_clear()
+            .env("COLUMNS", "100")
+            .env("PROSE_COMPILE_TRACE_LOADS", "1")
+            .args(base);
+        command
+    });
     assert!(out.status.success(), "{out:?}");
     assert!(
         String::from_utf8_lossy(&out.stderr).contains(TRACE),
