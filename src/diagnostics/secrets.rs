@@ -42,15 +42,14 @@ fn names_a_secret(last: &str) -> bool {
     })
 }
 
-/// Whether `text` contains `word` (lowercase ASCII), ignoring the case of ASCII letters.
-fn contains_bytes_ignoring_case(text: &[u8], word: &[u8]) -> bool {
+/// Whether `text` contains `word`, byte for byte (the callers compare lowercased copies).
+fn contains_bytes(text: &[u8], word: &[u8]) -> bool {
     let Some((&first, rest)) = word.split_first() else {
         return true;
     };
     // The first byte alone rules most positions out, without a comparison of slices.
-    text.windows(word.len()).any(|window| {
-        window[0].eq_ignore_ascii_case(&first) && window[1..].eq_ignore_ascii_case(rest)
-    })
+    text.windows(word.len())
+        .any(|window| window[0] == first && window[1..] == *rest)
 }
 
 /// Words that name a secret, and the misspellings close to them (edit distance).
@@ -74,8 +73,8 @@ pub fn looks_secret(key: &str) -> bool {
     let lower = &mut lower[..bytes.len().min(256)];
     lower.copy_from_slice(&bytes[..lower.len()]);
     lower.make_ascii_lowercase();
-    contains_bytes_ignoring_case(lower, b"pass")
-        || contains_bytes_ignoring_case(lower, b"pwd")
+    contains_bytes(lower, b"pass")
+        || contains_bytes(lower, b"pwd")
         || lower
             // Non-ASCII bytes separate words too, so each word is ASCII: a `str`.
             .split(|b| !b.is_ascii_alphanumeric())
@@ -83,7 +82,7 @@ pub fn looks_secret(key: &str) -> bool {
             .filter_map(|w| std::str::from_utf8(w).ok())
             .any(|word| {
                 SECRET_WORDS.iter().any(|secret| {
-                    contains_bytes_ignoring_case(word.as_bytes(), secret.as_bytes())
+                    contains_bytes(word.as_bytes(), secret.as_bytes())
                         || misspelling_of(word, secret)
                 })
             })
