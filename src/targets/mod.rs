@@ -15,6 +15,7 @@ pub mod platform;
 pub mod templating;
 pub mod wellformed;
 pub mod yaml_scalar;
+mod yaml_structure;
 
 use std::path::Path;
 

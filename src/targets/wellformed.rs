@@ -38,24 +38,30 @@ pub fn problem(file: &GeneratedFile) -> Option<String> {
 }
 
 /// Every document (a Kubernetes file holds several, after `---`) must be a mapping, with no
-/// key twice, and Kubernetes files have the shape a build gives them
-/// (`kubernetes::shape`).
+/// key twice ([`super::yaml_structure`]), and Kubernetes files have the shape a build gives
+/// them (`kubernetes::shape`, which reads the documents' values: only for a kustomization
+/// and for files with Kubernetes objects, so not for compose.yaml).
 fn yaml_problem(name: &str, text: &str) -> Option<String> {
+    use super::kubernetes::KUSTOMIZATION;
     use serde::Deserialize;
-    let mut documents = 0;
+    let structure = match super::yaml_structure::read(text) {
+        Ok(structure) => structure,
+        Err(problem) => return Some(problem),
+    };
+    if name != KUSTOMIZATION && !structure.has_kind {
+        return None;
+    }
     for document in serde_yaml_ng::Deserializer::from_str(text) {
-        documents += 1;
         match serde_yaml_ng::Value::deserialize(document) {
-            Ok(value @ serde_yaml_ng::Value::Mapping(_)) => {
+            Ok(value) => {
                 if let Some(problem) = super::kubernetes::shape::problem(name, &value) {
                     return Some(problem);
                 }
             }
-            Ok(_) => return Some(format!("not a YAML mapping (document {documents})")),
             Err(e) => return Some(format!("not valid YAML: {e}")),
         }
     }
-    (documents == 0).then(|| "not a YAML mapping (no document)".into())
+    None
 }
 
 fn unit_problem(text: &str) -> Option<String> {

@@ -1,0 +1,145 @@
+//! The structure of a YAML file as a build writes it, read from the parser's events (no value
+//! is built): every document a mapping, no key twice in a mapping. A `check` reads
+//! compose.yaml back this way at every run: building a `serde_yaml_ng::Value` with libyaml's
+//! scanner took 1.0 M instructions for its 5 KB (12 % of a `check`), these events 0.45 M
+//! (docs/performance.md, "Fourteenth pass").
+
+use std::borrow::Cow;
+use std::collections::HashSet;
+
+use saphyr_parser::{Event, Parser};
+
+/// What [`read`] learns of a well-formed file.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Structure {
+    /// Whether a document has a top-level `kind` key: a Kubernetes object, whose shape is
+    /// checked on its value (`kubernetes::shape`).
+    pub has_kind: bool,
+}
+
+/// A mapping or sequence being read.
+enum Open<'a> {
+    /// The keys so far, and whether the next node is a key.
+    Mapping {
+        keys: HashSet<Cow<'a, str>>,
+        at_key: bool,
+    },
+    Sequence,
+}
+
+/// The structure of `text`, or why it is not a stream of mappings without repeated keys.
+pub fn read(text: &str) -> Result<Structure, String> {
+    let mut structure = Structure::default();
+    let mut open: Vec<Open<'_>> = Vec::new();
+    let mut documents = 0;
+    for event in Parser::new_from_str(text) {
+        let (event, span) = event.map_err(|e| format!("not valid YAML: {e}"))?;
+        let line = span.start.line();
+        // A node where a document's root is expected must open a mapping.
+        if open.is_empty()
+            && matches!(
+                event,
+                Event::Scalar(..) | Event::Alias(_) | Event::SequenceStart(..)
+            )
+        {
+            return Err(format!("not a YAML mapping (document {documents})"));
+        }
+        match event {
+            Event::DocumentStart(_) => documents += 1,
+            Event::MappingStart(..) | Event::SequenceStart(..) => {
+                if let Some(Open::Mapping { at_key: true, .. }) = open.last() {
+                    return Err(format!(
+                        "line {line}: a mapping or a sequence as a key (a build writes none)"
+                    ));
+                }
+                node_done(&mut open);
+                open.push(match event {
+                    Event::MappingStart(..) => Open::Mapping {
+                        keys: HashSet::new(),
+                        at_key: true,
+                    },
+                    _ => Open::Sequence,
+                });
+            }
+            Event::MappingEnd | Event::SequenceEnd => {
+                open.pop();
+            }
+            Event::Scalar(value, ..) => {
+                let depth = open.len();
+                if let Some(Open::Mapping { keys, at_key: true }) = open.last_mut() {
+                    structure.has_kind |= depth == 1 && value == "kind";
+                    // Keys compare by their text, however quoted: `1` and "1" are one key to
+                    // a reader that turns keys into strings (as Compose does).
+                    if !keys.insert(value.clone()) {
+                        return Err(format!(
+                            "line {line}: the key `{}` twice in one mapping",
+                            value.escape_debug()
+                        ));
+                    }
+                }
+                node_done(&mut open);
+            }
+            // An alias (`*name`) is a node like any other; as a key it cannot be compared
+            // without resolving it, and a build writes none.
+            Event::Alias(_) => node_done(&mut open),
+            Event::StreamStart | Event::StreamEnd | Event::DocumentEnd | Event::Nothing => {}
+        }
+    }
+    if documents == 0 {
+        return Err("not a YAML mapping (no document)".into());
+    }
+    Ok(structure)
+}
+
+/// A node of the innermost mapping is read (its key or its value): the next is the other.
+fn node_done(open: &mut [Open<'_>]) {
+    if let Some(Open::Mapping { at_key, .. }) = open.last_mut() {
+        *at_key = !*at_key;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn streams_of_mappings_are_read() {
+        assert_eq!(read("services: {}\n"), Ok(Structure::default()));
+        assert_eq!(
+            read("---\na: 1\n---\nb: [1, {c: 2}]\n"),
+            Ok(Structure::default())
+        );
+        assert_eq!(
+            read("apiVersion: v1\nkind: ConfigMap\n"),
+            Ok(Structure { has_kind: true })
+        );
+        // `kind` deeper down is not a Kubernetes object's.
+        assert_eq!(read("a:\n  kind: x\n"), Ok(Structure::default()));
+        // The same key in different mappings, and anchors with their aliases.
+        assert_eq!(
+            read("a: {x: 1}\nb: {x: 1}\nc: &c [1]\nd: *c\n"),
+            Ok(Structure::default())
+        );
+    }
+
+    #[test]
+    fn anything_else_is_refused_with_its_reason() {
+        let refused = |text: &str, reason: &str| {
+            let problem = read(text).unwrap_err();
+            assert!(problem.contains(reason), "{text:?}: {problem}");
+        };
+        refused("", "no document");
+        refused("services: [\n", "not valid YAML");
+        refused("- a\n", "not a YAML mapping (document 1)");
+        refused("---\na: 1\n---\n- b\n", "not a YAML mapping (document 2)");
+        refused(
+            "---\na: 1\n--- just text\n",
+            "not a YAML mapping (document 2)",
+        );
+        refused("a: 1\nb: 2\na: 3\n", "line 3: the key `a` twice");
+        refused("a:\n  b: 1\n  \"b\": 2\n", "the key `b` twice");
+        refused("a: {x: 1, x: 2}\n", "the key `x` twice");
+        refused("? [a]\n: 1\n", "a mapping or a sequence as a key");
+        refused("a: b\n\tc: d\n", "not valid YAML");
+    }
+}
