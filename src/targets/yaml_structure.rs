@@ -68,8 +68,9 @@ pub fn read(text: &str) -> Result<Structure, String> {
                 let depth = open.len();
                 if let Some(Open::Mapping { keys, at_key: true }) = open.last_mut() {
                     structure.has_kind |= depth == 1 && value == "kind";
-                    // Keys compare by their text, however quoted: `1` and "1" are one key to
-                    // a reader that turns keys into strings (as Compose does).
+                    // Keys compare by their text, however quoted (`1` and "1" are one key):
+                    // stricter than comparing typed values, and no file a build writes
+                    // needs more.
                     if !keys.insert(value.clone()) {
                         return Err(format!(
                             "line {line}: the key `{}` twice in one mapping",
