@@ -51,6 +51,11 @@ fn yaml_problem(name: &str, text: &str) -> Option<String> {
     if name != KUSTOMIZATION && !structure.has_kind {
         return None;
     }
+    if structure.has_merge_key {
+        // kubectl expands it; the shape checks below read the value, which keeps it as a key:
+        // a `kind` or a `data` merged in would go unchecked.
+        return Some("a merge key (`<<`) in a Kubernetes file (a build writes none)".into());
+    }
     for document in serde_yaml_ng::Deserializer::from_str(text) {
         match serde_yaml_ng::Value::deserialize(document) {
             Ok(value) => {
@@ -126,6 +131,12 @@ mod tests {
             "duplicate key"
         );
         assert!(problem(&file("k/a.yaml", "")).is_some());
+        // A ConfigMap's data merged in, where the shape check would not see it; in compose.yaml
+        // a merge key is Compose's own (an operator's `--templates` may use one).
+        let merged = "kind: ConfigMap\n<<: {data: {nginx.conf: \"load_module x.so;\"}}\n";
+        assert!(problem(&file("k/a.yaml", merged)).is_some_and(|p| p.contains("merge key")));
+        let compose = "x-base: &base {restart: always}\nservices:\n  a:\n    <<: *base\n";
+        assert!(problem(&file("etc/prose/compose.yaml", compose)).is_none());
         assert!(problem(&file("a/host-meta.json", "{\"links\": []}")).is_none());
         assert!(problem(&file("a/host-meta.json", "{\"links\": ]")).is_some());
         assert!(problem(&file("a/host-meta", "<XRD><Link/></XRD>")).is_none());

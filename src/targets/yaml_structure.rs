@@ -7,7 +7,7 @@
 use std::borrow::Cow;
 use std::collections::HashSet;
 
-use saphyr_parser::{Event, Parser};
+use saphyr_parser::{Event, Parser, ScalarStyle};
 
 /// What [`read`] learns of a well-formed file.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -15,6 +15,9 @@ pub struct Structure {
     /// Whether a document has a top-level `kind` key: a Kubernetes object, whose shape is
     /// checked on its value (`kubernetes::shape`).
     pub has_kind: bool,
+    /// Whether a mapping has a merge key (`<<`, plain), which a reader such as kubectl's
+    /// expands and a `serde_yaml_ng` value keeps as a key.
+    pub has_merge_key: bool,
 }
 
 /// A mapping or sequence being read.
@@ -64,10 +67,11 @@ pub fn read(text: &str) -> Result<Structure, String> {
             Event::MappingEnd | Event::SequenceEnd => {
                 open.pop();
             }
-            Event::Scalar(value, ..) => {
+            Event::Scalar(value, style, ..) => {
                 let depth = open.len();
                 if let Some(Open::Mapping { keys, at_key: true }) = open.last_mut() {
                     structure.has_kind |= depth == 1 && value == "kind";
+                    structure.has_merge_key |= style == ScalarStyle::Plain && value == "<<";
                     // Keys compare by their text, however quoted (`1` and "1" are one key):
                     // stricter than comparing typed values, and no file a build writes
                     // needs more.
@@ -80,9 +84,17 @@ pub fn read(text: &str) -> Result<Structure, String> {
                 }
                 node_done(&mut open);
             }
-            // An alias (`*name`) is a node like any other; as a key it cannot be compared
-            // without resolving it, and a build writes none.
-            Event::Alias(_) => node_done(&mut open),
+            Event::Alias(_) => {
+                // As a key, an alias (`*name`) would have to be resolved to be compared (with
+                // the other keys, or with `kind`), and a build writes none. As a value it is
+                // a node like any other (an operator's `--templates` may use anchors).
+                if let Some(Open::Mapping { at_key: true, .. }) = open.last() {
+                    return Err(format!(
+                        "line {line}: an alias as a key (a build writes none)"
+                    ));
+                }
+                node_done(&mut open);
+            }
             Event::StreamStart | Event::StreamEnd | Event::DocumentEnd | Event::Nothing => {}
         }
     }
@@ -112,8 +124,20 @@ mod tests {
         );
         assert_eq!(
             read("apiVersion: v1\nkind: ConfigMap\n"),
-            Ok(Structure { has_kind: true })
+            Ok(Structure {
+                has_kind: true,
+                has_merge_key: false
+            })
         );
+        // A merge key, plain only (a quoted `<<` is a key like any other).
+        assert_eq!(
+            read("a: &a {x: 1}\nb:\n  <<: *a\n"),
+            Ok(Structure {
+                has_kind: false,
+                has_merge_key: true
+            })
+        );
+        assert_eq!(read("\"<<\": 1\n"), Ok(Structure::default()));
         // `kind` deeper down is not a Kubernetes object's.
         assert_eq!(read("a:\n  kind: x\n"), Ok(Structure::default()));
         // The same key in different mappings, and anchors with their aliases.
@@ -141,6 +165,8 @@ mod tests {
         refused("a:\n  b: 1\n  \"b\": 2\n", "the key `b` twice");
         refused("a: {x: 1, x: 2}\n", "the key `x` twice");
         refused("? [a]\n: 1\n", "a mapping or a sequence as a key");
+        // `kind` by an alias: the shape check must not miss a ConfigMap written that way.
+        refused("a: &k kind\n*k : ConfigMap\n", "line 2: an alias as a key");
         refused("a: b\n\tc: d\n", "not valid YAML");
     }
 }
