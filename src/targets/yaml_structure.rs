@@ -76,9 +76,15 @@ pub fn read(text: &str) -> Result<Structure, String> {
                     // stricter than comparing typed values, and no file a build writes
                     // needs more.
                     if !keys.insert(value.clone()) {
+                        // A key from a hostile template can be as long as the file.
+                        let shown = if value.len() > 60 {
+                            format!("{}…", value.chars().take(60).collect::<String>())
+                        } else {
+                            value.to_string()
+                        };
                         return Err(format!(
                             "line {line}: the key `{}` twice in one mapping",
-                            value.escape_debug()
+                            shown.escape_debug()
                         ));
                     }
                 }
@@ -164,6 +170,14 @@ mod tests {
         refused("a: 1\nb: 2\na: 3\n", "line 3: the key `a` twice");
         refused("a:\n  b: 1\n  \"b\": 2\n", "the key `b` twice");
         refused("a: {x: 1, x: 2}\n", "the key `x` twice");
+        let long = "k".repeat(10_000);
+        // Explicit keys (`? `): an implicit one is at most 1,024 characters.
+        let problem = read(&format!("? {long}\n: 1\n? {long}\n: 2\n")).unwrap_err();
+        assert!(problem.len() < 150, "{problem}");
+        assert!(
+            problem.contains(&format!("`{}…` twice", "k".repeat(60))),
+            "{problem}"
+        );
         refused("? [a]\n: 1\n", "a mapping or a sequence as a key");
         // `kind` by an alias: the shape check must not miss a ConfigMap written that way.
         refused("a: &k kind\n*k : ConfigMap\n", "line 2: an alias as a key");
