@@ -243,13 +243,7 @@ fn shown_path(path: &[String]) -> String {
     let short: Vec<String> = path
         .iter()
         .take(8)
-        .map(|k| {
-            if k.len() > 40 {
-                format!("{}…", k.chars().take(40).collect::<String>())
-            } else {
-                k.clone()
-            }
-        })
+        .map(|k| crate::diagnostics::shortened(k, 40).into_owned())
         .collect();
     let mut text = dotted(&short);
     if path.len() > short.len() {

@@ -107,6 +107,15 @@ where
     }
 }
 
+/// `text` for a message, cut after `max_chars` characters (with `…`) when it is longer: a
+/// key or a path from hostile input can be as long as its file.
+pub fn shortened(text: &str, max_chars: usize) -> std::borrow::Cow<'_, str> {
+    match text.char_indices().nth(max_chars) {
+        Some((cut, _)) => format!("{}…", &text[..cut]).into(),
+        None => text.into(),
+    }
+}
+
 /// Runs every check; the diagnostics of all that failed.
 pub fn check_all(checks: impl IntoIterator<Item = Diagnosed<()>>) -> Diagnosed<()> {
     collect(checks.into_iter().map(|check| check.map(|()| None::<()>))).map(drop)
@@ -124,4 +133,19 @@ pub fn normalize(diagnostics: &mut Vec<Diagnostic>) {
         ))
     });
     diagnostics.dedup_by(|a, b| a.span == b.span && a.message == b.message);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shortened;
+
+    #[test]
+    fn shortened_cuts_characters_not_bytes() {
+        assert_eq!(shortened("abc", 3), "abc");
+        assert_eq!(shortened("abcd", 3), "abc…");
+        assert_eq!(shortened("", 0), "");
+        // Three characters in nine bytes: nothing is cut, so no `…`.
+        assert_eq!(shortened("ééé", 3), "ééé");
+        assert_eq!(shortened("éééé", 3), "ééé…");
+    }
 }

@@ -76,15 +76,9 @@ pub fn read(text: &str) -> Result<Structure, String> {
                     // stricter than comparing typed values, and no file a build writes
                     // needs more.
                     if !keys.insert(value.clone()) {
-                        // A key from a hostile template can be as long as the file.
-                        let shown = if value.len() > 60 {
-                            format!("{}…", value.chars().take(60).collect::<String>())
-                        } else {
-                            value.to_string()
-                        };
                         return Err(format!(
                             "line {line}: the key `{}` twice in one mapping",
-                            shown.escape_debug()
+                            crate::diagnostics::shortened(&value, 60).escape_debug()
                         ));
                     }
                 }
