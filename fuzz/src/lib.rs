@@ -135,11 +135,9 @@ pub fn pipeline(data: &[u8]) {
     let again = prose_compile::pipeline::compile(&loaded, "prose.toml").expect("second render");
     // Every file is listed once, with its digest: in `SHA256SUMS` when it is world-readable,
     // else in the private manifest.
-    let mut manifest = prose_compile::output::parse_manifest(&tree.manifest()).expect("manifest");
-    let private = tree
-        .private_manifest()
-        .map(|(text, _)| text)
-        .unwrap_or_default();
+    let manifests = tree.manifests();
+    let mut manifest = prose_compile::output::parse_manifest(&manifests.public).expect("manifest");
+    let private = manifests.private.map(|(text, _)| text).unwrap_or_default();
     let private = prose_compile::output::parse_manifest(&private).expect("private manifest");
     for path in private.keys() {
         let file = tree.get(path).expect("a listed file exists");

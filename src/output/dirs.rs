@@ -36,7 +36,9 @@ struct Entry {
 pub(super) struct Dirs {
     root_path: PathBuf,
     entries: Vec<Entry>,
-    index: std::collections::HashMap<Utf8PathBuf, usize>,
+    /// Entries by relative path, as text: hashing and comparing a `Path` goes component by
+    /// component (the paths are checked relative paths, one spelling each).
+    index: std::collections::HashMap<String, usize>,
 }
 
 /// A directory of [`Dirs`] (an index: descriptors stay owned by `Dirs`).
@@ -94,7 +96,7 @@ impl Dirs {
                 mode,
                 created: false,
             }],
-            index: std::collections::HashMap::from([(Utf8PathBuf::new(), 0)]),
+            index: std::collections::HashMap::from([(String::new(), 0)]),
         }))
     }
 
@@ -130,7 +132,7 @@ impl Dirs {
     /// yet; `None` when it (or a directory above it) does not exist. A segment that is a
     /// symbolic link or not a directory is refused.
     pub(super) fn lookup(&mut self, relative: &Utf8Path) -> Result<Option<DirId>, WriteError> {
-        if let Some(&i) = self.index.get(relative) {
+        if let Some(&i) = self.index.get(relative.as_str()) {
             return Ok(self.entries[i].fd.is_some().then_some(DirId(i)));
         }
         let parent = relative.parent().unwrap_or(Utf8Path::new(""));
@@ -175,7 +177,7 @@ impl Dirs {
         };
         // What the umask left of DIR_MODE (fix_modes makes it exact).
         let mode = DIR_MODE & !umask().unwrap_or(0o777);
-        let i = self.index[relative];
+        let i = self.index[relative.as_str()];
         self.entries[i] = Entry {
             path: relative.to_owned(),
             fd: Some(fd),
@@ -200,14 +202,14 @@ impl Dirs {
             created,
         });
         let i = self.entries.len() - 1;
-        self.index.insert(relative.to_owned(), i);
+        self.index.insert(relative.as_str().to_owned(), i);
         exists.then_some(DirId(i))
     }
 
     /// Forgets what is known of `relative` (created behind `Dirs`' back): looked up again next.
     pub(super) fn refresh(&mut self, relative: &Utf8Path) {
-        if let Some(&i) = self.index.get(relative) {
-            self.index.remove(relative);
+        if let Some(&i) = self.index.get(relative.as_str()) {
+            self.index.remove(relative.as_str());
             self.entries[i].fd = None;
         }
     }
@@ -240,14 +242,14 @@ impl Dirs {
     /// their mode (each was looked up already, or is looked up now).
     pub(super) fn wrong_modes<'a>(
         &mut self,
-        relative_dirs: impl Iterator<Item = &'a Utf8PathBuf>,
+        relative_dirs: impl Iterator<Item = &'a Utf8Path>,
     ) -> Result<Vec<(Utf8PathBuf, u32)>, WriteError> {
         let mut wrong = Vec::new();
         for dir in relative_dirs {
             if let Some(id) = self.lookup(dir)? {
                 let mode = self.entries[id.0].mode;
                 if mode != DIR_MODE {
-                    wrong.push((dir.clone(), mode));
+                    wrong.push((dir.to_owned(), mode));
                 }
             }
         }
@@ -260,11 +262,11 @@ impl Dirs {
     /// that existed before this build (a directory the build created is new, not changed).
     pub(super) fn fix_modes<'a>(
         &mut self,
-        relative_dirs: impl Iterator<Item = &'a Utf8PathBuf>,
+        relative_dirs: impl Iterator<Item = &'a Utf8Path>,
     ) -> Result<Vec<Utf8PathBuf>, WriteError> {
         let mut fixed = Vec::new();
         for (dir, _) in self.wrong_modes(relative_dirs)? {
-            let i = self.index[&dir];
+            let i = self.index[dir.as_str()];
             let path = self.display(&dir);
             fchmod(self.fd(DirId(i)), Mode::from_raw_mode(DIR_MODE))
                 .map_err(|e| io_error(&path, e.into()))?;

@@ -168,57 +168,85 @@ impl OutputTree {
         self.files.is_empty()
     }
 
-    /// The `sha256sum -c` compatible manifest of the tree's world-readable files
-    /// (`SHA256SUMS`).
-    pub fn manifest(&self) -> String {
-        self.manifest_where(&is_public)
-    }
-
-    /// The manifest of the files that are not world-readable (`SHA256SUMS.private`) and the
-    /// mode it is written with (no wider than any of them), or `None` when there is none.
-    pub fn private_manifest(&self) -> Option<(String, u32)> {
-        let private: Vec<&GeneratedFile> = self.files.values().filter(|f| !is_public(f)).collect();
-        let mode = private.iter().fold(0o666, |mode, f| mode & f.mode) | 0o600;
-        (!private.is_empty()).then(|| (self.manifest_where(&|f| !is_public(f)), mode))
-    }
-
-    /// Both manifests in one (the journal's, which is private to the build).
-    pub fn full_manifest(&self) -> String {
-        self.manifest_where(&|_| true)
-    }
-
-    /// The manifest lines of the files `listed` keeps, and of the links to them (with the
-    /// digest of the file they name: what `sha256sum -c` reads through the link), by path.
-    /// (`dyn`: one copy of the function, and of its sort, for the three manifests.)
-    fn manifest_where(&self, listed: &dyn Fn(&GeneratedFile) -> bool) -> String {
-        let files = self
+    /// The tree's manifests, each file hashed once: a build writes all three, and hashing is
+    /// most of what making them costs.
+    pub fn manifests(&self) -> Manifests {
+        let digests: std::collections::HashMap<&str, String> = self
             .files
             .values()
-            .filter(|f| listed(f))
-            .map(|f| (&f.path, f));
-        let links = self.links.values().filter_map(|link| {
-            let file = self.link_file(link)?;
-            listed(file).then_some((&link.path, file))
-        });
-        let entries: BTreeMap<&Utf8PathBuf, &GeneratedFile> = files.chain(links).collect();
-        entries
-            .into_iter()
-            .map(|(path, f)| format!("{}  {path}\n", sha256_hex(&f.contents)))
-            .collect()
-    }
-
-    /// Every directory of the tree, by relative path (`""` is the root), parents first.
-    pub fn directories(&self) -> std::collections::BTreeSet<Utf8PathBuf> {
-        let mut dirs = std::collections::BTreeSet::from([Utf8PathBuf::new()]);
-        for path in self.files.keys().chain(self.links.keys()) {
-            let mut dir = path.parent();
-            while let Some(d) = dir.filter(|d| !d.as_str().is_empty()) {
-                dirs.insert(d.to_owned());
-                dir = d.parent();
+            .map(|f| (f.path.as_str(), sha256_hex(&f.contents)))
+            .collect();
+        // A link is listed with the digest of the file it names: what `sha256sum -c` reads
+        // through it.
+        let files = self.files.values().map(|f| (f.path.as_str(), f));
+        let links = self
+            .links
+            .values()
+            .filter_map(|link| Some((link.path.as_str(), self.link_file(link)?)));
+        let mut entries: Vec<(&str, &GeneratedFile)> = files.chain(links).collect();
+        entries.sort_unstable_by(|(a, _), (b, _)| component_order(a, b));
+        let (mut public, mut private, mut full) = (String::new(), String::new(), String::new());
+        let mut private_mode = 0o666;
+        for (path, file) in entries {
+            let line = format!("{}  {path}\n", digests[file.path.as_str()]);
+            full.push_str(&line);
+            if is_public(file) {
+                public.push_str(&line);
+            } else {
+                private.push_str(&line);
+                private_mode &= file.mode;
             }
         }
+        Manifests {
+            public,
+            private: (!private.is_empty()).then_some((private, private_mode | 0o600)),
+            full,
+        }
+    }
+
+    /// Whether a file of the tree is not world-readable (the tree has a `SHA256SUMS.private`).
+    pub fn has_private_files(&self) -> bool {
+        self.files.values().any(|f| !is_public(f))
+    }
+
+    /// Every directory of the tree, by relative path (`""` is the root), parents first, in
+    /// the order of their components. A directory of an entry is a prefix of the entry's
+    /// path (up to a `/`), so this borrows them and compares their bytes, not their
+    /// components (`Path`'s order, several times dearer in a build of small pods).
+    pub fn directories(&self) -> Vec<&Utf8Path> {
+        let mut dirs = vec![Utf8Path::new("")];
+        for path in self.files.keys().chain(self.links.keys()) {
+            let path = path.as_str();
+            dirs.extend(
+                path.match_indices('/')
+                    .map(|(end, _)| Utf8Path::new(&path[..end])),
+            );
+        }
+        dirs.sort_unstable_by(|a, b| component_order(a.as_str(), b.as_str()));
+        dirs.dedup_by(|a, b| a.as_str() == b.as_str());
         dirs
     }
+}
+
+/// The order of two checked relative paths ([`check_relative_path`]: no empty, `.` or `..`
+/// segment) by their components, as `Path` orders them: byte by byte with `/` before any
+/// other byte, so `etc/x` (components `etc`, `x`) comes before `etc-x`.
+fn component_order(a: &str, b: &str) -> std::cmp::Ordering {
+    let key = |byte: u8| if byte == b'/' { 0 } else { byte };
+    a.bytes().map(key).cmp(b.bytes().map(key))
+}
+
+/// The manifests of a tree ([`OutputTree::manifests`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Manifests {
+    /// `SHA256SUMS` (`sha256sum -c` compatible): the world-readable files and the links to
+    /// them.
+    pub public: String,
+    /// `SHA256SUMS.private`, with the mode it is written with (no wider than any of its
+    /// files'), or `None` when every file is world-readable.
+    pub private: Option<(String, u32)>,
+    /// Both in one: the journal's, which is private to the build.
+    pub full: String,
 }
 
 /// Whether a generated file may be listed in the world-readable manifest.
@@ -324,7 +352,7 @@ mod tests {
         let mut tree = OutputTree::default();
         tree.insert(file("b/c", "2")).unwrap();
         tree.insert(file("a", "1")).unwrap();
-        let text = tree.manifest();
+        let text = tree.manifests().public;
         assert!(text.starts_with(&format!("{}  a\n", sha256_hex(b"1"))));
         let parsed = parse_manifest(&text).unwrap();
         assert_eq!(parsed.len(), 2);
@@ -335,16 +363,41 @@ mod tests {
             ..file("etc/secret.lua", "password")
         })
         .unwrap();
-        assert!(!tree.manifest().contains("secret.lua"));
-        let (private, mode) = tree.private_manifest().unwrap();
+        let manifests = tree.manifests();
+        assert!(!manifests.public.contains("secret.lua"));
+        let (private, mode) = manifests.private.unwrap();
         assert_eq!(
             private,
             format!("{}  etc/secret.lua\n", sha256_hex(b"password"))
         );
         assert_eq!(mode, 0o640);
-        assert_eq!(tree.full_manifest().lines().count(), 3);
+        assert_eq!(manifests.full.lines().count(), 3);
+        assert!(tree.has_private_files());
         let dirs: Vec<String> = tree.directories().iter().map(|d| d.to_string()).collect();
         assert_eq!(dirs, ["", "b", "etc"]);
+        // Components' order, which is not the bytes' (`-` is below `/`).
+        let mut tree = OutputTree::default();
+        for path in [
+            "etc-x/a",
+            "etc/nginx/sites-enabled/a",
+            "etc/nginx/b",
+            "etc/n/c",
+            "z",
+        ] {
+            tree.insert(file(path, "")).unwrap();
+        }
+        let expected: std::collections::BTreeSet<&Utf8Path> = [
+            "",
+            "etc",
+            "etc/n",
+            "etc/nginx",
+            "etc/nginx/sites-enabled",
+            "etc-x",
+        ]
+        .into_iter()
+        .map(Utf8Path::new)
+        .collect();
+        assert_eq!(tree.directories(), expected.into_iter().collect::<Vec<_>>());
         assert!(parse_manifest(&format!("{}  ../x\n", sha256_hex(b"1"))).is_err());
     }
 }

@@ -108,13 +108,14 @@ pub fn plan_with(
             Err(e) => return Err(e),
         }
     }
-    for (path, old) in dirs.wrong_modes(tree.directories().iter())? {
+    for (path, old) in dirs.wrong_modes(tree.directories().into_iter())? {
         changes.push(Change::DirectoryMode { path, old });
     }
     if changes.is_empty() {
-        let private = tree.private_manifest().map(|(text, _)| text);
+        let manifests = tree.manifests();
+        let private = manifests.private.map(|(text, _)| text);
         for (name, expected) in [
-            (MANIFEST, Some(tree.manifest())),
+            (MANIFEST, Some(manifests.public)),
             (PRIVATE_MANIFEST, private),
         ] {
             let on_disk = if name == MANIFEST {

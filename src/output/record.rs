@@ -145,6 +145,7 @@ impl Seen {
 fn record_text(
     dirs: &Dirs,
     tree: &OutputTree,
+    directories: &[&Utf8Path],
     input: RecordInput<'_>,
     seen: &[Seen],
 ) -> Result<Option<String>, WriteError> {
@@ -157,18 +158,13 @@ fn record_text(
         "{HEADER}\ninputs {}\nsummary {}\n",
         input.inputs, input.summary
     );
-    let directories = tree.directories();
     let entries = directories
         .iter()
         .map(|d| ("d", d.as_str()))
         .chain(tree.files().map(|f| ("f", f.path.as_str())))
         .chain(tree.links().map(|l| ("l", l.path.as_str())))
         .chain([("m", MANIFEST)])
-        .chain(
-            tree.private_manifest()
-                .is_some()
-                .then_some(("m", PRIVATE_MANIFEST)),
-        );
+        .chain(tree.has_private_files().then_some(("m", PRIVATE_MANIFEST)));
     let seen: std::collections::HashMap<&Utf8Path, &Seen> =
         seen.iter().map(|s| (s.path.as_path(), s)).collect();
     for (kind, path) in entries {
@@ -205,16 +201,18 @@ fn record_text(
     Ok(Some(text))
 }
 
-/// Writes the record of `tree` (already on disk) in the work directory `work`: last, once
+/// Writes the record of `tree` (already on disk; `directories` as
+/// [`OutputTree::directories`] lists them) in the work directory `work`: last, once
 /// everything else is in place.
 pub(super) fn write_record(
     dirs: &Dirs,
     work: DirId,
     tree: &OutputTree,
+    directories: &[&Utf8Path],
     input: RecordInput<'_>,
     seen: &[Seen],
 ) -> Result<(), WriteError> {
-    let Some(text) = record_text(dirs, tree, input, seen)? else {
+    let Some(text) = record_text(dirs, tree, directories, input, seen)? else {
         return remove_record(dirs, Some(work));
     };
     const TEMP: &str = "inputs.new";

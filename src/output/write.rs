@@ -212,20 +212,24 @@ pub fn write_with(
         return Err(WriteError::HandEdited(edits));
     }
 
-    let manifest = tree.manifest();
-    let private = tree.private_manifest();
-    let manifests_current = ownership.public.as_ref() == Some(&(manifest.clone(), 0o644))
-        && ownership.private == private;
+    let manifests = tree.manifests();
+    let directories = tree.directories();
+    let (manifest, private) = (&manifests.public, &manifests.private);
+    let manifests_current = ownership
+        .public
+        .as_ref()
+        .is_some_and(|(text, mode)| text == manifest && *mode == 0o644)
+        && ownership.private == *private;
     if to_write.is_empty()
         && links_to_write.is_empty()
         && to_remove.is_empty()
         && manifests_current
         && !recovered
     {
-        let directory_modes = dirs.fix_modes(tree.directories().iter())?;
+        let directory_modes = dirs.fix_modes(directories.iter().copied())?;
         // Up to date, yet the next build could not tell from the record: (re)write it.
         match options.record {
-            Some(input) => leave_record(&mut dirs, work, tree, input, &seen),
+            Some(input) => leave_record(&mut dirs, work, tree, &directories, input, &seen),
             None => remove_record(&dirs, work)?,
         }
         if options.durable {
@@ -269,7 +273,7 @@ pub fn write_with(
         &dirs,
         work,
         (work, JOURNAL),
-        tree.full_manifest().as_bytes(),
+        manifests.full.as_bytes(),
         0o600,
     )?;
     // `--durable`: the staged files and the journal reach the disk before anything is renamed
@@ -300,7 +304,7 @@ pub fn write_with(
     for path in &to_remove {
         remove_file(&mut dirs, path)?;
     }
-    match &private {
+    match private {
         Some((text, mode)) => write_atomically(
             &dirs,
             work,
@@ -319,12 +323,12 @@ pub fn write_with(
         },
     }
     write_atomically(&dirs, work, (ROOT, MANIFEST), manifest.as_bytes(), 0o644)?;
-    let directory_modes = dirs.fix_modes(tree.directories().iter())?;
+    let directory_modes = dirs.fix_modes(directories.iter().copied())?;
     unlinkat(dirs.fd(work), JOURNAL, AtFlags::empty())
         .map_err(|e| io_error(&dirs.display(Utf8Path::new(WORK_DIR)), e.into()))?;
     // 4. The record of this build, last; without one, no work directory is left.
     match options.record {
-        Some(input) => leave_record(&mut dirs, Some(work), tree, input, &seen),
+        Some(input) => leave_record(&mut dirs, Some(work), tree, &directories, input, &seen),
         None => {
             let _ = unlinkat(dirs.root_fd(), WORK_DIR, AtFlags::REMOVEDIR);
         }
@@ -353,6 +357,7 @@ fn leave_record(
     dirs: &mut Dirs,
     work: Option<DirId>,
     tree: &OutputTree,
+    directories: &[&Utf8Path],
     input: RecordInput<'_>,
     seen: &[Seen],
 ) {
@@ -363,7 +368,7 @@ fn leave_record(
             Err(_) => return,
         },
     };
-    let _ = write_record(dirs, work, tree, input, seen);
+    let _ = write_record(dirs, work, tree, directories, input, seen);
 }
 
 /// `--durable`: everything written so far on the tree's filesystem reaches the disk (one

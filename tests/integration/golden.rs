@@ -54,8 +54,9 @@ fn files_of(tree: &OutputTree) -> BTreeMap<String, Vec<u8>> {
         .files()
         .map(|f| (f.path.to_string(), f.contents.clone()))
         .collect();
-    files.insert(MANIFEST.into(), tree.manifest().into_bytes());
-    if let Some((private, _)) = tree.private_manifest() {
+    let manifests = tree.manifests();
+    files.insert(MANIFEST.into(), manifests.public.into_bytes());
+    if let Some((private, _)) = manifests.private {
         files.insert(
             prose_compile::output::PRIVATE_MANIFEST.into(),
             private.into_bytes(),

@@ -183,7 +183,7 @@ fn examples_match_their_kubernetes_golden_trees() {
             .files()
             .map(|f| (f.path.to_string(), f.contents.clone()))
             .collect();
-        actual.insert(MANIFEST.into(), tree.manifest().into_bytes());
+        actual.insert(MANIFEST.into(), tree.manifests().public.into_bytes());
         let root = repo().join("golden/kubernetes").join(&name);
         if blessing() {
             let _ = std::fs::remove_dir_all(&root);

@@ -278,7 +278,7 @@ fn check(pod: &Pod) -> Result<(), TestCaseError> {
         .map_err(|d| TestCaseError::fail(format!("render failed: {d:#?}\n{}", pod.toml)))?;
     // Deterministic: the same bytes from the same load, and from a second load.
     let again = compile(&load_str(&pod.toml), "prose.toml").expect("second render");
-    prop_assert_eq!(tree.manifest(), again.manifest());
+    prop_assert_eq!(tree.manifests(), again.manifests());
     for file in tree.files() {
         prop_assert_eq!(&file.contents, &again.get(&file.path).unwrap().contents);
     }

@@ -155,7 +155,7 @@ fn build_and_reinstall(toml: &str, env: &str) -> OutputTree {
         .expect("write");
     }
     let (second, _) = build(&etc.path().join("prose.toml"));
-    assert_eq!(first.manifest(), second.manifest());
+    assert_eq!(first.manifests(), second.manifests());
     for file in first.files() {
         assert_eq!(
             file.mode,
