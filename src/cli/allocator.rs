@@ -103,9 +103,12 @@ const LARGEST: usize = 1024;
 const CLASSES: usize = LARGEST / GRAIN;
 /// What a thread keeps per class. Blocks a thread still keeps when it exits are not reused
 /// (the cache has no destructor, which would allocate while the thread ends): at most
-/// `CLASSES * KEPT_PER_CLASS` = 256 KiB per thread, and a command starts at most one worker
-/// per core.
-const KEPT_PER_CLASS: usize = 4096;
+/// `CLASSES * KEPT_PER_CLASS` = 1 MiB per thread, and a command starts at most one worker
+/// per core. A pod's work holds hundreds of blocks of a class at once and frees them
+/// together: with 4 KiB per class, most of them went back to the locked heap and the next
+/// pod took them from it again (a 100-pod `check`: 54 ms instead of 63, docs/performance.md,
+/// "Fifteenth pass"); a one-pod `check` populates the same 7 regions either way.
+const KEPT_PER_CLASS: usize = 16384;
 
 /// How many blocks a thread keeps per class (a table: a division per free cost more than the
 /// rest of it).
@@ -243,6 +246,25 @@ unsafe impl GlobalAlloc for Allocator {
         match (class_of(layout), class_of(new_layout)) {
             // The block is already the whole class.
             (Some(old), Some(new)) if old == new => ptr,
+            // From one class to another: a new block and a freed one, both through the cache.
+            // Through the locked heap, every step of a growing string or vector took the lock
+            // twice and never fed the cache the blocks it left behind: a 100-pod `check` took
+            // the heap's lock ~2,500 times per pod, and its two workers waited on each other
+            // (docs/performance.md, "Fifteenth pass").
+            (Some(_), Some(new)) => {
+                let block = match cached(new) {
+                    Some(block) => block,
+                    None => unsafe { heap().c_malloc(block_size(new)) },
+                };
+                if !block.is_null() {
+                    // SAFETY: both blocks hold at least the bytes copied, and are distinct.
+                    unsafe {
+                        ptr::copy_nonoverlapping(ptr, block, layout.size().min(new_size));
+                        self.dealloc(ptr, layout);
+                    }
+                }
+                block
+            }
             // A block that lands in a class is given the whole class.
             (_, new) => unsafe { heap().c_realloc(ptr, new.map_or(new_size, block_size)) },
         }
@@ -364,6 +386,27 @@ mod tests {
         unsafe { Allocator.dealloc(again, class_size) };
     }
 
+    /// A block that grows from one class to the next is taken from the cache, and the one it
+    /// leaves goes back to the cache.
+    #[test]
+    fn realloc_across_classes_goes_through_the_cache() {
+        let (small, large) = (layout(20, 8), layout(200, 8));
+        let spare = unsafe { Allocator.alloc(large) };
+        unsafe { Allocator.dealloc(spare, large) };
+        let primed = unsafe { Allocator.alloc(small) };
+        unsafe { Allocator.dealloc(primed, small) };
+        let (small_class, large_class) = (class_of(small).unwrap(), class_of(large).unwrap());
+        let before = (cached(small_class), cached(large_class));
+        let block = unsafe { Allocator.alloc(small) };
+        fill(block, small.size(), 3);
+        let grown = unsafe { Allocator.realloc(block, small, large.size()) };
+        assert_eq!(grown, spare, "the cached block of the new class");
+        assert!(holds(grown, small.size(), 3));
+        assert_eq!(cached(large_class), before.1 - 1);
+        assert_eq!(cached(small_class), before.0, "the old block kept again");
+        unsafe { Allocator.dealloc(grown, large) };
+    }
+
     #[test]
     fn a_full_class_returns_blocks_to_the_heap() {
         let l = layout(512, 8);
@@ -373,7 +416,7 @@ mod tests {
             unsafe { Allocator.dealloc(block, l) };
         }
         assert_eq!(cached(class), KEPT_PER_CLASS / 512);
-        assert_eq!((KEPT[0], KEPT[CLASSES - 1]), (256, 4));
+        assert_eq!((KEPT[0], KEPT[CLASSES - 1]), (1024, 16));
     }
 
     /// Blocks allocated on one thread and freed on another (as a build's workers hand their
