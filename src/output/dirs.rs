@@ -435,10 +435,18 @@ pub(super) fn create_at(
 
 /// The process's umask, read once from `/proc/self/status` (reading it with `umask(2)` means
 /// setting it, which would race with the other threads creating files); `None` when unknown.
+/// One `read` of the file's start: `Umask:` is its second line, after `Name:` (at most 64
+/// bytes, escaped), where `read_to_string` would take eight reads of the whole file.
 fn umask() -> Option<u32> {
     static UMASK: OnceLock<Option<u32>> = OnceLock::new();
     *UMASK.get_or_init(|| {
-        let status = std::fs::read_to_string("/proc/self/status").ok()?;
+        let mut start = [0u8; 256];
+        let read = File::open("/proc/self/status").ok()?.read(&mut start).ok()?;
+        // Up to the last whole character (the read may end inside one).
+        let start = &start[..read];
+        let status = std::str::from_utf8(start)
+            .or_else(|e| std::str::from_utf8(&start[..e.valid_up_to()]))
+            .ok()?;
         let line = status.lines().find(|l| l.starts_with("Umask:"))?;
         u32::from_str_radix(line.trim_start_matches("Umask:").trim(), 8).ok()
     })
