@@ -7,7 +7,7 @@
 use std::fs::File;
 use std::io::Read;
 use std::os::unix::fs::OpenOptionsExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// What [`read_bounded`] found.
 pub enum Bounded {
@@ -75,6 +75,48 @@ fn refused(path: &Path, what: &str) -> std::io::Error {
 pub fn is_refusal(error: &std::io::Error) -> bool {
     error.kind() == std::io::ErrorKind::InvalidInput
         && error.to_string().contains("refusing to read it")
+}
+
+/// The input files of one pod, each read once: the digest its tree's record keeps
+/// (`pipeline::inputs`) and the configuration the tree is built from are then the same bytes,
+/// even when a file changes during the build. (Read twice, a tree built from an edit made
+/// between the reads was recorded under the digest of the file before it, and taken as up to
+/// date once the edit was undone.) Only what was read is kept: a reader that met an error
+/// reads again, and reports it.
+#[derive(Default)]
+pub struct Reads {
+    kept: Vec<(PathBuf, Option<Bounded>)>,
+}
+
+impl Reads {
+    /// [`read_bounded`], kept for the next reader of `path`.
+    pub fn read_bounded(&mut self, path: &Path, limit: u64) -> std::io::Result<&Bounded> {
+        let read = read_bounded(path, limit)?;
+        Ok(self.keep(path, Some(read)).expect("just kept"))
+    }
+
+    /// [`read_found`], kept for the next reader of `path`; `Ok(None)` when nothing is there
+    /// (not even a link), which is kept too.
+    pub fn read_found(&mut self, path: &Path, limit: u64) -> std::io::Result<Option<&Bounded>> {
+        match read_found(path, limit) {
+            Ok(read) => Ok(self.keep(path, Some(read))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(self.keep(path, None)),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// What an earlier reader found at `path`, handed over: `Some(None)` when it found nothing
+    /// there, `None` when no reader kept anything of it.
+    pub fn take(&mut self, path: &Path) -> Option<Option<Bounded>> {
+        let at = self.kept.iter().position(|(kept, _)| kept == path)?;
+        Some(self.kept.swap_remove(at).1)
+    }
+
+    fn keep(&mut self, path: &Path, read: Option<Bounded>) -> Option<&Bounded> {
+        self.kept.retain(|(kept, _)| kept != path);
+        self.kept.push((path.to_owned(), read));
+        self.kept.last().and_then(|(_, read)| read.as_ref())
+    }
 }
 
 fn read_limited(file: File, path: &Path, limit: u64) -> std::io::Result<Bounded> {

@@ -17,6 +17,7 @@ use super::presets;
 use crate::config::validate;
 use crate::diagnostics::source::{SourceKind, Sources, Span};
 use crate::diagnostics::{self, Diagnostic, code};
+use crate::files::{Bounded, Reads};
 use crate::provenance::{Node, Origin, Value};
 
 /// How to gather the layers above the file.
@@ -131,13 +132,23 @@ enum EnvFileRole {
 }
 
 pub fn load(path: &Path, options: &LoadOptions) -> Result<Loaded, LoadError> {
+    load_read(path, options, Reads::default())
+}
+
+/// [`load`], taking the input files an earlier reader of the pod kept in `reads` (the input
+/// digest's: see [`Reads`]) instead of reading them again.
+pub fn load_read(
+    path: &Path,
+    options: &LoadOptions,
+    mut reads: Reads,
+) -> Result<Loaded, LoadError> {
     // What loading asks of the schema on every run: its structure (the full schema is read
     // only to explain an invalid configuration).
     let schema = crate::config::schema_structure::structure();
     let mut sources = Sources::default();
     let mut diagnostics = Vec::new();
     let mut server_env_source = None;
-    let file = read_config(path, &mut sources, &mut diagnostics)?;
+    let file = read_config(path, reads.take(path), &mut sources, &mut diagnostics)?;
 
     // Layers above the file, in precedence order.
     let mut upper_layers = Vec::new();
@@ -147,25 +158,37 @@ pub fn load(path: &Path, options: &LoadOptions) -> Result<Loaded, LoadError> {
     let dir = path.parent().unwrap_or(Path::new("."));
     // The siblings are found by the tool itself: whatever is there is looked at, and read only
     // as a regular file reached without a link (`read_text`).
-    let sibling = |name: &str| {
+    // Each env file with what an earlier reader read of it, if one did.
+    let mut sibling = |name: &str| {
         let file = dir.join(name);
-        (options.sibling_env_file && std::fs::symlink_metadata(&file).is_ok()).then_some(file)
+        if !options.sibling_env_file {
+            return None;
+        }
+        match reads.take(&file) {
+            Some(None) => None,
+            Some(read) => Some((file, read)),
+            None => std::fs::symlink_metadata(&file)
+                .is_ok()
+                .then_some((file, None)),
+        }
     };
-    let mut env_files: Vec<(PathBuf, EnvFileRole)> = Vec::new();
-    env_files.extend(sibling(SIBLING_ENV_FILE).map(|f| (f, EnvFileRole::Containers)));
-    env_files.extend(sibling(SERVER_ENV_FILE).map(|f| (f, EnvFileRole::Server)));
-    env_files.extend(sibling(COMPOSE_ENV_FILE).map(|f| (f, EnvFileRole::Compose)));
-    env_files.extend(
-        options
-            .env_files
-            .iter()
-            .map(|f| (f.clone(), EnvFileRole::Given)),
-    );
+    let mut env_files: Vec<(PathBuf, Option<Bounded>, EnvFileRole)> = Vec::new();
+    for (name, role) in [
+        (SIBLING_ENV_FILE, EnvFileRole::Containers),
+        (SERVER_ENV_FILE, EnvFileRole::Server),
+        (COMPOSE_ENV_FILE, EnvFileRole::Compose),
+    ] {
+        env_files.extend(sibling(name).map(|(file, read)| (file, read, role)));
+    }
+    for file in &options.env_files {
+        let read = reads.take(file).flatten();
+        env_files.push((file.clone(), read, EnvFileRole::Given));
+    }
     let mut container_assignments = Vec::new();
     let mut compose_assignments = Vec::new();
-    for (env_file, role) in &env_files {
-        let found = *role != EnvFileRole::Given;
-        let Some(text) = read_text(env_file, found, &mut sources, &mut diagnostics)? else {
+    for (env_file, read, role) in env_files {
+        let found = role != EnvFileRole::Given;
+        let Some(text) = read_text(&env_file, read, found, &mut sources, &mut diagnostics)? else {
             continue;
         };
         let id = sources.add(
@@ -309,18 +332,20 @@ pub fn load(path: &Path, options: &LoadOptions) -> Result<Loaded, LoadError> {
     })
 }
 
-/// Reads an env file; `Ok(None)` when it is over its size limit, or when the tool `found` it
-/// by itself and it is a link or not a regular file (diagnosed).
+/// Reads an env file (unless an earlier reader did: `read`); `Ok(None)` when it is over its
+/// size limit, or when the tool `found` it by itself and it is a link or not a regular file
+/// (diagnosed).
 fn read_text(
     path: &Path,
+    read: Option<Bounded>,
     found: bool,
     sources: &mut Sources,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Result<Option<String>, LoadError> {
-    let read = if found {
-        crate::files::read_found(path, limits::MAX_ENV_FILE_BYTES)
-    } else {
-        crate::files::read_bounded(path, limits::MAX_ENV_FILE_BYTES)
+    let read = match read {
+        Some(read) => Ok(read),
+        None if found => crate::files::read_found(path, limits::MAX_ENV_FILE_BYTES),
+        None => crate::files::read_bounded(path, limits::MAX_ENV_FILE_BYTES),
     };
     let read = match read {
         Ok(read) => read,
@@ -342,8 +367,8 @@ fn read_text(
         }
     };
     Ok(match read {
-        crate::files::Bounded::Bytes(bytes) => Some(String::from_utf8_lossy(&bytes).into_owned()),
-        crate::files::Bounded::TooLarge { size, first_line } => {
+        Bounded::Bytes(bytes) => Some(String::from_utf8_lossy(&bytes).into_owned()),
+        Bounded::TooLarge { size, first_line } => {
             // Whatever the file is, only the start of its first line is shown.
             let mut shown = first_line.into_bytes();
             let end = shown.len();
@@ -364,17 +389,22 @@ fn read_text(
 /// Reads and parses `prose.toml`. `Ok(None)` when it is unreadable as TOML (diagnosed).
 fn read_config(
     path: &Path,
+    read: Option<Option<Bounded>>,
     sources: &mut Sources,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Result<Option<Node>, LoadError> {
-    let read =
-        crate::files::read_bounded(path, limits::MAX_CONFIG_BYTES).map_err(|source| LoadError {
-            path: path.to_owned(),
-            source,
-        })?;
+    let read = match read.flatten() {
+        Some(read) => read,
+        None => crate::files::read_bounded(path, limits::MAX_CONFIG_BYTES).map_err(|source| {
+            LoadError {
+                path: path.to_owned(),
+                source,
+            }
+        })?,
+    };
     let bytes = match read {
-        crate::files::Bounded::Bytes(bytes) => bytes,
-        crate::files::Bounded::TooLarge { size, first_line } => {
+        Bounded::Bytes(bytes) => bytes,
+        Bounded::TooLarge { size, first_line } => {
             let too_large =
                 limits::file_too_large(path, SourceKind::File, size, first_line, sources);
             diagnostics.push(too_large);

@@ -24,6 +24,6 @@ pub mod validate;
 
 pub use load::{
     COMPOSE_ENV_FILE, EnvUse, LoadError, LoadOptions, Loaded, SERVER_ENV_FILE, SIBLING_ENV_FILE,
-    load,
+    load, load_read,
 };
 pub use model::Config;

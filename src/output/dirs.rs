@@ -441,7 +441,10 @@ fn umask() -> Option<u32> {
     static UMASK: OnceLock<Option<u32>> = OnceLock::new();
     *UMASK.get_or_init(|| {
         let mut start = [0u8; 256];
-        let read = File::open("/proc/self/status").ok()?.read(&mut start).ok()?;
+        let read = File::open("/proc/self/status")
+            .ok()?
+            .read(&mut start)
+            .ok()?;
         // Up to the last whole character (the read may end inside one).
         let start = &start[..read];
         let status = std::str::from_utf8(start)

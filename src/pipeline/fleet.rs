@@ -64,7 +64,7 @@ pub fn run<X: Send + super::run::Inspection>(
     let root_dir = output_root.join(kubernetes::DIR);
     // Load and compile.
     let compiled: Vec<Slot<X>> = parallel::map_in_order(pods, progress, |pod| {
-        Mutex::new(Some(prepare(pod, &root_dir, run)))
+        Mutex::new(Some(prepare(pod, &root_dir, run, Default::default())))
     });
     let places: Vec<Option<fleet::FleetPod>> = compiled
         .iter()

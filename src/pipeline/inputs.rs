@@ -20,7 +20,7 @@ use sha2::{Digest, Sha256};
 use crate::config::LoadOptions;
 use crate::config::limits::{MAX_CONFIG_BYTES, MAX_ENV_FILE_BYTES};
 use crate::config::{COMPOSE_ENV_FILE, SERVER_ENV_FILE, SIBLING_ENV_FILE};
-use crate::files::{Bounded, read_bounded};
+use crate::files::{Bounded, Reads};
 
 use super::discover::Pod;
 use super::run::RunOptions;
@@ -28,10 +28,11 @@ use super::run::RunOptions;
 /// The version of what this digest covers: bump it when an input is added.
 const FORMAT: &str = "prose-compile input digest 1";
 
-/// The digest (hex) of `pod`'s inputs under `run`, or `None` when one cannot be read.
-pub fn input_digest(pod: &Pod, run: &RunOptions<'_>) -> Option<String> {
+/// The digest (hex) of `pod`'s inputs under `run`, or `None` when one cannot be read. The
+/// files it reads are kept in `reads`, for the loader to build the tree from the same bytes.
+pub fn input_digest(pod: &Pod, run: &RunOptions<'_>, reads: &mut Reads) -> Option<String> {
     let version = format!("{} {}", env!("CARGO_PKG_VERSION"), executable()?);
-    digest_with_version(pod, run, &version)
+    digest_with_version(pod, run, &version, reads)
 }
 
 /// Which build of the tool this is: the version alone would let a binary rebuilt from changed
@@ -61,6 +62,7 @@ pub(super) fn digest_with_version(
     pod: &Pod,
     run: &RunOptions<'_>,
     version: &str,
+    reads: &mut Reads,
 ) -> Option<String> {
     let mut hasher = Sha256::new();
     let mut field = |bytes: &[u8]| {
@@ -72,25 +74,25 @@ pub(super) fn digest_with_version(
     field(format!("{:?}", run.platform).as_bytes());
     field(pod.config.as_os_str().as_encoded_bytes());
     field(super::compile::input_label(pod).as_bytes());
-    field(&read(&pod.config, MAX_CONFIG_BYTES)?);
+    field(whole(
+        reads.read_bounded(&pod.config, MAX_CONFIG_BYTES).ok()?,
+    )?);
     let options: &LoadOptions = run.load;
     field(&[u8::from(options.sibling_env_file)]);
     if options.sibling_env_file {
         let dir = pod.config.parent().unwrap_or(Path::new("."));
         for name in [SIBLING_ENV_FILE, SERVER_ENV_FILE, COMPOSE_ENV_FILE] {
-            let path = dir.join(name);
-            match std::fs::symlink_metadata(&path) {
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => field(b"absent"),
-                // Read as the loader reads it; anything else is diagnosed by the full path.
-                Ok(meta) if meta.is_file() => field(&read(&path, MAX_ENV_FILE_BYTES)?),
-                _ => return None,
+            // Read as the loader reads it; a refusal is diagnosed by the full path.
+            match reads.read_found(&dir.join(name), MAX_ENV_FILE_BYTES).ok()? {
+                None => field(b"absent"),
+                Some(read) => field(whole(read)?),
             }
         }
     }
     field(&(options.env_files.len() as u64).to_le_bytes());
     for path in &options.env_files {
         field(path.as_os_str().as_encoded_bytes());
-        field(&read(path, MAX_ENV_FILE_BYTES)?);
+        field(whole(reads.read_bounded(path, MAX_ENV_FILE_BYTES).ok()?)?);
     }
     let mut environment: Vec<&(String, String)> = options
         .environment
@@ -115,9 +117,9 @@ pub(super) fn digest_with_version(
     )
 }
 
-/// The whole file within `limit`, or `None` (too large or unreadable: the full path says why).
-fn read(path: &Path, limit: u64) -> Option<Vec<u8>> {
-    match read_bounded(path, limit).ok()? {
+/// The whole file, or `None` when it is over its limit (the full path says so).
+fn whole(read: &Bounded) -> Option<&[u8]> {
+    match read {
         Bounded::Bytes(bytes) => Some(bytes),
         Bounded::TooLarge { .. } => None,
     }
@@ -154,7 +156,7 @@ mod tests {
                 lock_wait: std::time::Duration::ZERO,
                 inspection_key: key,
             };
-            digest_with_version(&pod, &run, version).expect("readable")
+            digest_with_version(&pod, &run, version, &mut Reads::default()).expect("readable")
         };
         let host = digest(&Platform::Host, "1.0.0", "human");
         assert_eq!(host, digest(&Platform::Host, "1.0.0", "human"));
@@ -172,6 +174,51 @@ mod tests {
             lock_wait: std::time::Duration::ZERO,
             inspection_key: "",
         };
-        assert_eq!(input_digest(&pod, &run), None);
+        assert_eq!(input_digest(&pod, &run, &mut Reads::default()), None);
+    }
+
+    #[test]
+    fn the_tree_is_built_from_the_bytes_the_digest_covers() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("prose.toml");
+        std::fs::write(&config, "[server]\ndomain = \"before.example\"\n").unwrap();
+        let pod = Pod {
+            config: config.clone(),
+            relative_dir: "".into(),
+        };
+        let load = LoadOptions {
+            environment: Vec::new(),
+            sibling_env_file: true,
+            env_files: Vec::new(),
+            sets: Vec::new(),
+            file_variables: targets::file_variables(),
+        };
+        let run = RunOptions {
+            load: &load,
+            action: super::super::Action::Compare,
+            templates: None,
+            platform: &Platform::Host,
+            lock_wait: std::time::Duration::ZERO,
+            inspection_key: "",
+        };
+        let mut reads = Reads::default();
+        let before = digest_with_version(&pod, &run, "1.0.0", &mut reads).expect("readable");
+        // Edited, and an env file added, between the digest and the load: the load sees what
+        // the digest saw, so the record cannot name a tree built from other bytes.
+        std::fs::write(&config, "[server]\ndomain = \"after.example\"\n").unwrap();
+        std::fs::write(dir.path().join("prose.env"), "PROSE_LOG__LEVEL=warn\n").unwrap();
+        let loaded = crate::config::load_read(&config, &load, reads).unwrap();
+        let domain = loaded.config.as_ref().expect("valid").server.domain.as_str();
+        assert_eq!(domain, "before.example");
+        assert!(loaded.sources.iter().all(|(_, s)| !s.name.ends_with("prose.env")));
+        // Read afresh, both changes count.
+        let mut reads = Reads::default();
+        assert_ne!(
+            digest_with_version(&pod, &run, "1.0.0", &mut reads),
+            Some(before)
+        );
+        let loaded = crate::config::load_read(&config, &load, reads).unwrap();
+        let domain = loaded.config.as_ref().expect("valid").server.domain.as_str();
+        assert_eq!(domain, "after.example");
     }
 }

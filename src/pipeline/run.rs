@@ -3,8 +3,9 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::config::{LoadError, LoadOptions, Loaded, load};
+use crate::config::{LoadError, LoadOptions, Loaded, load_read};
 use crate::diagnostics::Diagnostic;
+use crate::files::Reads;
 use crate::output::{self, Change, OutputTree, RecordInput, WriteError, WriteSummary};
 use crate::targets::Platform;
 use crate::targets::templating::Templates;
@@ -145,11 +146,13 @@ pub(super) fn stopped<X>(
     }
 }
 
-/// Loads and compiles one pod, or says why it stops there.
+/// Loads and compiles one pod (from the files already in `reads`, as read), or says why it
+/// stops there.
 pub(super) fn prepare<X>(
     pod: &Pod,
     output_dir: &Path,
     run: &RunOptions<'_>,
+    reads: Reads,
 ) -> Result<Prepared, Box<PodReport<X>>> {
     if let Some(problem) = pod.name_problem() {
         return Err(Box::new(stopped(
@@ -160,7 +163,7 @@ pub(super) fn prepare<X>(
         )));
     }
     trace_load(pod);
-    let mut loaded = match load(&pod.config, run.load) {
+    let mut loaded = match load_read(&pod.config, run.load, reads) {
         Ok(loaded) => loaded,
         Err(error) => {
             return Err(Box::new(stopped(
@@ -245,9 +248,10 @@ pub fn run_pod<X: Inspection>(
     inspect: &(dyn Fn(&Loaded, &OutputTree) -> X + Sync),
 ) -> PodReport<X> {
     let output_dir = output_root.join(&pod.relative_dir);
+    let mut reads = Reads::default();
     let inputs = match (run.action, run.platform) {
         (Action::Write { .. }, Platform::Host) if pod.name_problem().is_none() => {
-            super::inputs::input_digest(pod, run)
+            super::inputs::input_digest(pod, run, &mut reads)
         }
         _ => None,
     };
@@ -264,7 +268,7 @@ pub fn run_pod<X: Inspection>(
             ..stopped(pod, &output_dir, None, Outcome::Written(summary))
         };
     }
-    match prepare(pod, &output_dir, run) {
+    match prepare(pod, &output_dir, run, reads) {
         Ok(prepared) => finish(pod, &output_dir, prepared, run, inspect, inputs.as_deref()),
         Err(report) => *report,
     }
