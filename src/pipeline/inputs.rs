@@ -201,6 +201,14 @@ mod tests {
             lock_wait: std::time::Duration::ZERO,
             inspection_key: "",
         };
+        let domain = |loaded: &crate::config::Loaded| {
+            let config = loaded.config.as_ref().expect("valid");
+            config.server.domain.as_str().to_owned()
+        };
+        let env_file_read = |loaded: &crate::config::Loaded| {
+            let mut names = loaded.sources.iter().map(|(_, source)| &source.name);
+            names.any(|name| name.ends_with("prose.env"))
+        };
         let mut reads = Reads::default();
         let before = digest_with_version(&pod, &run, "1.0.0", &mut reads).expect("readable");
         // Edited, and an env file added, between the digest and the load: the load sees what
@@ -208,17 +216,14 @@ mod tests {
         std::fs::write(&config, "[server]\ndomain = \"after.example\"\n").unwrap();
         std::fs::write(dir.path().join("prose.env"), "PROSE_LOG__LEVEL=warn\n").unwrap();
         let loaded = crate::config::load_read(&config, &load, reads).unwrap();
-        let domain = loaded.config.as_ref().expect("valid").server.domain.as_str();
-        assert_eq!(domain, "before.example");
-        assert!(loaded.sources.iter().all(|(_, s)| !s.name.ends_with("prose.env")));
+        assert_eq!(domain(&loaded), "before.example");
+        assert!(!env_file_read(&loaded));
         // Read afresh, both changes count.
         let mut reads = Reads::default();
-        assert_ne!(
-            digest_with_version(&pod, &run, "1.0.0", &mut reads),
-            Some(before)
-        );
+        let after = digest_with_version(&pod, &run, "1.0.0", &mut reads);
+        assert_ne!(after, Some(before));
         let loaded = crate::config::load_read(&config, &load, reads).unwrap();
-        let domain = loaded.config.as_ref().expect("valid").server.domain.as_str();
-        assert_eq!(domain, "after.example");
+        assert_eq!(domain(&loaded), "after.example");
+        assert!(env_file_read(&loaded));
     }
 }
