@@ -472,8 +472,8 @@ fn analytics(a: &mut Auditor<'_>) {
     let Some(root) = a.loaded.tree.get_path(keys::VENDOR_ANALYTICS.path()) else {
         return;
     };
-    root.for_each_leaf(&mut vec!["vendor_analytics".into()], &mut |path, node| {
-        if path.get(1).is_some_and(|p| p == "presets") {
+    root.for_each_leaf(&mut vec!["vendor_analytics"], &mut |path, node| {
+        if path.get(1).is_some_and(|p| *p == "presets") {
             return;
         }
         let explicit = matches!(
@@ -490,7 +490,7 @@ fn analytics(a: &mut Auditor<'_>) {
         if !explicit {
             return;
         }
-        let last = path.last().map(String::as_str).unwrap_or_default();
+        let last = path.last().copied().unwrap_or_default();
         let looser = match (&preset.value, &node.value) {
             (Value::Bool(false), Value::Bool(true)) => last == "enabled",
             (Value::Integer(was), Value::Integer(now)) => match last {
@@ -505,8 +505,7 @@ fn analytics(a: &mut Auditor<'_>) {
         }
     });
     for path in hits {
-        let refs: Vec<&str> = path.iter().map(String::as_str).collect();
-        let location = a.key(&refs);
+        let location = a.key(&path);
         a.report(ANALYTICS_CONTRADICTS_PRESET, location);
     }
 }

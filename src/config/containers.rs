@@ -13,7 +13,7 @@ use crate::config::schema_nav::{SchemaNav, did_you_mean};
 use crate::config::schema_structure::{Structure, structure};
 use crate::diagnostics::source::{SourceId, SourceKind, Sources};
 use crate::diagnostics::{Diagnostic, code, is_secret_key};
-use crate::provenance::{Node, Origin, dotted};
+use crate::provenance::{Node, Origin, dotted, owned};
 
 /// Where a key goes in the tree.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -150,13 +150,12 @@ pub fn check_keys(
         if !set_by_operator(node) {
             return;
         }
-        let segments: Vec<&str> = path.iter().map(String::as_str).collect();
-        let route = route(&segments, pins);
+        let route = route(path, pins);
         if matches!(route, Route::ProseToml | Route::Ours) {
             return;
         }
-        let group = match (&route, compat::entry(&segments)) {
-            (Route::Nowhere { .. }, _) if segments.first() == Some(&"prosody") => dotted(path),
+        let group = match (&route, compat::entry(path)) {
+            (Route::Nowhere { .. }, _) if path.first() == Some(&"prosody") => dotted(path),
             (_, Some(entry)) => entry.key.to_owned(),
             _ => dotted(path),
         };
@@ -343,14 +342,11 @@ pub fn env_secrets(tree: &Node, server_env: Option<SourceId>, sources: &Sources)
                 };
                 (var.clone(), from)
             }
-            Origin::Set(_) => {
-                let segments: Vec<&str> = path.iter().map(String::as_str).collect();
-                (env::var_name(&segments), "--set".to_owned())
-            }
+            Origin::Set(_) => (env::var_name(path), "--set".to_owned()),
             _ => return,
         };
         found.push(EnvSecret {
-            path: path.to_vec(),
+            path: owned(path),
             variable,
             from,
         });

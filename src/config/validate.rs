@@ -603,7 +603,7 @@ fn prosody_domains(tree: &Node, diagnostics: &mut Vec<Diagnostic>) {
 /// name that looks like another one is more often a mistake or a trap than a choice.
 fn mixed_scripts(tree: &Node, schema: &Structure, diagnostics: &mut Vec<Diagnostic>) {
     let nav = SchemaNav::new(schema);
-    let mut check = |path: &[String], node: &Node, text: &str| {
+    let mut check = |path: &[&str], node: &Node, text: &str| {
         let is_hostname = nav
             .at(path)
             .is_some_and(|s| nav.formats(s).iter().any(|f| f == "idn-hostname"));
@@ -640,7 +640,8 @@ fn mixed_scripts(tree: &Node, schema: &Structure, diagnostics: &mut Vec<Diagnost
         Value::Array(items) => {
             for (i, item) in items.iter().enumerate() {
                 if let Some(text) = may_mix(item) {
-                    check(&[path, &[i.to_string()]].concat(), item, text);
+                    let index = i.to_string();
+                    check(&[path, &[index.as_str()]].concat(), item, text);
                 }
             }
         }

@@ -292,7 +292,7 @@ pub fn explain_all(loaded: &Loaded) -> Vec<Setting> {
             }
             let key = dotted(path);
             out.push(Setting {
-                section: path[0].clone(),
+                section: path[0].to_owned(),
                 value: redact(&key, value),
                 origin: describe_origin(&node.origin, &loaded.sources),
                 key,

@@ -6,7 +6,7 @@ mod tree;
 
 use serde::Serialize;
 
-pub use tree::{FOREIGN_MARKER, Node, Overridden, Value, dotted};
+pub use tree::{FOREIGN_MARKER, Node, Overridden, Value, dotted, owned};
 
 use crate::diagnostics::source::{SourceKind, Sources, Span};
 

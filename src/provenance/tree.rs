@@ -176,12 +176,18 @@ impl Node {
         }
     }
 
-    /// Calls `visit` with the dotted path of every leaf (and of every empty table or array).
-    pub fn for_each_leaf(&self, path: &mut Vec<String>, visit: &mut dyn FnMut(&[String], &Node)) {
+    /// Calls `visit` with the path of every leaf (and of every empty table or array). The path
+    /// borrows the tree's keys: a walk allocates nothing per key (it runs several times per
+    /// pod, over every key the defaults set).
+    pub fn for_each_leaf<'a>(
+        &'a self,
+        path: &mut Vec<&'a str>,
+        visit: &mut dyn FnMut(&[&'a str], &'a Node),
+    ) {
         match &self.value {
             Value::Table(t) if !t.is_empty() => {
                 for (k, v) in t {
-                    path.push(k.clone());
+                    path.push(k);
                     v.for_each_leaf(path, visit);
                     path.pop();
                 }
@@ -229,6 +235,11 @@ fn foreign(text: &str) -> serde_json::Value {
     let mut map = serde_json::Map::new();
     map.insert(FOREIGN_MARKER.into(), text.into());
     serde_json::Value::Object(map)
+}
+
+/// A borrowed path (a [`Node::for_each_leaf`] walk's) to keep.
+pub fn owned(path: &[&str]) -> Vec<String> {
+    path.iter().map(|s| (*s).to_owned()).collect()
 }
 
 /// A dotted key path as a user writes it, quoting segments that need it

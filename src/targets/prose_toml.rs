@@ -30,7 +30,7 @@ use crate::config::env::var_name;
 use crate::config::schema_nav::SchemaNav;
 use crate::config::schema_structure::Structure;
 use crate::diagnostics::{Diagnosed, is_secret_key};
-use crate::provenance::{Node, Origin, dotted};
+use crate::provenance::{Node, Origin, dotted, owned};
 
 pub const PATH: &str = "etc/prose/prose.toml";
 pub const SERVER_ENV_PATH: &str = "etc/prose/prose-server.env";
@@ -179,11 +179,11 @@ pub fn render_with(ctx: &RenderContext, policy: SecretPolicy<'_>) -> Rendered {
     let pins = &ctx.config.deployment.pins;
     let mut leaves: Vec<(Vec<String>, Json)> = Vec::new();
     ctx.tree.for_each_leaf(&mut Vec::new(), &mut |path, node| {
-        let first = path.first().map(String::as_str);
-        if matches!(first, Some("vendor_analytics" | "prosody")) || !set_by_operator(node) {
+        if matches!(path.first(), Some(&("vendor_analytics" | "prosody"))) || !set_by_operator(node)
+        {
             return;
         }
-        leaves.push((path.to_vec(), node.to_json()));
+        leaves.push((owned(path), node.to_json()));
     });
     leaves.extend(prosody_section(ctx));
     let carried = super::prosody::carried_overrides(ctx);
@@ -291,9 +291,9 @@ fn set_by_operator(node: &Node) -> bool {
 fn prosody_section(ctx: &RenderContext) -> Vec<(Vec<String>, Json)> {
     let mut leaves = Vec::new();
     if let Some(prosody) = ctx.tree.get_path(&["prosody"]) {
-        prosody.for_each_leaf(&mut vec!["prosody".to_owned()], &mut |path, node| {
+        prosody.for_each_leaf(&mut vec!["prosody"], &mut |path, node| {
             if set_by_operator(node) {
-                leaves.push((path.to_vec(), node.to_json()));
+                leaves.push((owned(path), node.to_json()));
             }
         });
     }
