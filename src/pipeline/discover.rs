@@ -9,14 +9,41 @@ pub const CONFIG_FILE: &str = "prose.toml";
 
 /// Directories never searched: VCS metadata, build output, and hidden directories (and,
 /// through `gitignore`, whatever the repository's `.gitignore` files exclude).
-fn skipped(entry: &walkdir::DirEntry, output_dirs: &[PathBuf]) -> bool {
+fn skipped(entry: &walkdir::DirEntry, output_dirs: &[DirIdentity]) -> bool {
     let name = entry.file_name().to_string_lossy();
     entry.depth() > 0
         && entry.file_type().is_dir()
         && (name.starts_with('.')
             || name == "target"
             || name == "node_modules"
-            || output_dirs.iter().any(|o| same_dir(o, entry.path())))
+            || is_one_of(entry, output_dirs))
+}
+
+/// A directory's device and inode: what two names of it share.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct DirIdentity {
+    dev: u64,
+    ino: u64,
+}
+
+impl DirIdentity {
+    /// The directory `path` names (a link followed), if it exists.
+    fn of(path: &Path) -> Option<DirIdentity> {
+        use std::os::unix::fs::MetadataExt;
+        let meta = std::fs::metadata(path).ok().filter(|m| m.is_dir())?;
+        Some(DirIdentity {
+            dev: meta.dev(),
+            ino: meta.ino(),
+        })
+    }
+}
+
+/// Whether the walk's directory `entry` is one of `dirs`: its inode comes with the directory
+/// listing, so only a directory with a matching inode is looked at (for its device).
+fn is_one_of(entry: &walkdir::DirEntry, dirs: &[DirIdentity]) -> bool {
+    use walkdir::DirEntryExt;
+    dirs.iter().any(|dir| dir.ino == entry.ino())
+        && DirIdentity::of(entry.path()).is_some_and(|found| dirs.contains(&found))
 }
 
 /// Whether the repository's `.gitignore` rules keep the walk from `entry`: they apply to the
@@ -33,13 +60,6 @@ fn ignored_by_git(entry: &walkdir::DirEntry, ignores: &super::gitignore::GitIgno
         _ => is_dir || entry.file_name() == CONFIG_FILE,
     };
     rules_apply && ignores.is_ignored(entry.path(), is_dir)
-}
-
-fn same_dir(a: &Path, b: &Path) -> bool {
-    match (a.canonicalize(), b.canonicalize()) {
-        (Ok(a), Ok(b)) => a == b,
-        _ => false,
-    }
 }
 
 /// A pod found on disk: its config file, and the directory (relative to the search root)
@@ -71,6 +91,11 @@ impl Pod {
 /// directory is an error (exit 2); a directory with no pod is an error too.
 pub fn discover(paths: &[PathBuf], output_dirs: &[PathBuf]) -> Result<Vec<Pod>, String> {
     let mut pods = Vec::new();
+    // The output directories that exist (one that does not yet cannot be in the walk).
+    let output_dirs: Vec<DirIdentity> = output_dirs
+        .iter()
+        .filter_map(|dir| DirIdentity::of(dir))
+        .collect();
     for path in paths {
         if path.is_file() {
             pods.push(Pod {
@@ -88,7 +113,7 @@ pub fn discover(paths: &[PathBuf], output_dirs: &[PathBuf]) -> Result<Vec<Pod>, 
             .follow_links(false)
             .sort_by_file_name()
             .into_iter()
-            .filter_entry(|e| !(skipped(e, output_dirs) || ignored_by_git(e, &ignores)));
+            .filter_entry(|e| !(skipped(e, &output_dirs) || ignored_by_git(e, &ignores)));
         for entry in walker {
             let entry = entry.map_err(|e| format!("{}: {e}", path.display()))?;
             if entry.file_type().is_file() && entry.file_name() == CONFIG_FILE {
@@ -106,4 +131,37 @@ pub fn discover(paths: &[PathBuf], output_dirs: &[PathBuf]) -> Result<Vec<Pod>, 
         }
     }
     Ok(pods)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_output_directory_in_the_walk_is_not_searched_however_it_is_named() {
+        let repo = tempfile::tempdir().unwrap();
+        for dir in ["a", "b", "out/etc/prose"] {
+            std::fs::create_dir_all(repo.path().join(dir)).unwrap();
+        }
+        for config in ["a/prose.toml", "b/prose.toml", "out/etc/prose/prose.toml"] {
+            std::fs::write(repo.path().join(config), "").unwrap();
+        }
+        std::os::unix::fs::symlink(repo.path().join("out"), repo.path().join("out-link")).unwrap();
+        let found = |outputs: &[PathBuf]| -> Vec<PathBuf> {
+            let pods = discover(&[repo.path().to_owned()], outputs).unwrap();
+            pods.into_iter().map(|pod| pod.relative_dir).collect()
+        };
+        let pods = [PathBuf::from("a"), PathBuf::from("b")];
+        assert_eq!(found(&[repo.path().join("out")]), pods);
+        // Named through a link to it, or not existing yet: the same.
+        assert_eq!(found(&[repo.path().join("out-link")]), pods);
+        assert_eq!(
+            found(&[repo.path().join("new")]),
+            [
+                PathBuf::from("a"),
+                PathBuf::from("b"),
+                PathBuf::from("out/etc/prose")
+            ]
+        );
+    }
 }
