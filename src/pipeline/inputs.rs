@@ -131,31 +131,49 @@ mod tests {
     use crate::config::repository::Kubernetes;
     use crate::targets::{self, Platform};
 
-    #[test]
-    fn the_tool_version_the_platform_and_the_report_settings_are_inputs() {
-        let dir = tempfile::tempdir().unwrap();
-        let config = dir.path().join("prose.toml");
-        std::fs::write(&config, "[server]\ndomain = \"example.org\"\n").unwrap();
-        let pod = Pod {
+    /// A pod in `dir` whose `prose.toml` sets `domain`.
+    fn pod_in(dir: &Path, domain: &str) -> Pod {
+        let config = dir.join("prose.toml");
+        std::fs::write(&config, format!("[server]\ndomain = \"{domain}\"\n")).unwrap();
+        Pod {
             config,
             relative_dir: "".into(),
-        };
-        let load = LoadOptions {
-            environment: vec![("PROSE_LOG__LEVEL".into(), "warn".into())],
+        }
+    }
+
+    /// Loading with the env files beside the pod and `environment`.
+    fn load_options(environment: Vec<(String, String)>) -> LoadOptions {
+        LoadOptions {
+            environment,
             sibling_env_file: true,
             env_files: Vec::new(),
             sets: Vec::new(),
             file_variables: targets::file_variables(),
-        };
+        }
+    }
+
+    fn run_options<'a>(
+        load: &'a LoadOptions,
+        platform: &'a Platform,
+        inspection_key: &'a str,
+    ) -> RunOptions<'a> {
+        RunOptions {
+            load,
+            action: super::super::Action::Compare,
+            templates: None,
+            platform,
+            lock_wait: std::time::Duration::ZERO,
+            inspection_key,
+        }
+    }
+
+    #[test]
+    fn the_tool_version_the_platform_and_the_report_settings_are_inputs() {
+        let dir = tempfile::tempdir().unwrap();
+        let pod = pod_in(dir.path(), "example.org");
+        let load = load_options(vec![("PROSE_LOG__LEVEL".into(), "warn".into())]);
         let digest = |platform: &Platform, version: &str, key: &str| {
-            let run = RunOptions {
-                load: &load,
-                action: super::super::Action::Compare,
-                templates: None,
-                platform,
-                lock_wait: std::time::Duration::ZERO,
-                inspection_key: key,
-            };
+            let run = run_options(&load, platform, key);
             digest_with_version(&pod, &run, version, &mut Reads::default()).expect("readable")
         };
         let host = digest(&Platform::Host, "1.0.0", "human");
@@ -166,41 +184,16 @@ mod tests {
         assert_ne!(host, digest(&kubernetes, "1.0.0", "human"));
         // A sibling env file that is a link is for the loader to refuse: no digest.
         std::os::unix::fs::symlink("/etc/passwd", dir.path().join("prose.env")).unwrap();
-        let run = RunOptions {
-            load: &load,
-            action: super::super::Action::Compare,
-            templates: None,
-            platform: &Platform::Host,
-            lock_wait: std::time::Duration::ZERO,
-            inspection_key: "",
-        };
+        let run = run_options(&load, &Platform::Host, "");
         assert_eq!(input_digest(&pod, &run, &mut Reads::default()), None);
     }
 
     #[test]
     fn the_tree_is_built_from_the_bytes_the_digest_covers() {
         let dir = tempfile::tempdir().unwrap();
-        let config = dir.path().join("prose.toml");
-        std::fs::write(&config, "[server]\ndomain = \"before.example\"\n").unwrap();
-        let pod = Pod {
-            config: config.clone(),
-            relative_dir: "".into(),
-        };
-        let load = LoadOptions {
-            environment: Vec::new(),
-            sibling_env_file: true,
-            env_files: Vec::new(),
-            sets: Vec::new(),
-            file_variables: targets::file_variables(),
-        };
-        let run = RunOptions {
-            load: &load,
-            action: super::super::Action::Compare,
-            templates: None,
-            platform: &Platform::Host,
-            lock_wait: std::time::Duration::ZERO,
-            inspection_key: "",
-        };
+        let pod = pod_in(dir.path(), "before.example");
+        let load = load_options(Vec::new());
+        let run = run_options(&load, &Platform::Host, "");
         let domain = |loaded: &crate::config::Loaded| {
             let config = loaded.config.as_ref().expect("valid");
             config.server.domain.as_str().to_owned()
@@ -213,16 +206,16 @@ mod tests {
         let before = digest_with_version(&pod, &run, "1.0.0", &mut reads).expect("readable");
         // Edited, and an env file added, between the digest and the load: the load sees what
         // the digest saw, so the record cannot name a tree built from other bytes.
-        std::fs::write(&config, "[server]\ndomain = \"after.example\"\n").unwrap();
+        pod_in(dir.path(), "after.example");
         std::fs::write(dir.path().join("prose.env"), "PROSE_LOG__LEVEL=warn\n").unwrap();
-        let loaded = crate::config::load_read(&config, &load, reads).unwrap();
+        let loaded = crate::config::load_read(&pod.config, &load, reads).unwrap();
         assert_eq!(domain(&loaded), "before.example");
         assert!(!env_file_read(&loaded));
         // Read afresh, both changes count.
         let mut reads = Reads::default();
         let after = digest_with_version(&pod, &run, "1.0.0", &mut reads);
         assert_ne!(after, Some(before));
-        let loaded = crate::config::load_read(&config, &load, reads).unwrap();
+        let loaded = crate::config::load_read(&pod.config, &load, reads).unwrap();
         assert_eq!(domain(&loaded), "after.example");
         assert!(env_file_read(&loaded));
     }
