@@ -148,7 +148,12 @@ pub fn load_read(
     let mut sources = Sources::default();
     let mut diagnostics = Vec::new();
     let mut server_env_source = None;
-    let file = read_config(path, reads.take(path), &mut sources, &mut diagnostics)?;
+    let file = read_config(
+        path,
+        reads.take(path).flatten(),
+        &mut sources,
+        &mut diagnostics,
+    )?;
 
     // Layers above the file, in precedence order.
     let mut upper_layers = Vec::new();
@@ -389,11 +394,11 @@ fn read_text(
 /// Reads and parses `prose.toml`. `Ok(None)` when it is unreadable as TOML (diagnosed).
 fn read_config(
     path: &Path,
-    read: Option<Option<Bounded>>,
+    read: Option<Bounded>,
     sources: &mut Sources,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Result<Option<Node>, LoadError> {
-    let read = match read.flatten() {
+    let read = match read {
         Some(read) => read,
         None => crate::files::read_bounded(path, limits::MAX_CONFIG_BYTES).map_err(|source| {
             LoadError {

@@ -20,15 +20,15 @@ fn skipped(entry: &walkdir::DirEntry, output_dirs: &[DirIdentity]) -> bool {
 }
 
 /// A directory's device and inode: what two names of it share.
-#[derive(Clone, Copy, PartialEq, Eq)]
-struct DirIdentity {
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(super) struct DirIdentity {
     dev: u64,
     ino: u64,
 }
 
 impl DirIdentity {
     /// The directory `path` names (a link followed), if it exists.
-    fn of(path: &Path) -> Option<DirIdentity> {
+    pub(super) fn of(path: &Path) -> Option<DirIdentity> {
         use std::os::unix::fs::MetadataExt;
         let meta = std::fs::metadata(path).ok().filter(|m| m.is_dir())?;
         Some(DirIdentity {

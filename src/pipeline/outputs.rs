@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
-use super::discover::Pod;
+use super::discover::{DirIdentity, Pod};
 
 /// The pods, each once (the first time it is named), after checking that no two of them write
 /// the same tree under `root`. `Err` names the pods that collide.
@@ -44,23 +44,20 @@ pub fn each_pod_once(pods: Vec<Pod>) -> Vec<Pod> {
 
 #[derive(PartialEq, Eq, PartialOrd, Ord)]
 enum PodIdentity {
-    /// The directory's device and inode, and the file's name.
-    InDirectory(u64, u64, OsString),
+    /// The directory, and the file's name in it.
+    InDirectory(DirIdentity, OsString),
     /// Its path as given, when its directory cannot be looked at (the run reports why).
     Named(PathBuf),
 }
 
 impl PodIdentity {
     fn of(pod: &Pod) -> PodIdentity {
-        use std::os::unix::fs::MetadataExt;
         let dir = match pod.config.parent() {
             Some(dir) if !dir.as_os_str().is_empty() => dir,
             _ => Path::new("."),
         };
-        match (std::fs::metadata(dir), pod.config.file_name()) {
-            (Ok(meta), Some(name)) => {
-                PodIdentity::InDirectory(meta.dev(), meta.ino(), name.to_owned())
-            }
+        match (DirIdentity::of(dir), pod.config.file_name()) {
+            (Some(dir), Some(name)) => PodIdentity::InDirectory(dir, name.to_owned()),
             _ => PodIdentity::Named(pod.config.clone()),
         }
     }
