@@ -74,9 +74,8 @@ pub(super) fn digest_with_version(
     field(format!("{:?}", run.platform).as_bytes());
     field(pod.config.as_os_str().as_encoded_bytes());
     field(super::compile::input_label(pod).as_bytes());
-    field(whole(
-        reads.read_bounded(&pod.config, MAX_CONFIG_BYTES).ok()?,
-    )?);
+    let config = reads.read_bounded(&pod.config, MAX_CONFIG_BYTES).ok()?;
+    field(whole(config)?);
     let options: &LoadOptions = run.load;
     field(&[u8::from(options.sibling_env_file)]);
     if options.sibling_env_file {
