@@ -24,7 +24,7 @@ const READ_KINDS: &[&str] = &["NetworkPolicy", "Deployment", "StatefulSet"];
 fn manifests(tree: &OutputTree) -> Vec<Manifest> {
     let mut out = Vec::new();
     for file in tree.files().filter(|f| f.path.as_str().ends_with(".yaml")) {
-        let text = String::from_utf8_lossy(&file.contents);
+        let text = file.text();
         let mut start = 0;
         let lines: Vec<&str> = text.lines().collect();
         for end in (0..=lines.len()).filter(|&i| i == lines.len() || lines[i] == "---") {

@@ -516,7 +516,7 @@ fn nginx_hsts(a: &mut Auditor<'_>, tree: &OutputTree) {
         .files()
         .filter(|f| f.path.starts_with(crate::targets::nginx::SITES_DIR))
     {
-        let text = String::from_utf8_lossy(&file.contents);
+        let text = file.text();
         let mut block: Option<(usize, bool, bool)> = None; // (start line, https, hsts)
         let mut depth = 0usize;
         for (n, line) in text.lines().enumerate() {
@@ -567,7 +567,7 @@ fn dns_addresses(a: &mut Auditor<'_>, tree: &OutputTree) {
     }
     let compose = tree.get(crate::targets::compose::PATH);
     let line = compose.and_then(|f| {
-        String::from_utf8_lossy(&f.contents)
+        f.text()
             .lines()
             .position(|l| l.split('#').next().unwrap_or_default().trim() == "enable_ipv6: true")
     });

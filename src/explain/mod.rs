@@ -359,7 +359,7 @@ pub fn explain_line_for(
         })?;
     let contents = tree
         .get(&target)
-        .map(|f| String::from_utf8_lossy(&f.contents).into_owned())
+        .map(|f| f.text().into_owned())
         .unwrap_or_default();
     let total = contents.lines().count();
     let text = contents.lines().nth(line.wrapping_sub(1)).ok_or_else(|| {
@@ -825,7 +825,7 @@ mod tests {
                 }
             }
             for file in tree.files() {
-                let count = String::from_utf8_lossy(&file.contents).lines().count();
+                let count = file.text().lines().count();
                 // Every other line of minimal's Prosody configuration, every ninth line of the
                 // rest (a search costs a few dozen renders, and the test runs in a debug build).
                 let dense = name == "minimal" && file.path.as_str().contains("prosody");

@@ -214,13 +214,13 @@ mod tests {
         ];
         assert_eq!(protocols(&pods), ["TLSv1.2", "TLSv1.3"]);
         let files = root(&pods, &Settings::default());
-        let text = String::from_utf8_lossy(&files[1].contents);
+        let text = files[1].text();
         assert!(
             text.contains("ssl-protocols: \"TLSv1.2 TLSv1.3\""),
             "{text}"
         );
         assert!(text.contains("profiles differ"), "{text}");
-        let root = String::from_utf8_lossy(&files[0].contents);
+        let root = files[0].text();
         assert!(root.contains("  - a.example\n  - b.example\n"), "{root}");
     }
 }

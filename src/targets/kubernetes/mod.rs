@@ -245,7 +245,7 @@ pub fn plan(ctx: &RenderContext, settings: &Settings) -> Diagnosed<Plan> {
     if !errors.is_empty() {
         return Err(errors);
     }
-    let text = |file: &GeneratedFile| String::from_utf8_lossy(&file.contents).into_owned();
+    let text = |file: &GeneratedFile| file.text().into_owned();
     let server_version = config
         .deployment
         .pins
