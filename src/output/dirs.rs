@@ -15,7 +15,8 @@ use std::sync::OnceLock;
 
 use camino::{Utf8Path, Utf8PathBuf};
 use rustix::fs::{
-    AtFlags, CWD, FileType, Mode, OFlags, fchmod, fstat, mkdirat, openat, readlinkat, statat,
+    AtFlags, CWD, FileType, Mode, OFlags, RenameFlags, fchmod, fstat, mkdirat, openat, readlinkat,
+    renameat, renameat_with, statat,
 };
 use rustix::io::Errno;
 
@@ -30,6 +31,9 @@ struct Entry {
     mode: u32,
     /// Created by this build (its mode is the one it was created with).
     created: bool,
+    /// Created by this build in the work directory, not renamed into the tree yet (it, or a
+    /// directory above it, is one of the staged directories of [`Dirs::create_staged`]).
+    staged: bool,
 }
 
 /// The root of a tree and every directory of it looked up so far, by relative path.
@@ -95,6 +99,7 @@ impl Dirs {
                 fd: Some(fd),
                 mode,
                 created: false,
+                staged: false,
             }],
             index: std::collections::HashMap::from([(String::new(), 0)]),
         }))
@@ -150,7 +155,7 @@ impl Dirs {
                 }
                 Err(Errno::NOENT) => (None, 0),
                 Err(Errno::NOTDIR | Errno::LOOP) => {
-                    return Err(self.not_a_directory(parent, relative));
+                    return Err(self.not_a_directory(parent, name, relative));
                 }
                 Err(e) => return Err(io_error(&self.display(relative), e.into())),
             },
@@ -165,14 +170,96 @@ impl Dirs {
         }
         let parent = self.create(relative.parent().unwrap_or(Utf8Path::new("")))?;
         let name = relative.file_name().unwrap_or_default();
+        self.make(parent, name, relative, false)
+    }
+
+    /// Whether `dir` is still in the work directory (see [`create_staged`](Self::create_staged)).
+    pub(super) fn is_staged(&self, dir: DirId) -> bool {
+        self.entries[dir.0].staged
+    }
+
+    /// [`create`](Self::create) for a directory of a tree being staged: the highest directory
+    /// missing from the tree is made in the work directory `work` instead, as
+    /// [`staged_dir_name`]`(n)` where `n` is its place in `staged` (pushed here), and what is
+    /// below it inside it. Nothing of it is in the tree until [`install`](Self::install)
+    /// renames it into place, whole; a descriptor follows its directory through a rename, so
+    /// what `Dirs` knows of these directories stays true.
+    pub(super) fn create_staged(
+        &mut self,
+        relative: &Utf8Path,
+        work: DirId,
+        staged: &mut Vec<Utf8PathBuf>,
+    ) -> Result<DirId, WriteError> {
+        if let Some(dir) = self.lookup(relative)? {
+            return Ok(dir);
+        }
+        let parent_path = relative.parent().unwrap_or(Utf8Path::new(""));
+        let parent = match self.lookup(parent_path)? {
+            Some(parent) => parent,
+            None => self.create_staged(parent_path, work, staged)?,
+        };
+        if self.is_staged(parent) {
+            let name = relative.file_name().unwrap_or_default();
+            return self.make(parent, name, relative, true);
+        }
+        staged.push(relative.to_owned());
+        self.make(work, &staged_dir_name(staged.len() - 1), relative, true)
+    }
+
+    /// Renames the `n`th directory of [`create_staged`](Self::create_staged), `relative`, from
+    /// the work directory into the tree; never over anything (a directory that appeared
+    /// there during the build is an error, the journal lets the next build finish).
+    pub(super) fn install(
+        &mut self,
+        work: DirId,
+        n: usize,
+        relative: &Utf8Path,
+    ) -> Result<(), WriteError> {
+        let parent = self.create(relative.parent().unwrap_or(Utf8Path::new("")))?;
+        let name = relative.file_name().unwrap_or_default();
+        let (from, to) = (self.fd(work), self.fd(parent));
+        let staged = staged_dir_name(n);
+        match renameat_with(from, staged.as_str(), to, name, RenameFlags::NOREPLACE) {
+            Ok(()) => {}
+            // A filesystem without `renameat2`'s flags: `rename(2)` replaces at most an empty
+            // directory.
+            Err(Errno::INVAL | Errno::NOSYS) => renameat(from, staged.as_str(), to, name)
+                .map_err(|e| io_error(&self.display(relative), e.into()))?,
+            Err(Errno::EXIST) => {
+                return Err(WriteError::Unsafe(format!(
+                    "{} appeared during the build: run the build again",
+                    self.display(relative).display()
+                )));
+            }
+            Err(e) => return Err(io_error(&self.display(relative), e.into())),
+        }
+        for entry in &mut self.entries {
+            if entry.path.starts_with(relative) {
+                entry.staged = false;
+            }
+        }
+        Ok(())
+    }
+
+    /// Makes the directory `name` in `at`, known as `relative` from now on (already looked up:
+    /// missing).
+    fn make(
+        &mut self,
+        at: DirId,
+        name: &str,
+        relative: &Utf8Path,
+        staged: bool,
+    ) -> Result<DirId, WriteError> {
         let path = self.display(relative);
-        match mkdirat(self.fd(parent), name, Mode::from_raw_mode(DIR_MODE)) {
+        match mkdirat(self.fd(at), name, Mode::from_raw_mode(DIR_MODE)) {
             Ok(()) | Err(Errno::EXIST) => {}
             Err(e) => return Err(io_error(&path, e.into())),
         }
-        let fd = match openat(self.fd(parent), name, DIR_FLAGS, Mode::empty()) {
+        let fd = match openat(self.fd(at), name, DIR_FLAGS, Mode::empty()) {
             Ok(fd) => fd,
-            Err(Errno::NOTDIR | Errno::LOOP) => return Err(self.not_a_directory(parent, relative)),
+            Err(Errno::NOTDIR | Errno::LOOP) => {
+                return Err(self.not_a_directory(at, name, relative));
+            }
             Err(e) => return Err(io_error(&path, e.into())),
         };
         // What the umask left of DIR_MODE (fix_modes makes it exact).
@@ -183,6 +270,7 @@ impl Dirs {
             fd: Some(fd),
             mode,
             created: true,
+            staged,
         };
         Ok(DirId(i))
     }
@@ -200,6 +288,7 @@ impl Dirs {
             fd,
             mode,
             created,
+            staged: false,
         });
         let i = self.entries.len() - 1;
         self.index.insert(relative.as_str().to_owned(), i);
@@ -223,8 +312,8 @@ impl Dirs {
         }
     }
 
-    fn not_a_directory(&self, parent: DirId, relative: &Utf8Path) -> WriteError {
-        let name = relative.file_name().unwrap_or_default();
+    /// Why `name` in `parent` (the tree's `relative`) cannot be opened as a directory.
+    fn not_a_directory(&self, parent: DirId, name: &str, relative: &Utf8Path) -> WriteError {
         let is_link = statat(self.fd(parent), name, AtFlags::SYMLINK_NOFOLLOW)
             .is_ok_and(|s| FileType::from_raw_mode(s.st_mode) == FileType::Symlink);
         let path = self.display(relative);
@@ -277,6 +366,11 @@ impl Dirs {
         }
         Ok(fixed)
     }
+}
+
+/// The name in the work directory of the `n`th directory [`Dirs::create_staged`] stages.
+pub(super) fn staged_dir_name(n: usize) -> String {
+    format!("dir-{n}")
 }
 
 /// Largest file of the tree read back from the disk: a generated file is at most

@@ -2,10 +2,13 @@
 //!
 //! A build never leaves a half-written tree behind unnoticed and never loses a file it did
 //! not generate:
-//! 1. every new file is staged in `DIR/.prose-compile/staging/` (same filesystem);
+//! 1. every new file is staged in the work directory `DIR/.prose-compile/` (same filesystem):
+//!    alone when its directory is in the tree, else in a directory staged whole there, the
+//!    highest one the tree does not have yet (a fresh tree: one per top-level directory);
 //! 2. a journal (`DIR/.prose-compile/pending`) records the new manifest and the stale files;
-//! 3. staged files are renamed into place one by one (each rename is atomic), stale ones are
-//!    removed, and `SHA256SUMS` is replaced last; then the journal goes.
+//! 3. staged files and directories are renamed into place one by one (each rename is atomic:
+//!    a new directory appears whole), links last, stale files are removed, and `SHA256SUMS`
+//!    is replaced last; then the journal goes.
 //!
 //! A build killed during step 3 leaves the journal: the next build sees it, accepts files
 //! matching either manifest as its own, and finishes the job. `SHA256SUMS` lets `build`
@@ -399,5 +402,66 @@ mod tests {
         .collect();
         assert_eq!(tree.directories(), expected.into_iter().collect::<Vec<_>>());
         assert!(parse_manifest(&format!("{}  ../x\n", sha256_hex(b"1"))).is_err());
+    }
+
+    /// A directory the tree does not have yet is staged whole and renamed into place once;
+    /// a file whose directory exists is staged alone. Either way the tree ends as built, links
+    /// included, with nothing left in the work directory but the record.
+    #[test]
+    fn new_directories_go_in_whole_next_to_files_staged_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("out");
+        let mut tree = OutputTree::default();
+        tree.insert(file("a/x", "1")).unwrap();
+        write(&tree, &root, false).unwrap();
+        // One file in an existing directory, a new directory two levels deep with a link to a
+        // file of another new directory, and one beside a file of the existing one.
+        for (path, text) in [("a/y", "2"), ("b/c/z", "3"), ("a/n/w", "4"), ("d/e", "5")] {
+            tree.insert(file(path, text)).unwrap();
+        }
+        for (path, target) in [("b/l", "../d/e"), ("a/m/l", "../y")] {
+            tree.insert_link(GeneratedLink {
+                path: path.into(),
+                target: target.into(),
+            })
+            .unwrap();
+        }
+        let options = WriteOptions {
+            force: false,
+            lock_wait: std::time::Duration::from_secs(1),
+            durable: false,
+            record: Some(RecordInput {
+                inputs: "abc",
+                summary: "0 critical",
+            }),
+        };
+        let summary = write_with(&tree, &root, &options).unwrap();
+        assert_eq!(summary.written.len(), 6, "{summary:?}");
+        for (path, text) in [("a/x", "1"), ("a/y", "2"), ("b/c/z", "3"), ("a/n/w", "4")] {
+            assert_eq!(std::fs::read_to_string(root.join(path)).unwrap(), text);
+        }
+        assert_eq!(std::fs::read_to_string(root.join("b/l")).unwrap(), "5");
+        assert_eq!(std::fs::read_to_string(root.join("a/m/l")).unwrap(), "2");
+        assert_eq!(
+            std::fs::read_link(root.join("b/l")).unwrap(),
+            Path::new("../d/e")
+        );
+        let left: Vec<String> = std::fs::read_dir(root.join(WORK_DIR))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(left, ["inputs"]);
+        // The next build finds it all in place.
+        let again = write_with(&tree, &root, &options).unwrap();
+        assert!(again.written.is_empty(), "{again:?}");
+        assert!(again.directory_modes.is_empty(), "{again:?}");
+        use std::os::unix::fs::PermissionsExt;
+        for made in ["b", "b/c", "a/n", "a/m", "d"] {
+            let mode = std::fs::metadata(root.join(made))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o7777, DIR_MODE, "{made}");
+        }
     }
 }

@@ -244,7 +244,10 @@ pub fn write_with(
 
     // 0. From here on the tree changes: the record of the last build goes first.
     remove_record(&dirs, work)?;
-    // 1. Stage, in a work directory only the build's user can enter.
+    // 1. Stage, in a work directory only the build's user can enter: a file whose directory
+    //    is in the tree alone (renamed into it in step 3), a directory the tree does not have
+    //    yet whole, with its files in place (one rename in step 3 for all of them: a fresh tree
+    //    takes a rename per top-level directory, not one per file).
     let work = match work {
         Some(work) => {
             clear_work_dir(&dirs)?;
@@ -252,20 +255,34 @@ pub fn write_with(
         }
         None => create_work_dir(&mut dirs)?,
     };
+    let mut staged_dirs: Vec<Utf8PathBuf> = Vec::new();
+    // Which files and links are staged alone (the others are in a staged directory).
+    let mut alone = Vec::with_capacity(to_write.len());
     for (n, file) in to_write.iter().enumerate() {
-        let name = staged_name(n);
-        let path = dirs.display(&Utf8Path::new(WORK_DIR).join(&name));
-        let id = create_at(dirs.fd(work), &name, &file.contents, file.mode, &path)?;
+        let (dir, name, staged_alone) = staging_place(
+            &mut dirs,
+            work,
+            &file.path,
+            || staged_name(n),
+            &mut staged_dirs,
+        )?;
+        alone.push(staged_alone);
+        let path = dirs.display(&dirs.path_of(dir).join(&name));
+        let id = create_at(dirs.fd(dir), &name, &file.contents, file.mode, &path)?;
         seen.push(Seen::written(&file.path, id));
     }
+    let mut links_alone = Vec::with_capacity(links_to_write.len());
     for (n, link) in links_to_write.iter().enumerate() {
-        let name = staged_link_name(n);
-        symlinkat(link.target.as_str(), dirs.fd(work), name.as_str()).map_err(|e| {
-            io_error(
-                &dirs.display(&Utf8Path::new(WORK_DIR).join(&name)),
-                e.into(),
-            )
-        })?;
+        let (dir, name, staged_alone) = staging_place(
+            &mut dirs,
+            work,
+            &link.path,
+            || staged_link_name(n),
+            &mut staged_dirs,
+        )?;
+        links_alone.push(staged_alone);
+        symlinkat(link.target.as_str(), dirs.fd(dir), name.as_str())
+            .map_err(|e| io_error(&dirs.display(&dirs.path_of(dir).join(&name)), e.into()))?;
     }
     // 2. Journal: from here on, an interruption is repaired by the next build. It lists every
     //    digest, the private ones too: readable by the build's user only.
@@ -281,9 +298,11 @@ pub fn write_with(
     if options.durable {
         sync(&dirs)?;
     }
-    // 3. Install file by file, remove stale files, then the manifests (the private one first:
-    //    the public one is last, as it was before there were two).
-    for (n, file) in to_write.iter().enumerate() {
+    // 3. Install: the files staged alone, the staged directories (those holding links last),
+    //    then the links staged alone, so a link never names a file not yet in place; remove
+    //    stale files, then the manifests (the private one first: the public one is last, as it
+    //    was before there were two).
+    for (n, file) in to_write.iter().enumerate().filter(|(n, _)| alone[*n]) {
         let parent = file.path.parent().unwrap_or(Utf8Path::new(""));
         let dir = dirs.create(parent)?;
         let name = file.path.file_name().unwrap_or_default();
@@ -291,9 +310,23 @@ pub fn write_with(
             .map_err(|e| io_error(&dirs.display(&file.path), e.into()))?;
         fault_injection_point();
     }
-    // After the files, so a link never names a file not yet in place. A rename replaces a
-    // link itself, never what it points to.
-    for (n, link) in links_to_write.iter().enumerate() {
+    let holds_links = |dir: &Utf8Path| {
+        (links_to_write.iter().zip(&links_alone))
+            .any(|(link, alone)| !alone && link.path.starts_with(dir))
+    };
+    let (with_links, without): (Vec<_>, Vec<_>) = staged_dirs
+        .iter()
+        .enumerate()
+        .partition(|(_, dir)| holds_links(dir));
+    for (n, dir) in without.into_iter().chain(with_links) {
+        dirs.install(work, n, dir)?;
+        fault_injection_point();
+    }
+    for (n, link) in links_to_write
+        .iter()
+        .enumerate()
+        .filter(|(n, _)| links_alone[*n])
+    {
         let parent = link.path.parent().unwrap_or(Utf8Path::new(""));
         let dir = dirs.create(parent)?;
         let name = link.path.file_name().unwrap_or_default();
@@ -479,6 +512,26 @@ fn clear_work_dir(dirs: &Dirs) -> Result<(), WriteError> {
         removed.map_err(|e| io_error(&leftover, e))?;
     }
     Ok(())
+}
+
+/// Where a new file or link at `path` is staged, as (directory, name, staged alone): alone in
+/// the work directory under `alone_name` when its directory is in the tree (renamed into it
+/// on its own), else under its own name in its directory, itself staged (see
+/// [`Dirs::create_staged`]).
+fn staging_place(
+    dirs: &mut Dirs,
+    work: DirId,
+    path: &Utf8Path,
+    alone_name: impl FnOnce() -> String,
+    staged_dirs: &mut Vec<Utf8PathBuf>,
+) -> Result<(DirId, String, bool), WriteError> {
+    let parent = path.parent().unwrap_or(Utf8Path::new(""));
+    let dir = match dirs.lookup(parent)? {
+        Some(dir) if !dirs.is_staged(dir) => return Ok((work, alone_name(), true)),
+        Some(dir) => dir,
+        None => dirs.create_staged(parent, work, staged_dirs)?,
+    };
+    Ok((dir, path.file_name().unwrap_or_default().to_owned(), false))
 }
 
 /// The name of the `n`th staged file in the work directory.

@@ -38,6 +38,71 @@ fn an_interrupted_durable_build_is_completed_by_the_next_one() {
     interrupted_build_is_completed(&["--durable"]);
 }
 
+/// A build into a fresh directory stages each top-level directory whole and renames it into
+/// place: killed after 1, 2 and 3 renames, the tree holds whole directories of the new tree
+/// (never part of one), and the next build completes it and leaves no staged directory.
+#[test]
+fn an_interrupted_fresh_build_leaves_whole_directories_and_is_completed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = pod(&dir.path().join("pod"), "new.example");
+    let reference = dir.path().join("reference");
+    let reference_s = reference.to_string_lossy().into_owned();
+    assert_eq!(
+        run(&["build", "--no-env", &config, "-o", &reference_s]).0,
+        0
+    );
+    let new_tree = support::read_tree(&reference);
+    let out = dir.path().join("out");
+    let out_s = out.to_string_lossy().into_owned();
+    for after in 1..=3 {
+        let _ = fs::remove_dir_all(&out);
+        let args = ["build", "--no-env", &config, "-o", &out_s];
+        let killed = prose_compile(
+            &args,
+            &[("PROSE_COMPILE_FAULT_AFTER_RENAMES", &after.to_string())],
+        );
+        assert!(
+            !killed.status.success(),
+            "the fault hook must stop the build"
+        );
+        let mid = generated_only(support::read_tree(&out));
+        assert!(
+            !mid.is_empty(),
+            "after {after} renames, something is in place"
+        );
+        for (path, bytes) in &mid {
+            assert_eq!(new_tree.get(path), Some(bytes), "{path}");
+        }
+        // Whole directories: a top-level directory in place holds all of its files.
+        for path in mid.keys() {
+            let Some((top, _)) = path.split_once('/') else {
+                continue;
+            };
+            for expected in generated_only(new_tree.clone()).keys() {
+                if expected.starts_with(&format!("{top}/")) {
+                    assert!(
+                        mid.contains_key(expected),
+                        "{expected} missing beside {path}"
+                    );
+                }
+            }
+        }
+        assert!(out.join(".prose-compile/pending").exists(), "journal");
+        let (code, _, stderr) = run(&args);
+        assert_eq!(code, 0, "{stderr}");
+        assert!(
+            stderr.contains("completed an interrupted build"),
+            "{stderr}"
+        );
+        assert_eq!(support::read_tree(&out), new_tree, "after {after} renames");
+        let left: Vec<String> = fs::read_dir(out.join(".prose-compile"))
+            .expect("work directory")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(left, ["inputs"], "only the record is left");
+    }
+}
+
 /// Kills a build (`extra`: its options) after 1, 2 and 3 renames; the next one repairs it.
 fn interrupted_build_is_completed(extra: &[&str]) {
     let build = |config: &str, out: &str| -> Vec<String> {
