@@ -38,6 +38,34 @@ fn an_interrupted_durable_build_is_completed_by_the_next_one() {
     interrupted_build_is_completed(&["--durable"]);
 }
 
+/// Runs `args` with the fault hook aborting the build after `renames` renames: the generated
+/// files of the tree at `out` as the kill left them (its journal is there).
+fn kill_after_renames(args: &[&str], renames: usize, out: &Path) -> BTreeMap<String, Vec<u8>> {
+    let killed = prose_compile(
+        args,
+        &[("PROSE_COMPILE_FAULT_AFTER_RENAMES", &renames.to_string())],
+    );
+    assert!(
+        !killed.status.success(),
+        "the fault hook must stop the build"
+    );
+    assert!(
+        out.join(".prose-compile/pending").exists(),
+        "the journal records the interrupted build"
+    );
+    generated_only(support::read_tree(out))
+}
+
+/// Runs `args`, which completes the build a kill interrupted.
+fn complete_interrupted(args: &[&str]) {
+    let (code, _, stderr) = run(args);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("completed an interrupted build"),
+        "{stderr}"
+    );
+}
+
 /// A build into a fresh directory stages each top-level directory whole and renames it into
 /// place: killed after 1, 2 and 3 renames, the tree holds whole directories of the new tree
 /// (never part of one), and the next build completes it and leaves no staged directory.
@@ -57,15 +85,7 @@ fn an_interrupted_fresh_build_leaves_whole_directories_and_is_completed() {
     for after in 1..=3 {
         let _ = fs::remove_dir_all(&out);
         let args = ["build", "--no-env", &config, "-o", &out_s];
-        let killed = prose_compile(
-            &args,
-            &[("PROSE_COMPILE_FAULT_AFTER_RENAMES", &after.to_string())],
-        );
-        assert!(
-            !killed.status.success(),
-            "the fault hook must stop the build"
-        );
-        let mid = generated_only(support::read_tree(&out));
+        let mid = kill_after_renames(&args, after, &out);
         assert!(
             !mid.is_empty(),
             "after {after} renames, something is in place"
@@ -87,13 +107,7 @@ fn an_interrupted_fresh_build_leaves_whole_directories_and_is_completed() {
                 }
             }
         }
-        assert!(out.join(".prose-compile/pending").exists(), "journal");
-        let (code, _, stderr) = run(&args);
-        assert_eq!(code, 0, "{stderr}");
-        assert!(
-            stderr.contains("completed an interrupted build"),
-            "{stderr}"
-        );
+        complete_interrupted(&args);
         assert_eq!(support::read_tree(&out), new_tree, "after {after} renames");
         let left: Vec<String> = fs::read_dir(out.join(".prose-compile"))
             .expect("work directory")
@@ -139,15 +153,7 @@ fn interrupted_build_is_completed(extra: &[&str]) {
     for after in 1..=3 {
         let args = build(&config, &out_s);
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let killed = prose_compile(
-            &args,
-            &[("PROSE_COMPILE_FAULT_AFTER_RENAMES", &after.to_string())],
-        );
-        assert!(
-            !killed.status.success(),
-            "the fault hook must stop the build"
-        );
-        let mid = generated_only(support::read_tree(&out));
+        let mid = kill_after_renames(&args, after, &out);
         for (path, bytes) in &mid {
             let matches_old = old.get(path) == Some(bytes);
             let matches_new = new_tree.get(path) == Some(bytes);
@@ -156,21 +162,12 @@ fn interrupted_build_is_completed(extra: &[&str]) {
                 "{path} is neither the old nor the new version after a kill"
             );
         }
-        assert!(
-            out.join(".prose-compile/pending").exists(),
-            "the journal records the interrupted build"
-        );
         // Checking reports the drift; building completes the job.
         assert_eq!(
             run(&["build", "--check", "--no-env", &config, "-o", &out_s]).0,
             1
         );
-        let (code, _, stderr) = run(&args);
-        assert_eq!(code, 0, "{stderr}");
-        assert!(
-            stderr.contains("completed an interrupted build"),
-            "{stderr}"
-        );
+        complete_interrupted(&args);
         assert_eq!(
             support::read_tree(&out),
             new_tree,
