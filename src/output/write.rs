@@ -322,6 +322,7 @@ pub fn write_with(
         dirs.install(work, n, dir)?;
         fault_injection_point();
     }
+    // A rename replaces a link itself, never what it points to.
     for (n, link) in links_to_write
         .iter()
         .enumerate()
